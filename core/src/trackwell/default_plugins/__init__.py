@@ -1,0 +1,1 @@
+"""Built-in features, written as plugins with only the public hook API."""

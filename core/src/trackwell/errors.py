@@ -1,0 +1,48 @@
+"""Exceptions and warnings trackwell raises.
+
+    TrackwellError            base of everything trackwell raises on purpose
+    ├── UsageError            an API called in a way or at a time it does not allow
+    │   ├── RunFinishedError  a call on a run after ``finish()``
+    │   └── ConfigError       a config value changed without ``allow_val_change``
+    ├── RunDirError           the run directory cannot be created or written (at ``init()``)
+    └── CorruptRunLog         a file that is not a run log was given to a reader
+
+    TrackwellWarning          base of the warnings (filter them with ``warnings``)
+    └── DataDroppedWarning    a logged value or row was not recorded, and why
+
+Bad keys raise ``TypeError`` (as W&B does) so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class TrackwellError(Exception):
+    """Base class of trackwell's own errors."""
+
+
+class UsageError(TrackwellError):
+    """The API was called in a way, or at a time, that it does not allow."""
+
+
+class RunFinishedError(UsageError):
+    """A logging call reached a run that has already finished."""
+
+
+class RunDirError(TrackwellError):
+    """The run directory cannot be created or written; raised by ``init()``."""
+
+
+class CorruptRunLog(TrackwellError):
+    """The file is not a trackwell run log (its header is wrong)."""
+
+
+class TrackwellWarning(UserWarning):
+    """Base class of trackwell's warnings."""
+
+
+class DataDroppedWarning(TrackwellWarning):
+    """Something passed to ``log()`` was not recorded; the message says what and why."""
+
+
+class ConfigError(UsageError):
+    """A config key was changed without ``allow_val_change=True``, or config input is invalid."""

@@ -1,0 +1,207 @@
+"""define_metric rules and the run summary they shape.
+
+One state machine, used by the writer thread while a run is live and by readers that
+rebuild a crashed run's summary from its log, so both always agree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from trackwell.errors import UsageError
+
+SUMMARY_CHOICES = ("min", "max", "mean", "first", "last", "best", "none")
+GOALS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize", "max": "maximize"}
+
+
+class MetricRule:
+    """One ``define_metric`` call, validated. ``name`` may be a glob like ``train/*``."""
+
+    __slots__ = ("name", "step_metric", "step_sync", "hidden", "summary", "goal")
+
+    def __init__(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool = False,
+        summary: str | Iterable[str] | None = None,
+        goal: str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise UsageError("define_metric() needs a metric name (a non-empty string)")
+        if name.startswith("*") and name != "*" and "/" not in name:
+            raise UsageError(f"define_metric({name!r}): a glob may only end with '*', as in 'train/*'")
+        if step_metric is not None and not isinstance(step_metric, str):
+            raise UsageError("define_metric(step_metric=...) must be a metric name")
+        aggs: tuple[str, ...] = ()
+        if summary is not None:
+            parts = summary.split(",") if isinstance(summary, str) else list(summary)
+            aggs = tuple(p.strip().lower() for p in parts if p.strip())
+            bad = [a for a in aggs if a not in SUMMARY_CHOICES]
+            if bad:
+                raise UsageError(
+                    f"define_metric({name!r}, summary=...): unknown summary {bad[0]!r}; "
+                    f"choose from {', '.join(SUMMARY_CHOICES)}"
+                )
+        if goal is not None:
+            if str(goal).lower() not in GOALS:
+                raise UsageError(f"define_metric({name!r}, goal=...): use 'minimize' or 'maximize'")
+            goal = GOALS[str(goal).lower()]
+        if "best" in aggs and goal is None:
+            raise UsageError(
+                f"define_metric({name!r}, summary='best') needs goal='minimize' or goal='maximize'"
+            )
+        self.name = name
+        self.step_metric = step_metric
+        self.step_sync = bool(step_metric) if step_sync is None else bool(step_sync)
+        self.hidden = bool(hidden)
+        self.summary = aggs
+        self.goal = goal
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__ if k != "summary"} | {
+            "summary": list(self.summary)
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MetricRule:
+        return cls(
+            d["name"],
+            step_metric=d.get("step_metric"),
+            step_sync=d.get("step_sync"),
+            hidden=d.get("hidden", False),
+            summary=d.get("summary") or None,
+            goal=d.get("goal"),
+        )
+
+
+class _Agg:
+    """Running aggregates of one metric."""
+
+    __slots__ = ("min", "max", "total", "count", "first", "last")
+
+    def __init__(self, value: Any) -> None:
+        self.first = self.last = value
+        self.count = 0
+        self.total = 0.0
+        self.min = self.max = None
+        self.add(value, first=True)
+
+    def add(self, value: Any, first: bool = False) -> None:
+        if not first:
+            self.last = value
+        t = type(value)
+        if t is float or t is int:
+            if t is float and math.isnan(value):
+                return
+            self.count += 1
+            self.total += value
+            if self.min is None or value < self.min:
+                self.min = value
+            if self.max is None or value > self.max:
+                self.max = value
+
+    def view(self, aggs: tuple[str, ...], goal: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for agg in aggs:
+            if agg == "min":
+                out["min"] = self.min
+            elif agg == "max":
+                out["max"] = self.max
+            elif agg == "mean":
+                out["mean"] = self.total / self.count if self.count else None
+            elif agg == "first":
+                out["first"] = self.first
+            elif agg == "last":
+                out["last"] = self.last
+            elif agg == "best":
+                out["best"] = self.min if goal == "minimize" else self.max
+        return out
+
+
+class SummaryState:
+    """Rules, running aggregates and the summary they produce."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, MetricRule] = {}
+        self._globs: list[MetricRule] = []
+        self._rule_cache: dict[str, MetricRule | None] = {}
+        self._step_metrics: set[str] = set()
+        self._last: dict[str, Any] = {}
+        self._aggs: dict[str, _Agg] = {}
+        self.values: dict[str, Any] = {}  # key -> last value, or user-set value
+
+    # -- rules ---------------------------------------------------------------
+    def define(self, rule: MetricRule) -> None:
+        self.rules[rule.name] = rule
+        if "*" in rule.name or "?" in rule.name:
+            self._globs = [g for g in self._globs if g.name != rule.name] + [rule]
+        self._rule_cache.clear()
+        if rule.step_metric:
+            self._step_metrics.add(rule.step_metric)
+
+    def rule_for(self, key: str) -> MetricRule | None:
+        try:
+            return self._rule_cache[key]
+        except KeyError:
+            pass
+        rule = self.rules.get(key)
+        if rule is None:
+            for glob in reversed(self._globs):
+                if fnmatch.fnmatchcase(key, glob.name):
+                    rule = glob
+                    break
+        self._rule_cache[key] = rule
+        return rule
+
+    # -- rows ----------------------------------------------------------------
+    def apply_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Fold one committed history row into the summary.
+
+        Returns the row, with the last value of a step metric added where a rule asks
+        for ``step_sync`` and the row lacks it (W&B's behaviour, so charts line up).
+        """
+        if self.rules:
+            for key in list(row):
+                rule = self.rule_for(key)
+                if (
+                    rule is not None
+                    and rule.step_sync
+                    and rule.step_metric
+                    and rule.step_metric not in row
+                    and rule.step_metric in self._last
+                ):
+                    row[rule.step_metric] = self._last[rule.step_metric]
+            for key in self._step_metrics:
+                if key in row:
+                    self._last[key] = row[key]
+        values = self.values
+        aggs = self._aggs
+        for key, value in row.items():
+            if self.rules and (rule := self.rule_for(key)) is not None and rule.summary:
+                agg = aggs.get(key)
+                if agg is None:
+                    aggs[key] = _Agg(value)
+                else:
+                    agg.add(value)
+                if "none" in rule.summary:
+                    values.pop(key, None)
+                else:
+                    values[key] = aggs[key].view(rule.summary, rule.goal)
+            else:
+                values[key] = value
+        return row
+
+    def edit(self, update: Mapping[str, Any] | None, remove: Iterable[str] | None) -> None:
+        """Apply a user's explicit summary edit (it wins until the key is logged again)."""
+        if update:
+            self.values.update(update)
+        for key in remove or ():
+            self.values.pop(key, None)
+
+    def snapshot(self) -> dict[str, Any]:
+        return dict(self.values)

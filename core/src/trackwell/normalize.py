@@ -1,0 +1,222 @@
+"""Turn what users pass to ``log()`` into plain values, on the caller's thread.
+
+This is the hot path: a row of plain Python floats and ints must cost a type check
+per value and nothing more. Everything else (numpy and torch scalars, nested dicts,
+lists, big strings) takes the slow path, which recognises numpy and torch by the
+module their type comes from, so neither is ever imported here.
+
+The caller must normalize (not the writer) because it owns the objects: a tensor or a
+list handed to ``log()`` may be changed by the training loop right after the call.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from trackwell.errors import DataDroppedWarning
+
+MAX_VALUE_BYTES = 1_000_000  # one logged value (W&B's documented limit)
+MAX_CALL_BYTES = 25_000_000  # one log() call
+
+_PLAIN = frozenset((float, int, bool, type(None)))
+_DROP = object()
+
+
+class _Budget:
+    """Counts the bytes of a row's non-scalar values against MAX_CALL_BYTES."""
+
+    __slots__ = ("used",)
+
+    def __init__(self) -> None:
+        self.used = 0
+
+
+def normalize_row(data: Mapping[Any, Any], where: str = "log") -> dict[str, Any]:
+    """Return a new dict of plain values, or raise TypeError for a non-string key.
+
+    Values that cannot be recorded are dropped with a ``DataDroppedWarning``; the rest
+    of the row is kept. A row whose values add up to more than 25 MB is dropped whole.
+    """
+    row = dict(data)
+    fixes = None
+    for key, value in row.items():
+        if type(key) is not str or type(value) not in _PLAIN:
+            if fixes is None:
+                fixes = []
+            fixes.append(key)
+    if fixes is None:
+        return row
+    return _fix_row(row, fixes, where)
+
+
+def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]:
+    for key in keys:
+        if type(key) is not str:
+            if isinstance(key, str):  # str subclass, e.g. an Enum mixing in str
+                row[str(key)] = row.pop(key)
+                continue
+            raise TypeError(
+                f"keys passed to trackwell.{where}() must be strings, got {key!r} "
+                f"({type(key).__name__}); nothing from this call was logged"
+            )
+    budget = _Budget()
+    for key in keys:
+        skey = str(key)
+        if type(row.get(skey, None)) in _PLAIN:
+            continue
+        value = convert(row[skey], skey, budget, where)
+        if value is _DROP:
+            del row[skey]
+        else:
+            row[skey] = value
+    if budget.used > MAX_CALL_BYTES:
+        warnings.warn(
+            f"trackwell.{where}(): this call holds about {budget.used / 1e6:.1f} MB, over the "
+            f"{MAX_CALL_BYTES // 1_000_000} MB limit for one call; the whole call was dropped. "
+            "Log large data as files or artifacts instead.",
+            DataDroppedWarning,
+            stacklevel=4,
+        )
+        return {}
+    return row
+
+
+def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "log") -> Any:
+    """Convert one value to plain data; return the drop marker when it can't be kept."""
+    if budget is None:
+        budget = _Budget()
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is str:
+        return _sized(value, len(value), key, budget, where)
+    module = kind.__module__
+    if module == "numpy" or module.startswith("numpy."):
+        return _from_numpy(value, key, budget, where)
+    if module == "torch" or module.startswith("torch."):
+        return _from_torch(value, key, budget, where)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return _sized(str(value), len(value), key, budget, where)
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(
+                    f"keys passed to trackwell.{where}() must be strings, got {k!r} "
+                    f"({type(k).__name__}) inside {key!r}; nothing from this call was logged"
+                )
+            converted = convert(v, f"{key}.{k}", budget, where)
+            if converted is not _DROP:
+                out[str(k)] = converted
+        return out
+    if isinstance(value, (list, tuple, set, frozenset, range)):
+        if len(value) > MAX_VALUE_BYTES // 8:
+            return _too_big(key, len(value) * 8, where)
+        items = [convert(v, key, budget, where) for v in value]
+        items = [v for v in items if v is not _DROP]
+        return _sized(items, _estimate(items), key, budget, where)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        return _sized(data, len(data), key, budget, where)
+    iso = getattr(value, "isoformat", None)
+    if iso is not None and module == "datetime":
+        return iso()
+    if hasattr(value, "__float__"):  # Decimal, Fraction, other numeric types
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    warnings.warn(
+        f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
+        "which trackwell cannot record; that key was dropped, the rest of the row was kept",
+        DataDroppedWarning,
+        stacklevel=5,
+    )
+    return _DROP
+
+
+def _from_numpy(value: Any, key: str, budget: _Budget, where: str) -> Any:
+    ndim = getattr(value, "ndim", 0)
+    if ndim == 0 and hasattr(value, "item"):
+        item = value.item()
+        return item if type(item) in _PLAIN or type(item) is str else convert(item, key, budget, where)
+    size = getattr(value, "nbytes", 0)
+    if size > MAX_VALUE_BYTES:
+        return _too_big(key, size, where)
+    if hasattr(value, "tolist"):
+        return convert(value.tolist(), key, budget, where)
+    return _unknown(value, key, where)
+
+
+def _from_torch(value: Any, key: str, budget: _Budget, where: str) -> Any:
+    numel = getattr(value, "numel", None)
+    if numel is None:
+        return _unknown(value, key, where)
+    n = numel()
+    if n == 1 and value.dim() == 0:
+        return value.detach().cpu().item()
+    if n * value.element_size() > MAX_VALUE_BYTES:
+        return _too_big(key, n * value.element_size(), where)
+    return convert(value.detach().cpu().tolist(), key, budget, where)
+
+
+def _unknown(value: Any, key: str, where: str) -> Any:
+    kind = type(value)
+    warnings.warn(
+        f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
+        "which trackwell cannot record; that key was dropped",
+        DataDroppedWarning,
+        stacklevel=6,
+    )
+    return _DROP
+
+
+def _estimate(items: list[Any]) -> int:
+    """A cheap upper-ish bound of the encoded size of a list of plain values."""
+    total = 0
+    for v in items:
+        t = type(v)
+        if t is str or t is bytes:
+            total += len(v) + 5
+        elif t is list or t is dict:
+            total += 64  # already counted into the budget by the recursive call
+        else:
+            total += 9
+    return total
+
+
+def _sized(value: Any, size: int, key: str, budget: _Budget, where: str) -> Any:
+    if size > MAX_VALUE_BYTES:
+        return _too_big(key, size, where)
+    budget.used += size
+    return value
+
+
+def _too_big(key: str, size: int, where: str) -> Any:
+    warnings.warn(
+        f"trackwell.{where}(): value of {key!r} is about {size / 1e6:.1f} MB, over the 1 MB limit "
+        "for one value; that key was dropped, the rest of the row was kept. "
+        "Log large data as files or artifacts instead.",
+        DataDroppedWarning,
+        stacklevel=6,
+    )
+    return _DROP
+
+
+def is_number(value: Any) -> bool:
+    """True for values that charts and summaries treat as numbers (bools excluded)."""
+    t = type(value)
+    return (t is float or t is int) and t is not bool
+
+
+def is_finite_number(value: Any) -> bool:
+    return is_number(value) and math.isfinite(value)

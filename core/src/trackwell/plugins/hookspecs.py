@@ -1,0 +1,132 @@
+"""Every hook a trackwell plugin can implement.
+
+Implement a hook with ``@trackwell.hookimpl`` on a function or method of the same
+name, then expose the module through the ``trackwell`` entry-point group::
+
+    [project.entry-points.trackwell]
+    my_plugin = "my_package.plugin"
+
+Hooks named ``on_*`` are notifications: their return value is ignored. Hooks named
+``register_*`` receive a ``register`` callable; call it once per thing the plugin
+contributes, so the core can validate it and remember which plugin gave it.
+
+Threads: run hooks are called on the run's writer thread, never on the training
+loop's thread, so a slow plugin delays the run log, not training. Keep them quick
+anyway; long work belongs on a thread of the plugin's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from trackwell.alerts import Alert
+    from trackwell.run import Run
+    from trackwell.sysmetrics import MetricsSource
+
+hookspec = pluggy.HookspecMarker("trackwell")
+
+
+# ---------------------------------------------------------------------------
+# Run lifecycle
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def on_run_start(run: Run) -> None:
+    """Called once after a run starts, on its writer thread, before any row is written.
+
+    ``init()`` has returned by then (so the training loop never waits for plugins);
+    rows logged meanwhile are queued and written after this hook returns.
+
+    :param run: the run that started; its ``id``, ``name``, ``dir``, ``config`` and
+        ``settings`` are set. The run is usable: a plugin may call ``run.log()``.
+    """
+
+
+@hookspec
+def on_run_finish(run: Run, exit_code: int, state: str) -> None:
+    """Called once when a run ends, on its writer thread, before the log is closed.
+
+    Rows a plugin logs here are still recorded. Called for every ending: a clean
+    ``finish()``, the interpreter exiting, or an unhandled exception.
+
+    :param run: the run that is ending.
+    :param exit_code: the exit code passed to ``finish()`` (1 for an exception).
+    :param state: the final state: ``finished``, ``failed`` or ``killed``.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def on_log(run: Run, rows: Sequence[dict[str, Any]]) -> None:
+    """Called on the writer thread with history rows just written to the run log.
+
+    Rows come in batches (everything written since the last flush), each with its
+    ``_step``, ``_timestamp`` and ``_runtime``. When no installed plugin implements
+    this hook, the writer never builds the batch: logging costs nothing extra.
+
+    :param run: the run the rows belong to.
+    :param rows: the committed rows, oldest first. Do not mutate them.
+    """
+
+
+# ---------------------------------------------------------------------------
+# System metrics
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_system_metrics(register: Callable[[MetricsSource], None]) -> None:
+    """Contribute sources of system metrics (CPU, memory, GPUs, ...).
+
+    Call ``register(source)`` for each source. A source has a ``name``, and
+    ``setup() -> bool`` (False: not available here, skip it quietly), ``sample() ->
+    dict[str, float]`` (keys without the ``system/`` prefix, which the core adds) and
+    ``close()``. All three run on the run's system-metrics thread, so a source may
+    import heavy libraries in ``setup()``.
+
+    :param register: call with each source this plugin provides.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Alerts
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_alert_sinks(register: Callable[[str, Callable[[Run, Alert], None]], None]) -> None:
+    """Contribute places that ``run.alert()`` delivers to (console, server, webhook, ...).
+
+    Call ``register(name, deliver)`` for each sink; ``deliver(run, alert)`` is called
+    on the writer thread for every alert not suppressed by ``wait_duration``. An
+    exception in ``deliver`` is reported and does not stop other sinks.
+
+    :param register: call with a unique sink name and its delivery function.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands or command groups to the ``trackwell`` command line.
+
+    Called once when the CLI starts, after the built-in commands exist.
+
+    :param cli: the top-level ``click.Group``; use ``@cli.command()`` or
+        ``cli.add_command(...)``.
+    """

@@ -1,0 +1,152 @@
+"""The run log: an append-only file of framed, checksummed records.
+
+Why a custom frame instead of JSON lines: a crash can tear the last write in half,
+and a reader must tell a torn record from a complete one without guessing. Every
+record is ``<u32 length><u32 crc32>payload`` (little endian) after an 8-byte file
+header; the payload is msgpack, which keeps NaN and +-Inf exact and is cheap to
+encode on the writer thread.
+
+A payload is ``[kind, seq, body]``: ``kind`` names the record (see ``Kind``),
+``seq`` counts records from 0 in file order (the sender's idempotency key),
+``body`` is a map whose shape depends on the kind (documented in docs/design.md).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgpack
+
+from trackwell.errors import CorruptRunLog
+
+MAGIC = b"TWLOG\x00\x01\n"
+_FRAME = struct.Struct("<II")
+#: A frame longer than this is treated as corruption, not an allocation request.
+MAX_RECORD_BYTES = 256 * 1024 * 1024
+
+
+class Kind:
+    """Record kinds. Short strings keep the log readable with any msgpack tool."""
+
+    RUN = "run"  # run identity: id, name, project, ... (always the first record)
+    META = "meta"  # host, OS, Python, program, args, git
+    CONFIG = "config"  # a partial config update, merged key by key
+    HISTORY = "history"  # one committed history row, with _step, _timestamp, _runtime
+    SUMMARY = "summary"  # explicit user summary edits: {"update": {...}, "remove": [...]}
+    METRIC = "metric"  # a define_metric rule
+    STATS = "stats"  # one system-metrics sample, keyed system/..., own time axis
+    ALERT = "alert"  # a run.alert() call
+    FILES = "files"  # files saved into the run directory with run.save()
+    FINAL_SUMMARY = "final_summary"  # the summary computed at finish (authoritative)
+    EXIT = "exit"  # exit_code, state, runtime: the run ended
+
+
+def _default(obj: Any) -> Any:
+    """Last resort for values the caller-side normalizer let through."""
+    if isinstance(obj, int):  # ints beyond 64 bits: msgpack cannot hold them
+        return float(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return repr(obj)
+
+
+def encode_record(packer: msgpack.Packer, kind: str, seq: int, body: Any) -> bytes:
+    """Frame one record; the caller appends the bytes to the log."""
+    try:
+        payload = packer.pack((kind, seq, body))
+    except (OverflowError, TypeError, ValueError):
+        payload = packer.pack((kind, seq, _sanitize(body)))
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _sanitize(obj: Any) -> Any:
+    """Rebuild a body msgpack refused: huge ints become floats, unknowns their repr."""
+    if isinstance(obj, dict):
+        return {str(k): _sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_sanitize(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (float, str, bytes)):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else float(obj)
+    return repr(obj)
+
+
+def new_packer() -> msgpack.Packer:
+    return msgpack.Packer(use_bin_type=True, default=_default)
+
+
+class Record:
+    """One decoded record."""
+
+    __slots__ = ("kind", "seq", "body")
+
+    def __init__(self, kind: str, seq: int, body: Any) -> None:
+        self.kind = kind
+        self.seq = seq
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"Record({self.kind!r}, {self.seq}, {self.body!r})"
+
+
+class ReadResult:
+    """What a scan of a log found: the records and whether its end was torn."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.torn_bytes = 0  # bytes after the last complete record that were dropped
+        self.good_bytes = 0  # file offset just past the last complete record
+
+
+def iter_records(fh: BinaryIO, result: ReadResult | None = None) -> Iterator[Record]:
+    """Yield every complete record; stop quietly at a torn or corrupt tail.
+
+    ``result.torn_bytes`` tells how much was dropped, so tools can report it.
+    """
+    head = fh.read(len(MAGIC))
+    if head != MAGIC:
+        raise CorruptRunLog(f"not a trackwell run log (bad header {head[:8]!r})")
+    if result is not None:
+        result.good_bytes = len(MAGIC)
+    unpack = _FRAME.unpack
+    while True:
+        frame = fh.read(_FRAME.size)
+        if not frame:
+            return
+        if len(frame) < _FRAME.size:
+            _mark_torn(result, len(frame), fh)
+            return
+        length, crc = unpack(frame)
+        if length > MAX_RECORD_BYTES:
+            _mark_torn(result, len(frame), fh)
+            return
+        payload = fh.read(length)
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            _mark_torn(result, len(frame) + len(payload), fh)
+            return
+        try:
+            kind, seq, body = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+        except (ValueError, msgpack.UnpackException):
+            _mark_torn(result, len(frame) + len(payload), fh)
+            return
+        if result is not None:
+            result.good_bytes = fh.tell()
+        yield Record(kind, seq, body)
+
+
+def _mark_torn(result: ReadResult | None, consumed: int, fh: BinaryIO) -> None:
+    if result is not None:
+        result.torn_bytes = consumed + len(fh.read())
+
+
+def read_log(path: str | Path) -> ReadResult:
+    """Read a whole run log into memory, dropping only a torn tail."""
+    result = ReadResult()
+    with open(path, "rb") as fh:
+        result.records.extend(iter_records(fh, result))
+    return result

@@ -1,0 +1,221 @@
+"""Run settings and where each one comes from.
+
+A setting resolves, first match wins: an ``init()`` argument (or ``settings=``) >
+``TRACKWELL_<NAME>`` > ``WANDB_<NAME>`` (so existing W&B setups keep working) > the
+workspace settings file ``./trackwell/settings`` > the user settings file
+(``$TRACKWELL_CONFIG_DIR/settings``, default ``~/.config/trackwell/settings``) > default.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from trackwell.errors import UsageError
+
+MODES = ("online", "offline", "disabled")
+_MODE_ALIASES = {"dryrun": "offline", "run": "online", "shared": "online"}
+
+#: field -> (environment suffix, type, default). The suffix is shared by TRACKWELL_ and WANDB_.
+FIELDS: dict[str, tuple[str, type, Any]] = {
+    "mode": ("MODE", str, "offline"),
+    "project": ("PROJECT", str, None),
+    "entity": ("ENTITY", str, None),
+    "name": ("NAME", str, None),
+    "run_id": ("RUN_ID", str, None),
+    "run_group": ("RUN_GROUP", str, None),
+    "job_type": ("JOB_TYPE", str, None),
+    "tags": ("TAGS", tuple, ()),
+    "notes": ("NOTES", str, None),
+    "root_dir": ("DIR", str, None),
+    "resume": ("RESUME", str, None),
+    "save_code": ("SAVE_CODE", bool, False),
+    "anonymous": ("ANONYMOUS", str, None),
+    "console": ("CONSOLE", str, "auto"),
+    "silent": ("SILENT", bool, False),
+    "quiet": ("QUIET", bool, False),
+    "disable_git": ("DISABLE_GIT", bool, False),
+    "disable_code": ("DISABLE_CODE", bool, False),
+    "config_paths": ("CONFIG_PATHS", tuple, ()),
+    "host": ("HOST", str, None),
+    "base_url": ("BASE_URL", str, None),
+    "api_key": ("API_KEY", str, None),
+    "sweep_id": ("SWEEP_ID", str, None),
+    "flush_interval": ("FLUSH_INTERVAL", float, 0.2),
+    "stats_sampling_interval": ("X_STATS_SAMPLING_INTERVAL", float, 15.0),
+    "disable_stats": ("X_DISABLE_STATS", bool, False),
+    "min_free_disk_mb": ("MIN_FREE_DISK_MB", float, 10.0),
+    "finish_timeout": ("FINISH_TIMEOUT", float, 30.0),
+}
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+def _coerce(name: str, kind: type, raw: Any) -> Any:
+    """Turn a raw value (often a string from env or a file) into the field's type."""
+    if raw is None:
+        return None
+    if kind is bool:
+        if isinstance(raw, str):
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise UsageError(f"setting {name!r}: expected true/false, got {raw!r}")
+        return bool(raw)
+    if kind is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise UsageError(f"setting {name!r}: expected a number, got {raw!r}") from None
+    if kind is tuple:
+        if isinstance(raw, str):
+            return tuple(p.strip() for p in raw.split(",") if p.strip())
+        return tuple(str(t) for t in raw)
+    return str(raw)
+
+
+def user_config_dir() -> Path:
+    env = os.environ.get("TRACKWELL_CONFIG_DIR") or os.environ.get("WANDB_CONFIG_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "trackwell"
+
+
+def workspace_settings_path(root_dir: str | os.PathLike[str] | None = None) -> Path:
+    return Path(root_dir or os.getcwd()) / "trackwell" / "settings"
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """Read the ``[default]`` section of an INI settings file; a missing file is empty."""
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read settings file {path}: {exc}") from None
+    return dict(parser["default"]) if parser.has_section("default") else {}
+
+
+def write_settings_file(path: Path, updates: Mapping[str, str]) -> None:
+    """Merge ``updates`` into the ``[default]`` section of an INI settings file."""
+    parser = configparser.ConfigParser()
+    parser.read(path, encoding="utf-8")
+    if not parser.has_section("default"):
+        parser.add_section("default")
+    for key, value in updates.items():
+        parser["default"][key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        parser.write(fh)
+
+
+def _env_value(suffix: str, environ: Mapping[str, str]) -> str | None:
+    for prefix in ("TRACKWELL_", "WANDB_"):
+        value = environ.get(prefix + suffix)
+        if value is not None:
+            return value
+    return None
+
+
+class Settings:
+    """Resolved settings for one run. Construct with keyword overrides, or resolve()."""
+
+    mode: str
+    project: str | None
+    entity: str | None
+    name: str | None
+    run_id: str | None
+    run_group: str | None
+    job_type: str | None
+    tags: tuple[str, ...]
+    notes: str | None
+    root_dir: str | None
+    resume: str | None
+    save_code: bool
+    anonymous: str | None
+    console: str
+    silent: bool
+    quiet: bool
+    disable_git: bool
+    disable_code: bool
+    config_paths: tuple[str, ...]
+    host: str | None
+    base_url: str | None
+    api_key: str | None
+    sweep_id: str | None
+    flush_interval: float
+    stats_sampling_interval: float
+    disable_stats: bool
+    min_free_disk_mb: float
+    finish_timeout: float
+
+    def __init__(self, **overrides: Any) -> None:
+        unknown = set(overrides) - set(FIELDS) - set(_ALIASES)
+        if unknown:
+            raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        self._explicit: dict[str, Any] = {}
+        for key, value in overrides.items():
+            field = _ALIASES.get(key, key)
+            if value is not None:
+                self._explicit[field] = _coerce(field, FIELDS[field][1], value)
+        for field, (_, _, default) in FIELDS.items():
+            setattr(self, field, self._explicit.get(field, default))
+
+    @classmethod
+    def resolve(
+        cls,
+        arguments: Mapping[str, Any] | None = None,
+        settings: Settings | Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Apply the precedence chain and return the settings a run will use."""
+        environ = os.environ if environ is None else environ
+        explicit: dict[str, Any] = {}
+        if isinstance(settings, Settings):
+            explicit.update(settings._explicit)
+        elif settings:
+            explicit.update(cls(**dict(settings))._explicit)
+        explicit.update(cls(**{k: v for k, v in (arguments or {}).items() if v is not None})._explicit)
+
+        files: dict[str, str] = {}
+        files.update(read_settings_file(user_config_dir() / "settings"))
+        root = explicit.get("root_dir") or _env_value("DIR", environ) or files.get("root_dir")
+        files.update(read_settings_file(workspace_settings_path(root)))
+
+        values: dict[str, Any] = {}
+        for field, (suffix, kind, _default) in FIELDS.items():
+            if field in explicit:
+                values[field] = explicit[field]
+                continue
+            raw = _env_value(suffix, environ)
+            if raw is None:
+                raw = files.get(field)
+            if raw is not None:
+                values[field] = _coerce(field, kind, raw)
+        resolved = cls(**values)
+        resolved.mode = normalize_mode(resolved.mode)
+        return resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in FIELDS if field != "api_key"}
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"Settings({shown})"
+
+
+#: W&B spellings accepted as keyword arguments.
+_ALIASES = {"id": "run_id", "group": "run_group", "dir": "root_dir"}
+
+
+def normalize_mode(mode: str) -> str:
+    mode = _MODE_ALIASES.get(mode, mode)
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
+    return mode

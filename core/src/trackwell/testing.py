@@ -1,0 +1,34 @@
+"""pytest plugin shipped with trackwell: fixtures for testing code that logs runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from trackwell.run import Run
+
+
+@pytest.fixture
+def trackwell_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working directory with TRACKWELL_* settings isolated from the user's."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKWELL_CONFIG_DIR", str(tmp_path / ".config"))
+    monkeypatch.setenv("TRACKWELL_X_DISABLE_STATS", "true")
+    monkeypatch.setenv("TRACKWELL_SILENT", "true")
+    for var in ("WANDB_MODE", "WANDB_PROJECT", "WANDB_DIR", "TRACKWELL_MODE", "TRACKWELL_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def offline_run(trackwell_dir: Path) -> Iterator[Run]:
+    """A live offline run in ``trackwell_dir``; finished at teardown if the test did not."""
+    import trackwell
+
+    run = trackwell.init(project="test", mode="offline")
+    yield run
+    run.finish()
