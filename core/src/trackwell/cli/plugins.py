@@ -1,0 +1,69 @@
+"""``trackwell plugins``: what plugins are loaded, and what hooks they can implement."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import pluggy
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(plugins_command)
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--hooks", "show_hooks", is_flag=True, help="List every hook, with its summary.")
+def plugins_command(as_json: bool, show_hooks: bool) -> None:
+    """List loaded plugins: their package, version and the hooks they implement."""
+    from trackwell.plugins import get_plugin_manager, plugin_info
+
+    pm = get_plugin_manager()
+    if show_hooks:
+        hooks = hook_info(pm)
+        if as_json:
+            click.echo(json.dumps(hooks, indent=2))
+        else:
+            hook_rows = [(h["name"], h["summary"], ", ".join(h["plugins"]) or "-") for h in hooks]
+            click.echo(_table(("HOOK", "SUMMARY", "IMPLEMENTED BY"), hook_rows))
+        return
+    info = plugin_info(pm)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    rows = [
+        (p["name"], p["package"], p["version"] or "-", ", ".join(p["hooks"]) or "-") for p in info
+    ]
+    click.echo(_table(("NAME", "PACKAGE", "VERSION", "HOOKS"), rows))
+
+
+def hook_info(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
+    """Every hook the manager knows (including plugins' own hookspecs), sorted by name."""
+    out = []
+    for name in sorted(n for n in dir(pm.hook) if not n.startswith("_")):
+        caller = getattr(pm.hook, name)
+        if not isinstance(caller, pluggy.HookCaller) or caller.spec is None:
+            continue
+        doc = inspect.getdoc(caller.spec.function) or ""
+        out.append(
+            {
+                "name": name,
+                "args": list(caller.spec.argnames),
+                "summary": doc.strip().splitlines()[0] if doc.strip() else "",
+                # pluggy calls the last registered first; list them in call order.
+                "plugins": [impl.plugin_name for impl in reversed(caller.get_hookimpls())],
+            }
+        )
+    return out
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows)]
+    lines = [header, *rows]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines
+    )

@@ -1,0 +1,255 @@
+"""The plugin manager: defaults, entry points, env knobs, validation, docs, the CLI."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+import pluggy
+import pytest
+from click.testing import CliRunner
+from trackwell.cli.plugins import register as register_plugins_command
+from trackwell.plugins import (
+    DEFAULT_PLUGINS,
+    ENTRY_POINT_GROUP,
+    create_plugin_manager,
+    get_plugin_manager,
+    hookspecs,
+    plugin_info,
+    reset_plugin_manager,
+)
+
+MakeDist = Callable[..., None]  # make_dist(name, source, version="0.1")
+
+BUILT_IN = {m.rsplit(".", 1)[-1] for m in DEFAULT_PLUGINS}
+
+GOOD_PLUGIN = """
+from trackwell.plugins import hookimpl
+
+@hookimpl
+def register_system_metrics(register):
+    pass
+
+@hookimpl
+def on_run_start(run):
+    pass
+"""
+
+MISSPELLED_PLUGIN = """
+from trackwell.plugins import hookimpl
+
+@hookimpl
+def on_run_stat(run):
+    pass
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for var in ("TRACKWELL_DISABLE_PLUGINS", "TRACKWELL_LOAD_PLUGINS", "TRACKWELL_TRACE_PLUGINS"):
+        monkeypatch.delenv(var, raising=False)
+    reset_plugin_manager()
+    yield
+    reset_plugin_manager()
+
+
+@pytest.fixture
+def make_dist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MakeDist]:
+    """Install a real distribution (a package and its dist-info) on sys.path."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    modules: list[str] = []
+
+    def make(name: str, source: str, version: str = "0.1") -> None:
+        (site / name).mkdir()
+        (site / name / "__init__.py").write_text(textwrap.dedent(source))
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {name}\n")
+        modules.append(name)
+
+    yield make
+    for name in modules:
+        sys.modules.pop(name, None)
+
+
+def names(pm: pluggy.PluginManager) -> set[str]:
+    return {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+
+
+def test_default_plugins_are_registered() -> None:
+    pm = create_plugin_manager(load_entry_points=False)
+    assert names(pm) == BUILT_IN == {"system_psutil", "system_nvml", "console_alerts"}
+
+
+def test_plugin_manager_is_created_once_and_reset() -> None:
+    pm = get_plugin_manager()
+    assert get_plugin_manager() is pm
+    reset_plugin_manager()
+    assert get_plugin_manager() is not pm
+
+
+def test_disable_plugins_blocks_a_default_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKWELL_DISABLE_PLUGINS", "system_nvml")
+    pm = create_plugin_manager()
+    assert "system_nvml" not in names(pm)
+    assert {"system_psutil", "console_alerts"} <= names(pm)
+    assert pm.is_blocked("system_nvml")
+
+
+def test_third_party_plugin_is_found_through_the_entry_point_group(make_dist: MakeDist) -> None:
+    make_dist("myplugin", GOOD_PLUGIN)
+    pm = create_plugin_manager()
+    assert "myplugin" in names(pm) and BUILT_IN <= names(pm)
+    info = {p["name"]: p for p in plugin_info(pm)}["myplugin"]
+    assert info == {
+        "name": "myplugin",
+        "version": "0.1",
+        "package": "myplugin",
+        "hooks": ["on_run_start", "register_system_metrics"],
+    }
+
+
+def test_disable_plugins_blocks_an_installed_one(
+    make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_dist("myplugin", GOOD_PLUGIN)
+    monkeypatch.setenv("TRACKWELL_DISABLE_PLUGINS", "myplugin, console_alerts")
+    pm = create_plugin_manager()
+    assert names(pm).isdisjoint({"myplugin", "console_alerts"})
+
+
+def test_load_plugins_is_an_allowlist(make_dist: MakeDist, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_dist("myplugin", GOOD_PLUGIN)
+    make_dist("otherplugin", GOOD_PLUGIN)
+    monkeypatch.setenv("TRACKWELL_LOAD_PLUGINS", "myplugin")
+    pm = create_plugin_manager()
+    assert "myplugin" in names(pm) and "otherplugin" not in names(pm)
+    assert BUILT_IN <= names(pm)  # the allowlist is for installed plugins only
+
+
+def test_misspelled_hook_fails_loudly(make_dist: MakeDist) -> None:
+    make_dist("typoplugin", MISSPELLED_PLUGIN)
+    with pytest.raises(pluggy.PluginValidationError, match="on_run_stat"):
+        create_plugin_manager()
+
+
+def test_hook_with_a_wrong_argument_is_rejected() -> None:
+    class Plugin:
+        @pluggy.HookimplMarker("trackwell")
+        def on_log(self, run: object, row: object) -> None: ...
+
+    pm = create_plugin_manager(load_entry_points=False)
+    with pytest.raises(pluggy.PluginValidationError, match="row"):
+        pm.register(Plugin(), name="wrongarg")
+
+
+def test_trace_plugins_prints_hook_calls(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRACKWELL_TRACE_PLUGINS", "1")
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.hook.register_system_metrics(register=lambda source: None)
+    err = capsys.readouterr().err
+    assert "trackwell: hook register_system_metrics" in err
+    assert "system_psutil" in err and "system_nvml" in err
+
+
+def test_no_trace_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.hook.register_system_metrics(register=lambda source: None)
+    assert capsys.readouterr().err == ""
+
+
+# -- hook documentation -------------------------------------------------------------
+
+
+def _hookspecs() -> list[Callable[..., object]]:
+    pm = pluggy.PluginManager("trackwell")
+    return [
+        fn
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if pm.parse_hookspec_opts(hookspecs, name) is not None
+    ]
+
+
+def test_there_are_hookspecs() -> None:
+    assert {fn.__name__ for fn in _hookspecs()} >= {
+        "on_run_start",
+        "on_run_finish",
+        "on_log",
+        "register_system_metrics",
+        "register_alert_sinks",
+        "register_commands",
+    }
+
+
+@pytest.mark.parametrize("spec", _hookspecs(), ids=lambda fn: fn.__name__)
+def test_every_hookspec_is_documented(spec: Callable[..., object]) -> None:
+    doc = inspect.getdoc(spec)
+    assert doc, f"{spec.__name__} has no docstring"
+    for param in inspect.signature(spec).parameters:
+        assert f":param {param}:" in doc, f"{spec.__name__} does not document {param!r}"
+
+
+# -- trackwell plugins -------------------------------------------------------------
+
+
+def invoke(*args: str) -> str:
+    group = click.Group("trackwell")
+    register_plugins_command(group)
+    result = CliRunner().invoke(group, ["plugins", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_cli_lists_plugins_as_a_table(make_dist: MakeDist) -> None:
+    make_dist("myplugin", GOOD_PLUGIN, "0.1")
+    out = invoke()
+    header, *lines = out.splitlines()
+    assert header.split() == ["NAME", "PACKAGE", "VERSION", "HOOKS"]
+    row = next(line for line in lines if line.startswith("myplugin "))
+    assert row.split() == [
+        "myplugin", "myplugin", "0.1", "on_run_start,", "register_system_metrics"
+    ]
+    for name in BUILT_IN:
+        assert any(line.startswith(f"{name} ") and "built in" in line for line in lines)
+
+
+def test_cli_lists_plugins_as_json(make_dist: MakeDist) -> None:
+    make_dist("myplugin", GOOD_PLUGIN, "0.1")
+    data = {p["name"]: p for p in json.loads(invoke("--json"))}
+    assert BUILT_IN | {"myplugin"} <= set(data)
+    assert data["myplugin"]["version"] == "0.1"
+    assert data["system_psutil"]["hooks"] == ["register_system_metrics"]
+
+
+def test_cli_lists_hooks_with_their_summary() -> None:
+    out = invoke("--hooks")
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["HOOK", "SUMMARY"]
+    for spec in _hookspecs():
+        summary = inspect.getdoc(spec).splitlines()[0]  # type: ignore[union-attr]
+        line = next(ln for ln in lines if ln.startswith(spec.__name__ + " "))
+        assert summary in line
+    assert "system_nvml, system_psutil" in next(
+        ln for ln in lines if ln.startswith("register_system_metrics ")
+    )
+
+
+def test_cli_lists_hooks_as_json() -> None:
+    hooks = {h["name"]: h for h in json.loads(invoke("--hooks", "--json"))}
+    assert hooks["on_log"]["args"] == ["run", "rows"]
+    assert hooks["on_log"]["summary"].startswith("Called on the writer thread")
+    assert hooks["register_alert_sinks"]["plugins"] == ["console_alerts"]
