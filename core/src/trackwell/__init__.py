@@ -1,5 +1,71 @@
-"""trackwell (work in progress: the run API lands here next)."""
+"""trackwell: experiment tracking that speaks the W&B Python API.
 
+    import trackwell as wandb
+
+    run = wandb.init(project="demo", config={"lr": 1e-3})
+    for step in range(100):
+        run.log({"loss": 1 / (step + 1)})
+    run.finish()
+
+``trackwell.run``, ``trackwell.config``, ``trackwell.summary`` and ``trackwell.log``
+follow the current run, as in W&B. Importing this package is cheap: no numpy, pandas,
+torch, requests or plugin discovery happens until a call needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trackwell import errors
 from trackwell._version import __version__
+from trackwell.alerts import AlertLevel
+from trackwell.errors import TrackwellError, UsageError
+from trackwell.run import Run
+from trackwell.session import PreInit, finish, init, preinit_callable
+from trackwell.settings import Settings
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from trackwell.api import Api
+
+__all__ = [
+    "AlertLevel",
+    "Api",
+    "Run",
+    "Settings",
+    "TrackwellError",
+    "UsageError",
+    "__version__",
+    "alert",
+    "config",
+    "define_metric",
+    "errors",
+    "finish",
+    "hookimpl",
+    "init",
+    "log",
+    "run",
+    "save",
+    "summary",
+]
+
+#: The current run (``None`` before ``init()`` and after ``finish()``).
+run: Run | None = None
+config: Any = PreInit("config")
+summary: Any = PreInit("summary")
+log: Any = preinit_callable("log")
+define_metric: Any = preinit_callable("define_metric")
+alert: Any = preinit_callable("alert")
+save: Any = preinit_callable("save")
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the Public API pulls in readers, hookimpl pulls in pluggy.
+    if name == "Api":
+        from trackwell.api import Api
+
+        return Api
+    if name == "hookimpl":
+        from trackwell.plugins import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'trackwell' has no attribute {name!r}")

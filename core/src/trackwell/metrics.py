@@ -179,21 +179,26 @@ class SummaryState:
             for key in self._step_metrics:
                 if key in row:
                     self._last[key] = row[key]
+        if not self.rules:
+            self.values.update(row)
+            return row
         values = self.values
         aggs = self._aggs
+        rule_for = self.rule_for
         for key, value in row.items():
-            if self.rules and (rule := self.rule_for(key)) is not None and rule.summary:
-                agg = aggs.get(key)
-                if agg is None:
-                    aggs[key] = _Agg(value)
-                else:
-                    agg.add(value)
-                if "none" in rule.summary:
-                    values.pop(key, None)
-                else:
-                    values[key] = aggs[key].view(rule.summary, rule.goal)
-            else:
+            rule = rule_for(key)
+            if rule is None or not rule.summary:
                 values[key] = value
+                continue
+            agg = aggs.get(key)
+            if agg is None:
+                agg = aggs[key] = _Agg(value)
+            else:
+                agg.add(value)
+            if "none" in rule.summary:
+                values.pop(key, None)
+            else:
+                values[key] = agg.view(rule.summary, rule.goal)
         return row
 
     def edit(self, update: Mapping[str, Any] | None, remove: Iterable[str] | None) -> None:

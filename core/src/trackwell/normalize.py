@@ -22,7 +22,7 @@ MAX_VALUE_BYTES = 1_000_000  # one logged value (W&B's documented limit)
 MAX_CALL_BYTES = 25_000_000  # one log() call
 
 _PLAIN = frozenset((float, int, bool, type(None)))
-_DROP = object()
+DROP = object()
 
 
 class _Budget:
@@ -68,7 +68,7 @@ def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]
         if type(row.get(skey, None)) in _PLAIN:
             continue
         value = convert(row[skey], skey, budget, where)
-        if value is _DROP:
+        if value is DROP:
             del row[skey]
         else:
             row[skey] = value
@@ -115,14 +115,14 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
                     f"({type(k).__name__}) inside {key!r}; nothing from this call was logged"
                 )
             converted = convert(v, f"{key}.{k}", budget, where)
-            if converted is not _DROP:
+            if converted is not DROP:
                 out[str(k)] = converted
         return out
     if isinstance(value, (list, tuple, set, frozenset, range)):
         if len(value) > MAX_VALUE_BYTES // 8:
             return _too_big(key, len(value) * 8, where)
         items = [convert(v, key, budget, where) for v in value]
-        items = [v for v in items if v is not _DROP]
+        items = [v for v in items if v is not DROP]
         return _sized(items, _estimate(items), key, budget, where)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
@@ -141,7 +141,7 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
         DataDroppedWarning,
         stacklevel=5,
     )
-    return _DROP
+    return DROP
 
 
 def _from_numpy(value: Any, key: str, budget: _Budget, where: str) -> Any:
@@ -177,7 +177,7 @@ def _unknown(value: Any, key: str, where: str) -> Any:
         DataDroppedWarning,
         stacklevel=6,
     )
-    return _DROP
+    return DROP
 
 
 def _estimate(items: list[Any]) -> int:
@@ -209,7 +209,7 @@ def _too_big(key: str, size: int, where: str) -> Any:
         DataDroppedWarning,
         stacklevel=6,
     )
-    return _DROP
+    return DROP
 
 
 def is_number(value: Any) -> bool:

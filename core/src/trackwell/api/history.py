@@ -1,0 +1,97 @@
+"""Selecting, sampling and shaping history rows for ``Run.history`` and ``Run.scan_history``.
+
+pandas is imported here only inside ``to_frame``: ``import trackwell`` must stay light
+for training scripts, and only a caller who asked for a DataFrame pays for pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from trackwell.errors import UsageError
+
+
+def select(
+    rows: Sequence[dict[str, Any]], keys: Sequence[str] | None, x_axis: str | None
+) -> list[dict[str, Any]]:
+    """Copies of ``rows``; with ``keys``, only rows holding all of them, cut to x_axis + keys."""
+    if not keys:
+        return [dict(row) for row in rows]
+    columns = _columns(keys, x_axis)
+    return [{k: row[k] for k in columns} for row in rows if all(k in row for k in columns)]
+
+
+def _columns(keys: Sequence[str], x_axis: str | None) -> list[str]:
+    columns = [x_axis] if x_axis else []
+    for key in keys:
+        if key not in columns:
+            columns.append(key)
+    return columns
+
+
+def sample(rows: list[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
+    """At most ``samples`` rows spread evenly over ``rows``, always keeping the first and last.
+
+    Even spacing (not W&B's random buckets) keeps a chart's shape and makes results
+    repeatable, which tests and users comparing two calls both rely on.
+    """
+    n = len(rows)
+    if n <= samples:
+        return rows
+    if samples == 1:
+        return [rows[-1]]
+    picked = sorted({round(i * (n - 1) / (samples - 1)) for i in range(samples)})
+    return [rows[i] for i in picked]
+
+
+def check_samples(samples: Any) -> int:
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise UsageError(f"history(samples=...) must be a positive integer, got {samples!r}")
+    return samples
+
+
+def check_keys(keys: Any, where: str) -> list[str] | None:
+    if keys is None:
+        return None
+    if isinstance(keys, str):
+        return [keys]  # a lone string is a common slip; W&B takes a list
+    keys = list(keys)
+    if not all(isinstance(k, str) for k in keys):
+        raise UsageError(f"{where}(keys=...) must be a list of metric names")
+    return keys
+
+
+def scan(
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str] | None,
+    min_step: int | None,
+    max_step: int | None,
+) -> Iterator[dict[str, Any]]:
+    """Every row with ``min_step <= _step < max_step`` (W&B's bounds), copied."""
+    for row in rows:
+        step = row.get("_step")
+        if min_step is not None and (step is None or step < min_step):
+            continue
+        if max_step is not None and (step is None or step >= max_step):
+            continue
+        if keys:
+            if all(k in row for k in keys):
+                yield {k: row[k] for k in keys}
+        else:
+            yield dict(row)
+
+
+def to_frame(rows: list[dict[str, Any]], keys: Sequence[str] | None, x_axis: str | None) -> Any:
+    """A pandas DataFrame of ``rows``; missing values become NaN, as in W&B."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError(
+            "run.history(pandas=True) needs pandas, which is not installed: "
+            "run `pip install pandas` (or `pip install 'trackwell[pandas]'`), "
+            "or call run.history(pandas=False) for a list of dicts"
+        ) from exc
+    if keys:
+        return pd.DataFrame(rows, columns=_columns(keys, x_axis))
+    return pd.DataFrame(rows)

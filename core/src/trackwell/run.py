@@ -1,0 +1,423 @@
+"""The run: the caller's side of logging.
+
+Everything here runs on the training loop's thread, so it only validates, normalizes
+and enqueues; the writer thread (``writer.py``) does the rest. ``session.init()``
+builds runs; users never construct one directly.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
+from trackwell.config import Config
+from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError
+from trackwell.metrics import MetricRule, SummaryState
+from trackwell.normalize import DROP, convert, normalize_row
+from trackwell.runlog import Kind
+from trackwell.settings import Settings
+from trackwell.writer import WAKE_AT, Writer
+
+_now = time.time
+SAVE_POLICIES = ("live", "now", "end")
+
+
+class Run:
+    """A single tracked run, returned by ``trackwell.init()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_id: str,
+        name: str,
+        run_dir: Path,
+        start_time: float,
+        resumed: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.id = run_id
+        self._name = name
+        self.dir = run_dir
+        self.start_time = start_time
+        self.resumed = resumed
+        self.project: str = settings.project or "uncategorized"
+        self.entity: str | None = settings.entity
+        self.group: str | None = settings.run_group
+        self.job_type: str | None = settings.job_type
+        self.sweep_id: str | None = settings.sweep_id
+        self._tags: tuple[str, ...] = tuple(settings.tags)
+        self._notes: str | None = settings.notes
+        self.state = "running"
+        self.url: str | None = None
+        self._step = 0
+        self._pending: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._finished = False
+        self._killed = False
+        self._throttle = AlertThrottle()
+        self._final_summary: dict[str, Any] | None = None
+        self._writer: Writer | None = None
+        self._console: Any = None
+        self._on_finish: list[Any] = []
+        self._plugins: Any = None  # the plugin manager, set by session.init()
+        self.config = Config(self._emit_config)
+        self.summary = Summary(self)
+        self._local_summary = SummaryState()  # used only when there is no writer
+        if settings.mode == "disabled":
+            self.log = self._log_disabled  # type: ignore[method-assign]
+
+    # -- identity ----------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._emit_run_update({"name": self._name})
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        self._tags = tuple(str(t) for t in value)
+        self._emit_run_update({"tags": list(self._tags)})
+
+    @property
+    def notes(self) -> str | None:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._notes = value
+        self._emit_run_update({"notes": value})
+
+    @property
+    def path(self) -> str:
+        return "/".join(p for p in (self.entity, self.project, self.id) if p)
+
+    @property
+    def step(self) -> int:
+        """The step the next committed row gets."""
+        return self._step
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return self.settings.mode == "disabled"
+
+    def project_name(self) -> str:
+        return self.project
+
+    def run_info(self) -> dict[str, Any]:
+        """The body of this run's RUN record."""
+        import os
+        import socket
+
+        return {
+            "id": self.id,
+            "name": self._name,
+            "project": self.project,
+            "entity": self.entity,
+            "group": self.group,
+            "job_type": self.job_type,
+            "tags": list(self._tags),
+            "notes": self._notes,
+            "mode": self.settings.mode,
+            "start_time": self.start_time,
+            "pid": os.getpid(),
+            "host": self.settings.host or socket.gethostname(),
+            "resumed": self.resumed,
+            "sweep_id": self.sweep_id,
+        }
+
+    # -- logging ------------------------------------------------------------
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Log a row of metrics: one step per call unless ``step``/``commit`` say otherwise.
+
+        The call validates and enqueues; encoding and disk writes happen on the writer
+        thread. A ``step`` lower than the current one is warned about and dropped.
+        """
+        if self._finished:
+            raise RunFinishedError(
+                f"run {self.id} is finished; the call to log() was ignored. "
+                "Start a new run with trackwell.init() to keep logging."
+            )
+        if type(data) is not dict:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"trackwell.log() takes a dict of metrics, got {type(data).__name__}")
+        row = normalize_row(data)
+        if step is None and commit is None and self._pending is None:
+            if not row:
+                return
+            with self._lock:
+                q = self._queue
+                q.append(("h", row, self._step, _now()))
+                self._step += 1
+            if len(q) > WAKE_AT:
+                self._wake.set()
+            return
+        self._log_slow(row, step, commit)
+
+    def _log_slow(self, row: dict[str, Any], step: Any, commit: bool | None) -> None:
+        with self._lock:
+            if step is not None:
+                try:
+                    step = operator.index(step)
+                except TypeError:
+                    raise TypeError(f"log(step=...) must be an integer, got {step!r}") from None
+                if step < self._step:
+                    warnings.warn(
+                        f"Tried to log to step {step} that is less than the current step "
+                        f"{self._step}. Steps must be monotonically increasing, so this data "
+                        "will be ignored.",
+                        DataDroppedWarning,
+                        stacklevel=3,
+                    )
+                    return
+                if step > self._step:
+                    self._commit_pending()
+                    self._step = step
+                self._merge_pending(row)
+                if commit:
+                    self._commit_pending()
+                return
+            self._merge_pending(row)
+            if commit is None or commit:
+                self._commit_pending()
+
+    def _merge_pending(self, row: dict[str, Any]) -> None:
+        if self._pending is None:
+            self._pending = row
+        else:
+            self._pending.update(row)
+
+    def _commit_pending(self) -> None:
+        """Queue the accumulated row at the current step (caller holds the lock)."""
+        row = self._pending
+        self._pending = None
+        if row:
+            self._queue.append(("h", row, self._step, _now()))
+            self._step += 1
+
+    def _log_disabled(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        return None
+
+    # -- other recorded calls --------------------------------------------------
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> MetricRule:
+        """Say how a metric (or a glob such as ``train/*``) is charted and summarized."""
+        rule = MetricRule(name, step_metric, step_sync, bool(hidden), summary, goal)
+        self._check_live("define_metric")
+        if self._writer is None:
+            self._local_summary.define(rule)
+        else:
+            self._record(Kind.METRIC, rule.to_dict())
+        return rule
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: AlertLevel | str | None = None,
+        wait_duration: float | timedelta | None = None,
+    ) -> None:
+        """Raise an alert: recorded in the run and delivered to every alert sink.
+
+        Alerts with the same title closer together than ``wait_duration`` seconds
+        (default 60) are dropped, so a check inside a loop cannot flood anyone.
+        """
+        alert = make_alert(title, text, level, wait_duration)
+        self._check_live("alert")
+        if self._writer is None or not self._throttle.allow(alert):
+            return
+        self._queue.append(("a", alert))
+
+    def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> bool:
+        """Copy files matching ``glob_str`` into the run's ``files/`` directory.
+
+        ``policy``: ``live`` copies now and again whenever the file changes, ``now``
+        copies once now, ``end`` copies when the run finishes.
+        """
+        if policy not in SAVE_POLICIES:
+            raise UsageError(f"save(policy=...) must be one of {', '.join(SAVE_POLICIES)}, not {policy!r}")
+        if not isinstance(glob_str, str) or not glob_str:
+            raise UsageError("save() needs a file path or glob pattern")
+        self._check_live("save")
+        if self._writer is not None:
+            self._queue.append(("save", glob_str, base_path, policy))
+        return True
+
+    def _check_live(self, what: str) -> None:
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is finished; the call to {what}() was ignored")
+
+    def _record(self, kind: str, body: Any) -> None:
+        if self._writer is not None:
+            self._queue.append(("r", kind, body))
+
+    def _emit_config(self, update: dict[str, Any], remove: list[str]) -> None:
+        if self._finished:
+            raise RunFinishedError(f"run {self.id} is finished; its config can no longer change")
+        self._record(Kind.CONFIG, {"update": update, "remove": remove})
+
+    def _emit_run_update(self, fields: dict[str, Any]) -> None:
+        if self._writer is not None and not self._finished:
+            self._record(Kind.RUN, self.run_info() | fields)
+
+    # -- summary plumbing ------------------------------------------------------
+    def _summary_snapshot(self) -> dict[str, Any]:
+        if self._final_summary is not None:
+            return self._final_summary
+        writer = self._writer
+        if writer is None:
+            return self._local_summary.snapshot()
+        writer.sync()
+        with writer.lock:
+            return writer.summary.snapshot()
+
+    def _summary_edit(self, update: dict[str, Any], remove: list[str]) -> None:
+        self._check_live("summary update")
+        if self._writer is None:
+            self._local_summary.edit(update, remove)
+        else:
+            self._record(Kind.SUMMARY, {"update": update, "remove": remove})
+
+    # -- the end ---------------------------------------------------------------
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write everything logged so far to disk (fsync'd); True when done in time."""
+        if self._writer is None or self._finished:
+            return True
+        return self._writer.sync(fsync=True, timeout=timeout)
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: write what is queued, record the final state, print a summary.
+
+        Safe to call twice; also called at interpreter exit and on an unhandled
+        exception, so a script that forgets it still leaves a complete run.
+        """
+        with self._lock:
+            if self._finished:
+                return
+            self._commit_pending()
+            self._finished = True
+        code = 0 if exit_code is None else int(exit_code)
+        self.state = "killed" if self._killed else ("finished" if code == 0 else "failed")
+        if self._console is not None:
+            self._console.stop()
+        writer = self._writer
+        if writer is not None:
+            if not writer.finish(code, self.state, self.settings.finish_timeout):
+                warnings.warn(
+                    f"trackwell: the run log of {self.id} was not closed within "
+                    f"{self.settings.finish_timeout:g} s; what was written so far is safe in {self.dir}",
+                    stacklevel=2,
+                )
+            with writer.lock:
+                self._final_summary = writer.summary.snapshot()
+            if quiet is not None:
+                self.settings.quiet = bool(quiet)
+            from trackwell.terminal import print_finish
+
+            print_finish(self, writer.sparks, self._final_summary, writer.alert_count)
+        else:
+            self._final_summary = self._local_summary.snapshot()
+        for callback in self._on_finish:
+            callback(self)
+
+    def mark_killed(self) -> None:
+        """Record that the run ends because of an interrupt (state ``killed``)."""
+        self._killed = True
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is KeyboardInterrupt:
+            self._killed = True
+        self.finish(exit_code=0 if exc_type is None else 1)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self.state}) name={self._name!r} dir={str(self.dir)!r}>"
+
+    # -- wiring, done by session.init() -------------------------------------------
+    def _attach(self, writer: Writer) -> None:
+        self._writer = writer
+        self._queue = writer.queue
+        self._wake = writer.wake
+
+
+class Summary(MutableMapping[str, Any]):
+    """``run.summary``: the last value of each metric, unless you set one yourself.
+
+    Reading waits until the writer has applied everything logged so far, so it is
+    exact, but it is not free: don't read it on every step of a tight loop.
+    """
+
+    def __init__(self, run: Run) -> None:
+        object.__setattr__(self, "_run", run)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._run._summary_snapshot()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._run._summary_snapshot():
+            raise KeyError(key)
+        self._run._summary_edit({}, [key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._run._summary_snapshot())
+
+    def __len__(self) -> int:
+        return len(self._run._summary_snapshot())
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._run._summary_snapshot()[key]
+        except KeyError:
+            raise AttributeError(f"summary has no key {key!r}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def update(self, d: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        data = dict(d or {}, **kwargs)
+        clean = {}
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise TypeError(f"summary keys must be strings, got {key!r}")
+            value = convert(value, key, where="summary.update")
+            if value is not DROP:
+                clean[key] = value
+        if clean:
+            self._run._summary_edit(clean, [])
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._run._summary_snapshot())
+
+    def __repr__(self) -> str:
+        return f"Summary({self._run._summary_snapshot()!r})"

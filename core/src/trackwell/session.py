@@ -1,0 +1,343 @@
+"""``trackwell.init()`` and the process-wide bookkeeping of live runs.
+
+Keeps the module-level shortcuts (``trackwell.run``, ``trackwell.log``, ...) pointing
+at the current run, and makes sure every run gets a final state: ``finish()`` runs at
+interpreter exit, and an unhandled exception marks runs ``failed`` (``killed`` for
+Ctrl-C) before the traceback is printed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import random
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from trackwell import rundir
+from trackwell.config import config_from_input, load_yaml_config
+from trackwell.errors import RunDirError, UsageError
+from trackwell.run import Run
+from trackwell.runlog import Kind
+from trackwell.settings import Settings
+from trackwell.writer import Writer
+
+_active: list[Run] = []
+_current: Run | None = None
+_hooks_installed = False
+_online_warned = False
+
+REINIT_CHOICES = ("default", "return_previous", "finish_previous", "create_new")
+RESUME_CHOICES = ("allow", "must", "never", "auto")
+
+_ADJECTIVES = (
+    "amber", "bold", "brisk", "calm", "clever", "crisp", "daring", "eager", "fancy", "gentle",
+    "golden", "hazy", "icy", "jolly", "keen", "lively", "lucky", "misty", "noble", "quiet",
+    "rapid", "royal", "rustic", "silent", "silver", "smooth", "snowy", "solar", "sunny", "swift",
+    "tidy", "vivid", "warm", "wild", "wise", "young",
+)  # fmt: skip
+_NOUNS = (
+    "aurora", "breeze", "brook", "canyon", "cloud", "comet", "dawn", "delta", "dune", "ember",
+    "field", "forest", "frost", "galaxy", "glade", "harbor", "haze", "lake", "leaf", "meadow",
+    "moon", "night", "ocean", "peak", "pine", "planet", "rain", "river", "shadow", "sky",
+    "snow", "sound", "star", "sun", "thunder", "tree", "valley", "wave", "wind",
+)  # fmt: skip
+
+
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    name: str | None = None,
+    id: str | None = None,  # noqa: A002 - W&B's argument name
+    group: str | None = None,
+    job_type: str | None = None,
+    tags: Sequence[str] | None = None,
+    notes: str | None = None,
+    config: Any = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    mode: str | None = None,
+    dir: str | os.PathLike[str] | None = None,  # noqa: A002 - W&B's argument name
+    resume: bool | str | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
+    reinit: bool | str | None = None,
+    save_code: bool | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+    anonymous: str | None = None,
+    allow_val_change: bool | None = None,
+    **unsupported: Any,
+) -> Run:
+    """Start a run and return it (W&B's ``wandb.init``, same arguments).
+
+    The run directory is created and proven writable before this returns, so a full
+    disk or a bad ``dir`` fails here, not later on a background thread.
+    """
+    global _current
+    if unsupported:
+        warnings.warn(
+            f"trackwell.init(): ignoring unsupported argument(s) {', '.join(sorted(unsupported))}",
+            stacklevel=2,
+        )
+    if resume_from or fork_from:
+        raise UsageError(
+            "resume_from= and fork_from= rewind or fork a run on a trackwell server, "
+            "which this version does not include yet; use resume= with a local run id"
+        )
+    s = Settings.resolve(
+        {
+            "project": project, "entity": entity, "name": name, "run_id": id,
+            "run_group": group, "job_type": job_type, "tags": tags, "notes": notes,
+            "mode": mode, "root_dir": os.fspath(dir) if dir is not None else None,
+            "resume": _resume_setting(resume), "save_code": save_code, "anonymous": anonymous,
+        },
+        settings,
+    )  # fmt: skip
+    reinit_mode = _reinit_mode(reinit)
+    if _current is not None and not _current._finished:
+        if reinit_mode in ("default", "return_previous"):
+            if reinit_mode == "default":
+                warnings.warn(
+                    f"trackwell.init() was called while run {_current.id} is active; returning "
+                    "that run. Call run.finish() first, or pass reinit='finish_previous' "
+                    "(or 'create_new' for several runs at once).",
+                    stacklevel=2,
+                )
+            return _current
+        if reinit_mode == "finish_previous":
+            _current.finish()
+    if s.mode == "online":
+        _warn_online()
+        s.mode = "offline"
+    initial = _initial_config(s, config, config_exclude_keys, config_include_keys)
+    run = _create_run(s)
+    run.config.update(initial, allow_val_change=True)
+    if run._writer is not None:
+        from trackwell.plugins import get_plugin_manager
+
+        run._plugins = get_plugin_manager()
+        run._writer.start()
+        if s.console != "off" and not any(r._console for r in _active):
+            from trackwell.console import ConsoleCapture
+
+            queue = run._writer.queue
+            run._console = ConsoleCapture(lambda text: queue.append(("o", text)))
+            run._console.start()
+        from trackwell.terminal import print_start
+
+        print_start(run)
+    _active.append(run)
+    run._on_finish.append(_forget)
+    if reinit_mode != "create_new" or _current is None or _current._finished:
+        _current = run
+        _bind_module(run)
+    _install_process_hooks()
+    return run
+
+
+def _resume_setting(resume: bool | str | None) -> str | None:
+    if resume is None or resume is False:
+        return None
+    if resume is True:
+        return "allow"
+    if resume not in RESUME_CHOICES:
+        raise UsageError(f"resume must be one of {', '.join(RESUME_CHOICES)}, True or False (got {resume!r})")
+    return str(resume)
+
+
+def _reinit_mode(reinit: bool | str | None) -> str:
+    if reinit is None:
+        return "default"
+    if reinit is True:
+        return "finish_previous"
+    if reinit is False:
+        return "return_previous"
+    if reinit not in REINIT_CHOICES:
+        raise UsageError(f"reinit must be one of {', '.join(REINIT_CHOICES)}, True or False (got {reinit!r})")
+    return reinit
+
+
+def _warn_online() -> None:
+    global _online_warned
+    if not _online_warned:
+        _online_warned = True
+        warnings.warn(
+            "trackwell: online mode needs a trackwell server, which this version does not "
+            "include yet; this run is logged offline to ./trackwell/ instead",
+            stacklevel=3,
+        )
+
+
+def _initial_config(
+    s: Settings, config: Any, exclude: Sequence[str] | None, include: Sequence[str] | None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    defaults = Path(os.getcwd()) / "config-defaults.yaml"
+    if defaults.is_file():
+        data.update(load_yaml_config(defaults))
+    for path in s.config_paths:
+        data.update(load_yaml_config(Path(path)))
+    data.update(config_from_input(config))
+    if include:
+        data = {k: v for k, v in data.items() if k in set(include)}
+    if exclude:
+        data = {k: v for k, v in data.items() if k not in set(exclude)}
+    return data
+
+
+def _generate_name(base: Path) -> str:
+    try:
+        count = sum(1 for p in base.iterdir() if rundir.parse_run_dir_name(p.name)) if base.is_dir() else 0
+    except OSError:
+        count = 0
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{count + 1}"
+
+
+def _create_run(s: Settings) -> Run:
+    start = time.time()
+    if s.mode == "disabled":
+        run_id = s.run_id or rundir.new_run_id()
+        return Run(s, run_id, s.name or "disabled-run", Path(os.devnull), start)
+    base = rundir.trackwell_dir(s.root_dir)
+    run_id = rundir.check_run_id(s.run_id) if s.run_id else None
+    if run_id is None and s.resume == "must":
+        raise UsageError("resume='must' needs a run id: pass id=... or set TRACKWELL_RUN_ID")
+    from trackwell.resume import find_resumable, resume_run
+
+    previous = find_resumable(base, run_id, s.resume)
+    if previous is not None:
+        return resume_run(s, base, previous, start)
+    if run_id is not None and s.resume == "must":
+        raise UsageError(f"resume='must' but there is no local run with id {run_id!r} under {base}")
+    if run_id is not None and s.resume == "never" and rundir.find_run_dir(base, run_id) is not None:
+        raise UsageError(f"a run with id {run_id!r} already exists under {base} and resume='never'")
+    run_id = run_id or rundir.new_run_id()
+    name = s.name or _generate_name(base)
+    run_dir = rundir.create_run_dir(base, rundir.run_dir_name(run_id, True, start), s.min_free_disk_mb)
+    rundir.point_latest(base, run_dir)
+    run = Run(s, run_id, name, run_dir, start)
+    attach_writer(run, rundir.log_path(run_dir, run_id))
+    return run
+
+
+def attach_writer(run: Run, log_file: Path, seq: int = 0, summary: Any = None) -> None:
+    """Open the run log (failing now, not on the thread) and queue the RUN record."""
+    try:
+        writer = Writer(run, log_file, seq=seq, summary=summary)
+    except OSError as exc:
+        raise RunDirError(f"cannot open the run log {log_file}: {exc.strerror or exc}") from None
+    run._attach(writer)
+    writer.queue.append(("r", Kind.RUN, run.run_info()))
+
+
+def _forget(run: Run) -> None:
+    global _current
+    if run in _active:
+        _active.remove(run)
+    if _current is run:
+        _current = _active[-1] if _active else None
+        if _current is None:
+            _unbind_module()
+        else:
+            _bind_module(_current)
+
+
+# -- module-level shortcuts ----------------------------------------------------
+
+
+_BOUND = ("log", "define_metric", "alert", "save")
+
+
+def _bind_module(run: Run) -> None:
+    import trackwell
+
+    trackwell.run = run
+    trackwell.config = run.config
+    trackwell.summary = run.summary
+    for attr in _BOUND:
+        setattr(trackwell, attr, getattr(run, attr))
+
+
+def _unbind_module() -> None:
+    import trackwell
+
+    trackwell.run = None
+    trackwell.config = PreInit("config")
+    trackwell.summary = PreInit("summary")
+    for attr in _BOUND:
+        setattr(trackwell, attr, preinit_callable(attr))
+
+
+class PreInit:
+    """Stands in for ``trackwell.config``/``summary`` before ``init()``: any use says so."""
+
+    def __init__(self, what: str) -> None:
+        object.__setattr__(self, "_what", what)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"You must call trackwell.init() before using trackwell.{self._what}")
+
+    __getitem__ = __setitem__ = __contains__ = __iter__ = __len__ = _fail
+    __setattr__ = _fail
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        self._fail()
+
+    def __repr__(self) -> str:
+        return f"<trackwell.{self._what}: call trackwell.init() first>"
+
+
+def preinit_callable(name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"You must call trackwell.init() before trackwell.{name}()")
+
+    call.__name__ = name
+    call.__qualname__ = name
+    return call
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one (``trackwell.finish()``)."""
+    if _current is not None:
+        _current.finish(exit_code=exit_code, quiet=quiet)
+
+
+# -- process hooks -----------------------------------------------------------------
+
+
+def _install_process_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_finish_all_at_exit)
+    previous = sys.excepthook
+
+    def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
+        for run in list(_active):
+            if issubclass(exc_type, KeyboardInterrupt):
+                run.mark_killed()
+                code = 255
+            else:
+                code = 1
+            try:
+                run.finish(exit_code=code)
+            except Exception:  # the user's traceback matters more than ours
+                pass
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+
+
+def _finish_all_at_exit() -> None:
+    for run in list(_active):
+        try:
+            run.finish()
+        except Exception as exc:  # never turn a clean exit into a traceback
+            print(f"trackwell: could not finish run {run.id} at exit: {exc}", file=sys.__stderr__)

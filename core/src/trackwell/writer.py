@@ -1,0 +1,386 @@
+"""The writer thread: the one place that turns queued calls into the run log.
+
+The caller's thread only appends tuples to ``Writer.queue`` (a deque: appending is
+atomic and lock-free under the GIL). This thread wakes every ``flush_interval``
+seconds, or sooner when the queue grows long or someone waits on it, encodes
+everything queued into framed records, appends them to the run log in one write,
+and flushes. A kill -9 therefore loses at most one flush interval of rows.
+
+Queue items are tuples whose first element says what they are:
+
+    ("h", row, step, timestamp)     a committed history row
+    ("r", kind, body)               any other record, written as is
+    ("s", sample)                   a system-metrics sample
+    ("o", text)                     console output for files/output.log
+    ("a", alert)                    an alert to record and deliver
+    ("save", glob, base, policy)    run.save()
+    ("sync", event, fsync)          set ``event`` once everything before it is written
+    ("fin", exit_code, state, event)  finish the run; the thread ends after it
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackwell import runlog
+from trackwell.alerts import Alert
+from trackwell.metrics import MetricRule, SummaryState
+from trackwell.runlog import Kind
+from trackwell.terminal import Sparks
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from trackwell.run import Run
+    from trackwell.sysmetrics import SystemMonitor
+
+logger = logging.getLogger("trackwell")
+
+#: Wake the writer early once this many items wait, so memory stays bounded.
+WAKE_AT = 1000
+
+
+class Writer:
+    """Owns the run log file and everything derived from the stream of records."""
+
+    def __init__(self, run: Run, log_file: Path, seq: int = 0, summary: SummaryState | None = None) -> None:
+        self.run = run
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.wake = threading.Event()
+        self.lock = threading.Lock()  # guards summary/sparks while a batch is applied
+        self.summary = summary or SummaryState()
+        self.sparks = Sparks()
+        self.files_dir = run.dir / "files"
+        self.config: dict[str, Any] = {}
+        self.error: BaseException | None = None
+        self.alert_count = 0
+        self._seq = seq
+        self._packer = runlog.new_packer()
+        self._fh = open(log_file, "ab")  # noqa: SIM115 - closed when the run finishes
+        if self._fh.tell() == 0:
+            self._fh.write(runlog.MAGIC)
+        self._out: Any = None
+        self._config_dirty = False
+        self._live_files: dict[str, tuple[Path, Path, float]] = {}
+        self._end_files: list[tuple[str, Path | None]] = []
+        self._sinks: list[tuple[str, Callable[[Run, Alert], None]]] = []
+        self._pm: pluggy.PluginManager | None = None
+        self._on_log = False
+        self._monitor: SystemMonitor | None = None
+        self._interval = max(0.01, float(run.settings.flush_interval))
+        self._thread = threading.Thread(target=self._main, name="trackwell-writer", daemon=True)
+
+    # -- called from other threads ------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def sync(self, fsync: bool = False, timeout: float = 30.0) -> bool:
+        """Block until everything queued so far is in the run log (True) or timeout."""
+        if not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self.queue.append(("sync", done, fsync))
+        self.wake.set()
+        return done.wait(timeout)
+
+    def finish(self, exit_code: int, state: str, timeout: float) -> bool:
+        done = threading.Event()
+        self.queue.append(("fin", exit_code, state, done))
+        self.wake.set()
+        finished = done.wait(timeout) if self._thread.is_alive() else False
+        self._thread.join(timeout=1.0 if finished else 0)
+        return finished
+
+    # -- the thread --------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self._start_plugins()
+        except Exception:  # a broken plugin must not cost the run its log
+            logger.exception("trackwell: plugin start-up failed; logging continues without it")
+        wait = self.wake.wait
+        clear = self.wake.clear
+        while True:
+            wait(self._interval)
+            clear()
+            try:
+                if self._drain():
+                    return
+            except BaseException as exc:  # keep the thread alive: the log is the buffer
+                self.error = exc
+                logger.exception("trackwell: the writer failed to write a batch")
+                if isinstance(exc, OSError):
+                    self._report_write_error(exc)
+
+    def _start_plugins(self) -> None:
+        pm = self._pm = self.run._plugins
+        if pm is None:
+            return
+
+        def add_sink(name: str, deliver: Callable[[Run, Alert], None]) -> None:
+            if not callable(deliver):
+                raise TypeError(f"alert sink {name!r} must be callable")
+            self._sinks.append((name, deliver))
+
+        pm.hook.register_alert_sinks(register=add_sink)
+        self._on_log = bool(pm.hook.on_log.get_hookimpls())
+        self._call_hook("on_run_start", run=self.run)
+        if not self.run.settings.disable_stats:
+            from trackwell.sysmetrics import SystemMonitor, collect_sources
+
+            self._monitor = SystemMonitor(
+                collect_sources(pm), self.run.settings.stats_sampling_interval, self._emit_stats
+            )
+            self._monitor.start()
+        # git and friends are slow: a side thread queues the META record when ready.
+        threading.Thread(target=self._collect_metadata, name="trackwell-meta", daemon=True).start()
+
+    def _collect_metadata(self) -> None:
+        from trackwell.metadata import collect_metadata
+
+        try:
+            meta = collect_metadata(self.run.settings, self.files_dir)
+        except Exception:
+            logger.exception("trackwell: could not collect run metadata")
+            return
+        self.queue.append(("r", Kind.META, meta))
+
+    def _emit_stats(self, sample: dict[str, float]) -> None:
+        self.queue.append(("s", sample))
+
+    def _call_hook(self, name: str, **kwargs: Any) -> None:
+        if self._pm is None:
+            return
+        try:
+            getattr(self._pm.hook, name)(**kwargs)
+        except Exception:
+            logger.exception("trackwell: a plugin's %s hook failed", name)
+
+    def _drain(self) -> bool:
+        """Write everything queued; True once the run is finished."""
+        out: list[bytes] = []
+        rows: list[dict[str, Any]] | None = [] if self._on_log else None
+        with self.lock:
+            finished = self._consume(out, rows)
+            if not finished:
+                self._write(out)
+        if rows:
+            self._call_hook("on_log", run=self.run, rows=rows)
+        return finished
+
+    def _consume(self, out: list[bytes], rows: list[dict[str, Any]] | None, closing: bool = False) -> bool:
+        """Encode queued items into ``out``; True when a finish request was handled.
+
+        History rows are inlined here: this loop runs once per logged row.
+        """
+        q = self.queue
+        popleft = q.popleft
+        encode = runlog.encode_record
+        packer = self._packer
+        start = self.run.start_time
+        apply_row = self.summary.apply_row
+        sparks_add = self.sparks.add
+        while q:
+            item = popleft()
+            if item[0] == "h":
+                row = item[1]
+                row["_step"] = item[2]
+                row["_timestamp"] = item[3]
+                row["_runtime"] = item[3] - start
+                apply_row(row)
+                sparks_add(row)
+                out.append(encode(packer, Kind.HISTORY, self._seq, row))
+                self._seq += 1
+                if rows is not None:
+                    rows.append(row)
+            elif item[0] == "fin":
+                if closing:  # a second finish() while closing: already on its way
+                    item[3].set()
+                    continue
+                self._write(out)
+                out.clear()
+                self._close(item[1], item[2])
+                item[3].set()
+                return True
+            else:
+                self._other(item, out)
+        return False
+
+    def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
+        op = item[0]
+        encode = runlog.encode_record
+        if op == "r":
+            self._apply_record(item[1], item[2])
+            out.append(encode(self._packer, item[1], self._seq, item[2]))
+            self._seq += 1
+        elif op == "s":
+            sample = item[1]
+            now = time.time()
+            sample["_timestamp"] = now
+            sample["_runtime"] = now - self.run.start_time
+            out.append(encode(self._packer, Kind.STATS, self._seq, sample))
+            self._seq += 1
+        elif op == "o":
+            self._write_output(item[1])
+        elif op == "a":
+            out.append(encode(self._packer, Kind.ALERT, self._seq, item[1].to_dict()))
+            self._seq += 1
+            self._deliver_alert(item[1])
+        elif op == "save":
+            paths = self._save(item[1], item[2], item[3])
+            if paths:
+                out.append(encode(self._packer, Kind.FILES, self._seq, {"paths": paths, "policy": item[3]}))
+                self._seq += 1
+        elif op == "sync":
+            self._write(out, fsync=item[2])
+            out.clear()
+            item[1].set()
+
+    def _apply_record(self, kind: str, body: Any) -> None:
+        if kind == Kind.HISTORY:
+            self.summary.apply_row(body)
+        elif kind == Kind.CONFIG:
+            self.config.update(body.get("update") or {})
+            for key in body.get("remove") or ():
+                self.config.pop(key, None)
+            self._config_dirty = True
+        elif kind == Kind.SUMMARY:
+            self.summary.edit(body.get("update"), body.get("remove"))
+        elif kind == Kind.METRIC:
+            self.summary.define(MetricRule.from_dict(body))
+
+    def _write(self, out: list[bytes], fsync: bool = False) -> None:
+        if out:
+            self._fh.write(b"".join(out))
+        self._fh.flush()
+        if self._out is not None:
+            self._out.flush()
+        if self._config_dirty:
+            self._config_dirty = False
+            write_config_yaml(self.files_dir / "config.yaml", self.config)
+        if fsync:
+            os.fsync(self._fh.fileno())
+        self._refresh_live_files()
+
+    def _report_write_error(self, exc: OSError) -> None:
+        import sys
+
+        print(f"trackwell: ERROR cannot write the run log: {exc}", file=sys.__stderr__)
+
+    # -- console output ------------------------------------------------------
+    def _write_output(self, text: str) -> None:
+        if self._out is None:
+            self._out = open(self.files_dir / "output.log", "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._out.write(text)
+
+    # -- alerts ----------------------------------------------------------------
+    def _deliver_alert(self, alert: Alert) -> None:
+        self.alert_count += 1
+        for name, deliver in self._sinks:
+            try:
+                deliver(self.run, alert)
+            except Exception:
+                logger.exception("trackwell: alert sink %r failed", name)
+
+    # -- files -------------------------------------------------------------------
+    def _save(self, pattern: str, base: str | None, policy: str) -> list[str]:
+        if policy == "end":
+            self._end_files.append((pattern, Path(base) if base else None))
+            return []
+        return self._copy_matches(pattern, Path(base) if base else None, live=policy == "live")
+
+    def _copy_matches(self, pattern: str, base: Path | None, live: bool = False) -> list[str]:
+        saved = []
+        for src in sorted(globlib.glob(pattern, recursive=True)):
+            path = Path(src)
+            if not path.is_file():
+                continue
+            rel = _relative_name(path, base)
+            dest = self.files_dir / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+            saved.append(rel.as_posix())
+            if live:
+                self._live_files[rel.as_posix()] = (path, dest, path.stat().st_mtime)
+        return saved
+
+    def _refresh_live_files(self) -> None:
+        for rel, (src, dest, mtime) in list(self._live_files.items()):
+            try:
+                now = src.stat().st_mtime
+            except OSError:
+                continue
+            if now != mtime:
+                shutil.copy2(src, dest)
+                self._live_files[rel] = (src, dest, now)
+
+    # -- the end -------------------------------------------------------------------
+    def _close(self, exit_code: int, state: str) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
+            self._monitor = None
+        self._call_hook("on_run_finish", run=self.run, exit_code=exit_code, state=state)
+        # Rows or stats that plugins or the monitor queued while we stopped them.
+        out: list[bytes] = []
+        self._consume(out, None, closing=True)
+        encode = runlog.encode_record
+        saved = []
+        for pattern, base in self._end_files:
+            saved += self._copy_matches(pattern, base)
+        self._refresh_live_files()
+        if saved:
+            out.append(encode(self._packer, Kind.FILES, self._seq, {"paths": saved, "policy": "end"}))
+            self._seq += 1
+        now = time.time()
+        runtime = now - self.run.start_time
+        summary = self.summary.snapshot()
+        out.append(encode(self._packer, Kind.FINAL_SUMMARY, self._seq, summary))
+        exit_body = {"exit_code": exit_code, "state": state, "runtime": runtime, "_timestamp": now}
+        out.append(encode(self._packer, Kind.EXIT, self._seq + 1, exit_body))
+        self._seq += 2
+        self._fh.write(b"".join(out))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        if self._out is not None:
+            self._out.close()
+        write_config_yaml(self.files_dir / "config.yaml", self.config)
+        with open(self.files_dir / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=1, default=repr)
+
+
+def _relative_name(path: Path, base: Path | None) -> Path:
+    """Where a saved file goes under files/: relative to base, never outside it."""
+    if base is not None:
+        try:
+            rel = path.resolve().relative_to(base.resolve())
+        except ValueError:
+            rel = Path(path.name)
+    elif not path.is_absolute():
+        rel = Path(os.path.normpath(path))
+    else:
+        rel = Path(path.name)
+    if rel.is_absolute() or ".." in rel.parts:
+        rel = Path(path.name)
+    return rel
+
+
+def write_config_yaml(path: Path, config: dict[str, Any]) -> None:
+    """Write config.yaml in W&B's shape (``key: {value: ...}``) so tools read it back."""
+    import yaml
+
+    doc = {"trackwell_version": 1}
+    doc.update({key: {"desc": None, "value": value} for key, value in config.items()})
+    tmp = path.with_suffix(".yaml.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
+    os.replace(tmp, path)
