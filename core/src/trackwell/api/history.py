@@ -30,7 +30,7 @@ def _columns(keys: Sequence[str], x_axis: str | None) -> list[str]:
     return columns
 
 
-def sample(rows: list[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
+def sample(rows: Sequence[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
     """At most ``samples`` rows spread evenly over ``rows``, always keeping the first and last.
 
     Even spacing (not W&B's random buckets) keeps a chart's shape and makes results
@@ -38,8 +38,8 @@ def sample(rows: list[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
     """
     n = len(rows)
     if n <= samples:
-        return rows
-    if samples == 1:
+        return list(rows)
+    if samples == 1:  # one point can't be both ends: the latest says more
         return [rows[-1]]
     picked = sorted({round(i * (n - 1) / (samples - 1)) for i in range(samples)})
     return [rows[i] for i in picked]
@@ -56,10 +56,10 @@ def check_keys(keys: Any, where: str) -> list[str] | None:
         return None
     if isinstance(keys, str):
         return [keys]  # a lone string is a common slip; W&B takes a list
-    keys = list(keys)
-    if not all(isinstance(k, str) for k in keys):
+    names: list[str] = list(keys)
+    if not all(isinstance(k, str) for k in names):
         raise UsageError(f"{where}(keys=...) must be a list of metric names")
-    return keys
+    return names
 
 
 def scan(

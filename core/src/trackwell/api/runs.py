@@ -233,7 +233,10 @@ class Run:
         rows = self._stream(stream)
         if stream in SYSTEM_STREAMS and x_axis == "_step":
             x_axis = "_runtime"
-        picked = _history.sample(_history.select(rows, keys, x_axis), samples)
+        if keys:
+            picked = _history.sample(_history.select(rows, keys, x_axis), samples)
+        else:  # sample first, so a 100k-row run copies only the rows returned
+            picked = _history.select(_history.sample(rows, samples), None, x_axis)
         if pandas:
             return _history.to_frame(picked, keys, x_axis)
         return picked
@@ -341,12 +344,16 @@ def _state(data: RunData) -> str:
         return str(data.exit.get("state") or "finished")
     info = data.info
     pid = info.get("pid")
-    live = (
-        isinstance(pid, int)
-        and info.get("host") == socket.gethostname()
-        and _pid_alive(pid, data.log_mtime)
-    )
+    live = isinstance(pid, int) and info.get("host") in _this_host() and _pid_alive(pid, data.log_mtime)
     return "running" if live else "crashed"
+
+
+def _this_host() -> set[str]:
+    """Names a run started on this machine may carry: the hostname, or the override
+    (TRACKWELL_HOST / WANDB_HOST) that ``init()`` records instead when one is set."""
+    names = {socket.gethostname()}
+    names.update(os.environ[v] for v in ("TRACKWELL_HOST", "WANDB_HOST") if os.environ.get(v))
+    return names
 
 
 def _pid_alive(pid: int, log_mtime: float | None) -> bool:

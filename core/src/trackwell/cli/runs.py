@@ -25,6 +25,7 @@ def register(cli: click.Group) -> None:
 @click.command("runs")
 @click.argument(
     "directory",
+    metavar="[DIR]",
     required=False,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
