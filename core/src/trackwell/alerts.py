@@ -26,9 +26,11 @@ class AlertLevel(str, enum.Enum):
 class Alert:
     """One alert, as handed to alert sinks."""
 
-    __slots__ = ("title", "text", "level", "wait_duration", "timestamp")
+    __slots__ = ("level", "text", "timestamp", "title", "wait_duration")
 
-    def __init__(self, title: str, text: str, level: AlertLevel, wait_duration: float, timestamp: float) -> None:
+    def __init__(
+        self, title: str, text: str, level: AlertLevel, wait_duration: float, timestamp: float
+    ) -> None:
         self.title = title
         self.text = text
         self.level = level

@@ -5,10 +5,12 @@
     │   ├── RunFinishedError  a call on a run after ``finish()``
     │   └── ConfigError       a config value changed without ``allow_val_change``
     ├── RunDirError           the run directory cannot be created or written (at ``init()``)
-    └── CorruptRunLog         a file that is not a run log was given to a reader
+    ├── CorruptRunLog         a file that is not a run log was given to a reader
+    └── RunNotFoundError      ``Api.run(path)`` found no such run (also a ``LookupError``)
 
     TrackwellWarning          base of the warnings (filter them with ``warnings``)
-    └── DataDroppedWarning    a logged value or row was not recorded, and why
+    ├── DataDroppedWarning    a logged value or row was not recorded, and why
+    └── SkippedRunWarning     ``Api.runs()`` skipped a run directory it could not read
 
 Bad keys raise ``TypeError`` (as W&B does) so generic handlers keep working.
 """
@@ -46,3 +48,11 @@ class DataDroppedWarning(TrackwellWarning):
 
 class ConfigError(UsageError):
     """A config key was changed without ``allow_val_change=True``, or config input is invalid."""
+
+
+class RunNotFoundError(TrackwellError, LookupError):
+    """``api.run(path)`` found no local run with that id (and project, if given)."""
+
+
+class SkippedRunWarning(TrackwellWarning):
+    """``api.runs()`` skipped a run directory it could not read; the message says why."""

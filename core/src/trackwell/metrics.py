@@ -20,7 +20,7 @@ GOALS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize", "max
 class MetricRule:
     """One ``define_metric`` call, validated. ``name`` may be a glob like ``train/*``."""
 
-    __slots__ = ("name", "step_metric", "step_sync", "hidden", "summary", "goal")
+    __slots__ = ("goal", "hidden", "name", "step_metric", "step_sync", "summary")
 
     def __init__(
         self,
@@ -82,7 +82,7 @@ class MetricRule:
 class _Agg:
     """Running aggregates of one metric."""
 
-    __slots__ = ("min", "max", "total", "count", "first", "last")
+    __slots__ = ("count", "first", "last", "max", "min", "total")
 
     def __init__(self, value: Any) -> None:
         self.first = self.last = value

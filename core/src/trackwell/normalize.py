@@ -65,7 +65,7 @@ def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]
     budget = _Budget()
     for key in keys:
         skey = str(key)
-        if type(row.get(skey, None)) in _PLAIN:
+        if type(row.get(skey)) in _PLAIN:
             continue
         value = convert(row[skey], skey, budget, where)
         if value is DROP:

@@ -155,9 +155,8 @@ class Run:
                 f"run {self.id} is finished; the call to log() was ignored. "
                 "Start a new run with trackwell.init() to keep logging."
             )
-        if type(data) is not dict:
-            if not isinstance(data, Mapping):
-                raise TypeError(f"trackwell.log() takes a dict of metrics, got {type(data).__name__}")
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise TypeError(f"trackwell.log() takes a dict of metrics, got {type(data).__name__}")
         row = normalize_row(data)
         if step is None and commit is None and self._pending is None:
             if not row:
@@ -212,7 +211,9 @@ class Run:
             self._queue.append(("h", row, self._step, _now()))
             self._step += 1
 
-    def _log_disabled(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    def _log_disabled(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
         return None
 
     # -- other recorded calls --------------------------------------------------

@@ -83,7 +83,7 @@ def new_packer() -> msgpack.Packer:
 class Record:
     """One decoded record."""
 
-    __slots__ = ("kind", "seq", "body")
+    __slots__ = ("body", "kind", "seq")
 
     def __init__(self, kind: str, seq: int, body: Any) -> None:
         self.kind = kind

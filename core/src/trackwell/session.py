@@ -9,6 +9,7 @@ Ctrl-C) before the traceback is printed.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import random
 import sys
@@ -52,7 +53,7 @@ def init(
     project: str | None = None,
     entity: str | None = None,
     name: str | None = None,
-    id: str | None = None,  # noqa: A002 - W&B's argument name
+    id: str | None = None,
     group: str | None = None,
     job_type: str | None = None,
     tags: Sequence[str] | None = None,
@@ -61,7 +62,7 @@ def init(
     config_exclude_keys: Sequence[str] | None = None,
     config_include_keys: Sequence[str] | None = None,
     mode: str | None = None,
-    dir: str | os.PathLike[str] | None = None,  # noqa: A002 - W&B's argument name
+    dir: str | os.PathLike[str] | None = None,
     resume: bool | str | None = None,
     resume_from: str | None = None,
     fork_from: str | None = None,
@@ -326,10 +327,8 @@ def _install_process_hooks() -> None:
                 code = 255
             else:
                 code = 1
-            try:
+            with contextlib.suppress(Exception):  # the user's traceback matters more than ours
                 run.finish(exit_code=code)
-            except Exception:  # the user's traceback matters more than ours
-                pass
         previous(exc_type, exc, tb)
 
     sys.excepthook = excepthook

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from trackwell.api.local import Api, RunNotFoundError, SkippedRunWarning
+from trackwell.api.local import Api
 from trackwell.api.runs import LocalFile, Run, Runs, Summary
+from trackwell.errors import RunNotFoundError, SkippedRunWarning
 
 __all__ = ["Api", "LocalFile", "Run", "RunNotFoundError", "Runs", "SkippedRunWarning", "Summary"]

@@ -16,16 +16,13 @@ from typing import Any
 from trackwell.api import filters as _filters
 from trackwell.api.cache import LogCache
 from trackwell.api.runs import Run, Runs
-from trackwell.errors import CorruptRunLog, TrackwellError, TrackwellWarning, UsageError
+from trackwell.errors import (
+    CorruptRunLog,
+    RunNotFoundError,
+    SkippedRunWarning,
+    UsageError,
+)
 from trackwell.rundir import find_log, iter_run_dirs, parse_run_dir_name
-
-
-class RunNotFoundError(TrackwellError, LookupError):
-    """``api.run(path)`` found no local run with that id (and project, if given)."""
-
-
-class SkippedRunWarning(TrackwellWarning):
-    """``api.runs()`` skipped a run directory it could not read; the message says why."""
 
 
 def default_root() -> Path:

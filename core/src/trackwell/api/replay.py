@@ -51,6 +51,8 @@ class RunData:
         self.last_runtime: float | None = None  # newest _runtime of any record
         self.torn_bytes = 0
         self.records = 0
+        #: the live state machine after the last record: resume keeps folding rows into it
+        self.summary_state = SummaryState()
         self.log_mtime: float | None = None  # set by the cache: tells a live pid from a recycled one
 
 
@@ -113,6 +115,7 @@ def replay(records: Iterable[Record], torn_bytes: int = 0) -> RunData:
             _note_time(data, body)
         # unknown kinds come from newer writers: skipped, so old readers keep working
     data.summary = summary.snapshot()
+    data.summary_state = summary
     return data
 
 

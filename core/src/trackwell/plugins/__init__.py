@@ -42,7 +42,7 @@ def _names(var: str) -> set[str]:
 class EntryPoint:
     """One ``trackwell`` entry point found on ``sys.path``, and the distribution it is in."""
 
-    __slots__ = ("name", "value", "dist", "version")
+    __slots__ = ("dist", "name", "value", "version")
 
     def __init__(self, name: str, value: str, dist: str, version: str | None) -> None:
         self.name = name
