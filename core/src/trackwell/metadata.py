@@ -85,7 +85,7 @@ def _write_requirements(path: Path) -> None:
 
     names = set()
     for dist in distributions():
-        name = dist.metadata.get("Name")
+        name = dist.metadata["Name"]
         if name:
             names.add(f"{name}=={dist.version}")
     path.write_text("\n".join(sorted(names, key=str.lower)) + "\n", encoding="utf-8")

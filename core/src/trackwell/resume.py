@@ -69,7 +69,7 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
         s.tags = tuple(info["tags"])
     run = Run(s, info.get("id") or run_dir.name.rsplit("-", 1)[-1], s.name or info.get("name") or "resumed",
               run_dir, float(info.get("start_time") or start), resumed=True)  # fmt: skip
-    steps = [row.get("_step") for row in data.history if isinstance(row.get("_step"), int)]
+    steps = [step for row in data.history if isinstance(step := row.get("_step"), int)]
     run._step = max(steps) + 1 if steps else 0
     run.config._items.update(data.config)
     attach_writer(run, log, seq=data.records, summary=data.summary_state)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
 from trackwell.config import Config
@@ -353,7 +353,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         if exc_type is KeyboardInterrupt:
             self._killed = True
         self.finish(exit_code=0 if exc_type is None else 1)

@@ -57,7 +57,7 @@ def _default(obj: Any) -> Any:
 def encode_record(packer: msgpack.Packer, kind: str, seq: int, body: Any) -> bytes:
     """Frame one record; the caller appends the bytes to the log."""
     try:
-        payload = packer.pack((kind, seq, body))
+        payload: bytes = packer.pack((kind, seq, body))
     except (OverflowError, TypeError, ValueError):
         payload = packer.pack((kind, seq, _sanitize(body)))
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload

@@ -204,19 +204,19 @@ def _create_run(s: Settings) -> Run:
         run_id = s.run_id or rundir.new_run_id()
         return Run(s, run_id, s.name or "disabled-run", Path(os.devnull), start)
     base = rundir.trackwell_dir(s.root_dir)
-    run_id = rundir.check_run_id(s.run_id) if s.run_id else None
-    if run_id is None and s.resume == "must":
+    given_id = rundir.check_run_id(s.run_id) if s.run_id else None
+    if given_id is None and s.resume == "must":
         raise UsageError("resume='must' needs a run id: pass id=... or set TRACKWELL_RUN_ID")
     from trackwell.resume import find_resumable, resume_run
 
-    previous = find_resumable(base, run_id, s.resume)
+    previous = find_resumable(base, given_id, s.resume)
     if previous is not None:
         return resume_run(s, base, previous, start)
-    if run_id is not None and s.resume == "must":
-        raise UsageError(f"resume='must' but there is no local run with id {run_id!r} under {base}")
-    if run_id is not None and s.resume == "never" and rundir.find_run_dir(base, run_id) is not None:
-        raise UsageError(f"a run with id {run_id!r} already exists under {base} and resume='never'")
-    run_id = run_id or rundir.new_run_id()
+    if given_id is not None and s.resume == "must":
+        raise UsageError(f"resume='must' but there is no local run with id {given_id!r} under {base}")
+    if given_id is not None and s.resume == "never" and rundir.find_run_dir(base, given_id) is not None:
+        raise UsageError(f"a run with id {given_id!r} already exists under {base} and resume='never'")
+    run_id = given_id or rundir.new_run_id()
     name = s.name or _generate_name(base)
     run_dir = rundir.create_run_dir(base, rundir.run_dir_name(run_id, True, start), s.min_free_disk_mb)
     rundir.point_latest(base, run_dir)

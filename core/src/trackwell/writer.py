@@ -378,7 +378,7 @@ def write_config_yaml(path: Path, config: dict[str, Any]) -> None:
     """Write config.yaml in W&B's shape (``key: {value: ...}``) so tools read it back."""
     import yaml
 
-    doc = {"trackwell_version": 1}
+    doc: dict[str, Any] = {"trackwell_version": 1}
     doc.update({key: {"desc": None, "value": value} for key, value in config.items()})
     tmp = path.with_suffix(".yaml.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

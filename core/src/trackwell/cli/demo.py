@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import click
 
@@ -13,7 +14,9 @@ def train(steps: int, epochs: int, project: str, root: str | None, seed: int) ->
     import trackwell
 
     rng = random.Random(seed)
-    config = {"lr": 3e-4, "batch_size": 64, "epochs": epochs, "optimizer": "adamw", "seed": seed}
+    config: dict[str, Any] = {
+        "lr": 3e-4, "batch_size": 64, "epochs": epochs, "optimizer": "adamw", "seed": seed,
+    }  # fmt: skip
     with trackwell.init(project=project, dir=root, config=config, job_type="demo", tags=["demo"]) as run:
         run.define_metric("train/loss", summary="min")
         run.define_metric("train/acc", summary="max")

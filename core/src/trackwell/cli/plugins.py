@@ -35,9 +35,7 @@ def plugins_command(as_json: bool, show_hooks: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    rows = [
-        (p["name"], p["package"], p["version"] or "-", ", ".join(p["hooks"]) or "-") for p in info
-    ]
+    rows = [(p["name"], p["package"], p["version"] or "-", ", ".join(p["hooks"]) or "-") for p in info]
     click.echo(_table(("NAME", "PACKAGE", "VERSION", "HOOKS"), rows))
 
 
@@ -62,8 +60,9 @@ def hook_info(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows)]
+    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows, strict=False)]
     lines = [header, *rows]
     return "\n".join(
-        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=False)).rstrip()
+        for line in lines
     )

@@ -106,7 +106,10 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     right = {_COLUMNS.index("STEPS"), _COLUMNS.index("DURATION")}
 
     def line(cells: tuple[str, ...]) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ]
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(_COLUMNS), *(line(r) for r in rows)])

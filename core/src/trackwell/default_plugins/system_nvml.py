@@ -11,6 +11,7 @@ pynvml is imported in ``setup()``, on the sampling thread, never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -65,10 +66,8 @@ class NvmlSource:
     def close(self) -> None:
         nvml, self._nvml, self._handles = self._nvml, None, []
         if nvml is not None:
-            try:
+            with contextlib.suppress(nvml.NVMLError):
                 nvml.nvmlShutdown()
-            except nvml.NVMLError:
-                pass
 
     def _fields(self, handle: Any) -> list[tuple[str, float]]:
         nvml = self._nvml

@@ -14,9 +14,11 @@ import importlib
 import os
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
+from pluggy import HookImpl
 
 from trackwell.plugins import hookspecs
 
@@ -126,10 +128,12 @@ def create_plugin_manager(load_entry_points: bool = True) -> pluggy.PluginManage
 
 
 def _trace(pm: pluggy.PluginManager) -> None:
-    def before(hook_name: str, impls: Any, kwargs: dict[str, Any]) -> None:
+    def before(hook_name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]) -> None:
         print(f"trackwell: hook {hook_name} -> {[i.plugin_name for i in impls]}", file=sys.stderr)
 
-    def after(outcome: Any, hook_name: str, impls: Any, kwargs: dict[str, Any]) -> None:
+    def after(
+        outcome: pluggy.Result[Any], hook_name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
         exc = outcome.exception
         if exc is not None:
             print(f"trackwell: hook {hook_name} raised {exc!r}", file=sys.stderr)
