@@ -23,7 +23,7 @@ from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import DROP, convert, normalize_row
 from trackwell.runlog import Kind
 from trackwell.settings import Settings
-from trackwell.writer import WAKE_AT, Writer
+from trackwell.writer import BACKLOG_LIMIT, WAKE_AT, Writer
 
 _now = time.time
 SAVE_POLICIES = ("live", "now", "end")
@@ -158,17 +158,43 @@ class Run:
         if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"trackwell.log() takes a dict of metrics, got {type(data).__name__}")
         row = normalize_row(data)
-        if step is None and commit is None and self._pending is None:
-            if not row:
+        if commit is None:
+            if step is None and self._pending is None:
+                if not row:
+                    return
+                with self._lock:
+                    q = self._queue
+                    q.append(("h", row, self._step, _now()))
+                    self._step += 1
+                if len(q) > WAKE_AT:
+                    self._backpressure(q)
                 return
-            with self._lock:
-                q = self._queue
-                q.append(("h", row, self._step, _now()))
-                self._step += 1
-            if len(q) > WAKE_AT:
-                self._wake.set()
-            return
+            if type(step) is int and step > self._step:
+                # The common explicit-step loop: each call starts a new pending row.
+                with self._lock:
+                    if step > self._step:
+                        pending = self._pending
+                        if pending:
+                            q = self._queue
+                            q.append(("h", pending, self._step, _now()))
+                            if len(q) > WAKE_AT:
+                                self._backpressure(q)
+                        self._pending = row
+                        self._step = step
+                        return
         self._log_slow(row, step, commit)
+        if len(self._queue) > WAKE_AT:
+            self._backpressure(self._queue)
+
+    def _backpressure(self, q: Any) -> None:
+        """Wake the writer; if it is far behind, hand it the GIL for a moment.
+
+        Only a loop that logs faster than rows can be written ever gets here; the
+        pause bounds the queue (and memory) instead of letting it grow without end.
+        """
+        self._wake.set()
+        if len(q) > BACKLOG_LIMIT:
+            time.sleep(0)
 
     def _log_slow(self, row: dict[str, Any], step: Any, commit: bool | None) -> None:
         with self._lock:

@@ -48,6 +48,10 @@ logger = logging.getLogger("trackwell")
 
 #: Wake the writer early once this many items wait, so memory stays bounded.
 WAKE_AT = 1000
+#: Past this many waiting items the caller yields the GIL to the writer (backpressure).
+BACKLOG_LIMIT = 4000
+#: Most items encoded before the next write; keeps the unflushed window short.
+MAX_BATCH = 5000
 
 
 class Writer:
@@ -57,6 +61,7 @@ class Writer:
         self.run = run
         self.queue: deque[tuple[Any, ...]] = deque()
         self.wake = threading.Event()
+        self._urgent = threading.Event()  # a sync() or finish() waits: don't nap between batches
         self.lock = threading.Lock()  # guards summary/sparks while a batch is applied
         self.summary = summary or SummaryState()
         self.sparks = Sparks()
@@ -90,12 +95,14 @@ class Writer:
             return False
         done = threading.Event()
         self.queue.append(("sync", done, fsync))
+        self._urgent.set()
         self.wake.set()
         return done.wait(timeout)
 
     def finish(self, exit_code: int, state: str, timeout: float) -> bool:
         done = threading.Event()
         self.queue.append(("fin", exit_code, state, done))
+        self._urgent.set()
         self.wake.set()
         finished = done.wait(timeout) if self._thread.is_alive() else False
         self._thread.join(timeout=1.0 if finished else 0)
@@ -109,12 +116,20 @@ class Writer:
             logger.exception("trackwell: plugin start-up failed; logging continues without it")
         wait = self.wake.wait
         clear = self.wake.clear
+        q = self.queue
         while True:
             wait(self._interval)
             clear()
             try:
-                if self._drain():
-                    return
+                # Batches are bounded so a busy producer can't postpone the write.
+                while True:
+                    if self._drain():
+                        return
+                    if not q:
+                        self._urgent.clear()  # every sync/finish queued so far is done
+                        break
+                    if len(q) < WAKE_AT and not self._urgent.is_set():
+                        break
             except BaseException as exc:  # keep the thread alive: the log is the buffer
                 self.error = exc
                 logger.exception("trackwell: the writer failed to write a batch")
@@ -184,12 +199,14 @@ class Writer:
         """
         q = self.queue
         popleft = q.popleft
+        left = max(len(q), MAX_BATCH) if closing else MAX_BATCH
         encode = runlog.encode_record
         packer = self._packer
         start = self.run.start_time
         apply_row = self.summary.apply_row
         sparks_add = self.sparks.add
-        while q:
+        while q and left:
+            left -= 1
             item = popleft()
             if item[0] == "h":
                 row = item[1]
