@@ -20,11 +20,13 @@ Queue items are tuples whose first element says what they are:
 
 from __future__ import annotations
 
+import contextlib
 import glob as globlib
 import json
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -71,9 +73,13 @@ class Writer:
         self.alert_count = 0
         self._seq = seq
         self._packer = runlog.new_packer()
-        self._fh = open(log_file, "ab")  # noqa: SIM115 - closed when the run finishes
-        if self._fh.tell() == 0:
-            self._fh.write(runlog.MAGIC)
+        # Unbuffered: each batch is one write() we can undo if the disk refuses it.
+        self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
+        self._size = self._fh.seek(0, os.SEEK_END)
+        self._held: list[bytes] = []  # encoded records a failed write left in memory
+        self._write_failed = False
+        if self._size == 0:
+            self._append(runlog.MAGIC)
         self._out: Any = None
         self._config_dirty = False
         self._live_files: dict[str, tuple[Path, Path, float]] = {}
@@ -90,14 +96,18 @@ class Writer:
         self._thread.start()
 
     def sync(self, fsync: bool = False, timeout: float = 30.0) -> bool:
-        """Block until everything queued so far is in the run log (True) or timeout."""
+        """Block until everything queued so far is in the run log.
+
+        False on timeout, or when the disk refused the write (the rows are kept in
+        memory and retried with the next batch).
+        """
         if not self._thread.is_alive():
             return False
         done = threading.Event()
         self.queue.append(("sync", done, fsync))
         self._urgent.set()
         self.wake.set()
-        return done.wait(timeout)
+        return done.wait(timeout) and not self._held
 
     def finish(self, exit_code: int, state: str, timeout: float) -> bool:
         done = threading.Event()
@@ -133,8 +143,6 @@ class Writer:
             except BaseException as exc:  # keep the thread alive: the log is the buffer
                 self.error = exc
                 logger.exception("trackwell: the writer failed to write a batch")
-                if isinstance(exc, OSError):
-                    self._report_write_error(exc)
 
     def _start_plugins(self) -> None:
         pm = self._pm = self.run._plugins
@@ -225,8 +233,10 @@ class Writer:
                     continue
                 self._write(out)
                 out.clear()
-                self._close(item[1], item[2])
-                item[3].set()
+                try:
+                    self._close(item[1], item[2])
+                finally:
+                    item[3].set()  # never leave finish() waiting, whatever failed
                 return True
             else:
                 self._other(item, out)
@@ -263,9 +273,7 @@ class Writer:
             item[1].set()
 
     def _apply_record(self, kind: str, body: Any) -> None:
-        if kind == Kind.HISTORY:
-            self.summary.apply_row(body)
-        elif kind == Kind.CONFIG:
+        if kind == Kind.CONFIG:
             self.config.update(body.get("update") or {})
             for key in body.get("remove") or ():
                 self.config.pop(key, None)
@@ -275,10 +283,38 @@ class Writer:
         elif kind == Kind.METRIC:
             self.summary.define(MetricRule.from_dict(body))
 
+    def _append(self, data: bytes) -> None:
+        """Append all of ``data`` or none of it, so a failed write never tears the log."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._fh.write(view) :]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fh.fileno(), self._size)
+            raise
+        self._size += len(data)
+
     def _write(self, out: list[bytes], fsync: bool = False) -> None:
-        if out:
-            self._fh.write(b"".join(out))
-        self._fh.flush()
+        if out or self._held:
+            data = b"".join(self._held + out)
+            try:
+                self._append(data)
+            except OSError as exc:
+                # Keep the batch and retry with the next one: a full disk that gets
+                # space back loses nothing.
+                self._held = [data]
+                if not self._write_failed:
+                    self._write_failed = True
+                    _stderr(
+                        f"trackwell: ERROR cannot write the run log of {self.run.id}: {exc.strerror or exc}. "
+                        "Keeping new rows in memory and retrying."
+                    )
+                return
+            self._held = []
+            if self._write_failed:
+                self._write_failed = False
+                _stderr(f"trackwell: the run log of {self.run.id} is writable again; nothing was lost")
         if self._out is not None:
             self._out.flush()
         if self._config_dirty:
@@ -287,11 +323,6 @@ class Writer:
         if fsync:
             os.fsync(self._fh.fileno())
         self._refresh_live_files()
-
-    def _report_write_error(self, exc: OSError) -> None:
-        import sys
-
-        print(f"trackwell: ERROR cannot write the run log: {exc}", file=sys.__stderr__)
 
     # -- console output ------------------------------------------------------
     def _write_output(self, text: str) -> None:
@@ -364,15 +395,25 @@ class Writer:
         exit_body = {"exit_code": exit_code, "state": state, "runtime": runtime, "_timestamp": now}
         out.append(encode(self._packer, Kind.EXIT, self._seq + 1, exit_body))
         self._seq += 2
-        self._fh.write(b"".join(out))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._write(out)
+        if self._held:
+            lost = sum(map(len, self._held))
+            _stderr(f"trackwell: ERROR {lost} bytes of run {self.run.id} could not be written at finish")
+        with contextlib.suppress(OSError):
+            os.fsync(self._fh.fileno())
         self._fh.close()
         if self._out is not None:
             self._out.close()
-        write_config_yaml(self.files_dir / "config.yaml", self.config)
-        with open(self.files_dir / "summary.json", "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=1, default=repr)
+        try:  # conveniences: the run log already holds both
+            write_config_yaml(self.files_dir / "config.yaml", self.config)
+            with open(self.files_dir / "summary.json", "w", encoding="utf-8") as fh:
+                json.dump(summary, fh, indent=1, default=repr)
+        except OSError as exc:
+            _stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.__stderr__ or sys.stderr)
 
 
 def _relative_name(path: Path, base: Path | None) -> Path:
