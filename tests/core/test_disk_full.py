@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 import trackwell
 from trackwell import rundir
 from trackwell.runlog import Kind, read_log
@@ -30,12 +30,9 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 def test_full_disk_at_init_fails_early(tiny_disk: Path, trackwell_dir: Path) -> None:
     filler = tiny_disk / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            fh.write(b"x" * 2_000_000)
-        except OSError:
-            pass
-    with pytest.raises(trackwell.errors.RunDirError, match="cannot write the run directory|MB free"):
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+        fh.write(b"x" * 2_000_000)
+    with pytest.raises(trackwell.errors.RunDirError, match=r"cannot write the run directory|MB free"):
         trackwell.init(project="p", dir=tiny_disk)
 
 
@@ -45,10 +42,8 @@ def test_rows_logged_while_the_disk_is_full_are_written_when_space_returns(
     run = trackwell.init(project="p", dir=tiny_disk, settings={"min_free_disk_mb": 0.01, "console": "off"})
     filler = tiny_disk / "filler"
     with open(filler, "wb") as fh:  # take nearly all that is left
-        try:
+        with contextlib.suppress(OSError):
             fh.write(b"x" * 1_000_000)
-        except OSError:
-            pass
     for step in range(100):
         run.log({"step_value": step, "text": "y" * 4000})
     assert run.flush(timeout=10) is False, "flush must report that the rows are not on disk"

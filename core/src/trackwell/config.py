@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from trackwell.errors import ConfigError, DataDroppedWarning
+from trackwell.errors import ConfigError, DataDroppedWarning, warn_user
 from trackwell.normalize import DROP, convert
 
 MAX_CONFIG_BYTES = 10_000_000
@@ -104,15 +104,12 @@ class Config:
             self._emit(changed, [])
 
     def _check_size(self) -> None:
-        import warnings
-
         approx = len(repr(self._items))
         if approx > MAX_CONFIG_BYTES:
-            warnings.warn(
+            warn_user(
                 f"run config is about {approx / 1e6:.0f} MB, over the 10 MB W&B recommends; "
                 "large configs slow down run tables. Log big data as files or artifacts.",
                 DataDroppedWarning,
-                stacklevel=4,
             )
 
     def __setitem__(self, key: str, value: Any) -> None:

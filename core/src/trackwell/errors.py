@@ -56,3 +56,24 @@ class RunNotFoundError(TrackwellError, LookupError):
 
 class SkippedRunWarning(TrackwellWarning):
     """``api.runs()`` skipped a run directory it could not read; the message says why."""
+
+
+def warn_user(message: str, category: type[Warning] = TrackwellWarning) -> None:
+    """Warn, attributing the warning to the first caller outside trackwell.
+
+    A fixed ``stacklevel`` points into trackwell whenever the call path changes
+    (nested values, module-level shortcuts); walking the stack always points at the
+    user's line, which is what makes a warning actionable.
+    """
+    import sys
+    import warnings
+
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != "trackwell" and not name.startswith("trackwell."):
+            break
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

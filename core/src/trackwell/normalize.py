@@ -12,11 +12,10 @@ list handed to ``log()`` may be changed by the training loop right after the cal
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from trackwell.errors import DataDroppedWarning
+from trackwell.errors import DataDroppedWarning, warn_user
 
 MAX_VALUE_BYTES = 1_000_000  # one logged value (W&B's documented limit)
 MAX_CALL_BYTES = 25_000_000  # one log() call
@@ -73,12 +72,11 @@ def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]
         else:
             row[skey] = value
     if budget.used > MAX_CALL_BYTES:
-        warnings.warn(
+        warn_user(
             f"trackwell.{where}(): this call holds about {budget.used / 1e6:.1f} MB, over the "
             f"{MAX_CALL_BYTES // 1_000_000} MB limit for one call; the whole call was dropped. "
             "Log large data as files or artifacts instead.",
             DataDroppedWarning,
-            stacklevel=4,
         )
         return {}
     return row
@@ -135,11 +133,10 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
             return float(value)
         except (TypeError, ValueError, OverflowError):
             pass
-    warnings.warn(
+    warn_user(
         f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
         "which trackwell cannot record; that key was dropped, the rest of the row was kept",
         DataDroppedWarning,
-        stacklevel=5,
     )
     return DROP
 
@@ -171,11 +168,10 @@ def _from_torch(value: Any, key: str, budget: _Budget, where: str) -> Any:
 
 def _unknown(value: Any, key: str, where: str) -> Any:
     kind = type(value)
-    warnings.warn(
+    warn_user(
         f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
         "which trackwell cannot record; that key was dropped",
         DataDroppedWarning,
-        stacklevel=6,
     )
     return DROP
 
@@ -202,12 +198,11 @@ def _sized(value: Any, size: int, key: str, budget: _Budget, where: str) -> Any:
 
 
 def _too_big(key: str, size: int, where: str) -> Any:
-    warnings.warn(
+    warn_user(
         f"trackwell.{where}(): value of {key!r} is about {size / 1e6:.1f} MB, over the 1 MB limit "
         "for one value; that key was dropped, the rest of the row was kept. "
         "Log large data as files or artifacts instead.",
         DataDroppedWarning,
-        stacklevel=6,
     )
     return DROP
 

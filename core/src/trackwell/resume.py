@@ -8,12 +8,11 @@ new RUN record marks the resumption.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 from trackwell import rundir, runlog
 from trackwell.api.replay import replay
-from trackwell.errors import CorruptRunLog, UsageError
+from trackwell.errors import CorruptRunLog, UsageError, warn_user
 from trackwell.run import Run
 from trackwell.settings import Settings
 
@@ -53,10 +52,9 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
     except CorruptRunLog as exc:
         raise UsageError(f"cannot resume {run_dir}: {exc}") from None
     if result.torn_bytes:
-        warnings.warn(
+        warn_user(
             f"trackwell: resuming {run_dir.name}: dropping {result.torn_bytes} bytes of a "
             "torn record left by a crash",
-            stacklevel=4,
         )
         os.truncate(log, result.good_bytes)
     data = replay(result.records)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import operator
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Literal
 
 from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
 from trackwell.config import Config
-from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError
+from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError, warn_user
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import DROP, convert, normalize_row
 from trackwell.runlog import Kind
@@ -204,12 +203,11 @@ class Run:
                 except TypeError:
                     raise TypeError(f"log(step=...) must be an integer, got {step!r}") from None
                 if step < self._step:
-                    warnings.warn(
+                    warn_user(
                         f"Tried to log to step {step} that is less than the current step "
                         f"{self._step}. Steps must be monotonically increasing, so this data "
                         "will be ignored.",
                         DataDroppedWarning,
-                        stacklevel=3,
                     )
                     return
                 if step > self._step:
@@ -355,10 +353,9 @@ class Run:
         writer = self._writer
         if writer is not None:
             if not writer.finish(code, self.state, self.settings.finish_timeout):
-                warnings.warn(
+                warn_user(
                     f"trackwell: the run log of {self.id} was not closed within "
                     f"{self.settings.finish_timeout:g} s; what was written so far is safe in {self.dir}",
-                    stacklevel=2,
                 )
             with writer.lock:
                 self._final_summary = writer.summary.snapshot()

@@ -14,14 +14,13 @@ import os
 import random
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from trackwell import rundir
 from trackwell.config import config_from_input, load_yaml_config
-from trackwell.errors import RunDirError, UsageError
+from trackwell.errors import RunDirError, UsageError, warn_user
 from trackwell.run import Run
 from trackwell.runlog import Kind
 from trackwell.settings import Settings
@@ -80,9 +79,8 @@ def init(
     """
     global _current
     if unsupported:
-        warnings.warn(
+        warn_user(
             f"trackwell.init(): ignoring unsupported argument(s) {', '.join(sorted(unsupported))}",
-            stacklevel=2,
         )
     if resume_from or fork_from:
         raise UsageError(
@@ -102,11 +100,10 @@ def init(
     if _current is not None and not _current._finished:
         if reinit_mode in ("default", "return_previous"):
             if reinit_mode == "default":
-                warnings.warn(
+                warn_user(
                     f"trackwell.init() was called while run {_current.id} is active; returning "
                     "that run. Call run.finish() first, or pass reinit='finish_previous' "
                     "(or 'create_new' for several runs at once).",
-                    stacklevel=2,
                 )
             return _current
         if reinit_mode == "finish_previous":
@@ -166,10 +163,9 @@ def _warn_online() -> None:
     global _online_warned
     if not _online_warned:
         _online_warned = True
-        warnings.warn(
+        warn_user(
             "trackwell: online mode needs a trackwell server, which this version does not "
             "include yet; this run is logged offline to ./trackwell/ instead",
-            stacklevel=3,
         )
 
 
