@@ -17,7 +17,8 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff on the repository, mypy on the core (settings in pyproject.toml)."""
-    session.install("-e", "core", "-r", "requirements-lint.txt")
+    # the test requirements too: mypy checks trackwell.testing, the pytest plugin
+    session.install("-e", "core", "-r", "requirements-lint.txt", "-r", "requirements-test.txt")
     session.run("ruff", "check", ".")
     session.run("mypy")
 

@@ -41,6 +41,9 @@ def child_env(stats: bool = False, extra: Mapping[str, str] | None = None) -> di
     script; elsewhere their sampler would only add noise to a per-call figure.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWELL_", "WANDB_"))}
+    # A user's installed package has its bytecode cached; without the cache every
+    # import compiles trackwell from source and the import figure measures the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["TRACKWELL_SILENT"] = "true"
     if not stats:
         env["TRACKWELL_X_DISABLE_STATS"] = "true"

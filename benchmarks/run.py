@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
     mode = "quick smoke run: targets are shown, only crashes fail" if args.quick else "full run"
     print(f"\ntrackwell benchmarks ({mode}; Python {sys.version.split()[0]})\n")
-    print(table(checks))
+    print(table(checks, gated=not args.quick))
     if args.json:
         write_json(args.json, checks, args.quick, raw)
     if any(c.value is None for c in checks):
