@@ -21,7 +21,9 @@ from trackwell._version import __version__
 from trackwell.alerts import AlertLevel
 from trackwell.errors import TrackwellError, UsageError
 from trackwell.run import Run
-from trackwell.session import PreInit, finish, init, preinit_callable
+from trackwell.session import PreInit as _PreInit
+from trackwell.session import finish, init
+from trackwell.session import preinit_callable as _preinit_callable
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,12 +52,12 @@ __all__ = [
 
 #: The current run (``None`` before ``init()`` and after ``finish()``).
 run: Run | None = None
-config: Any = PreInit("config")
-summary: Any = PreInit("summary")
-log: Any = preinit_callable("log")
-define_metric: Any = preinit_callable("define_metric")
-alert: Any = preinit_callable("alert")
-save: Any = preinit_callable("save")
+config: Any = _PreInit("config")
+summary: Any = _PreInit("summary")
+log: Any = _preinit_callable("log")
+define_metric: Any = _preinit_callable("define_metric")
+alert: Any = _preinit_callable("alert")
+save: Any = _preinit_callable("save")
 
 
 def __getattr__(name: str) -> Any:
@@ -69,3 +71,7 @@ def __getattr__(name: str) -> Any:
 
         return hookimpl
     raise AttributeError(f"module 'trackwell' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"Api", "hookimpl"})

@@ -12,7 +12,7 @@ from trackwell.errors import UsageError
 DEFAULT_WAIT_SECONDS = 60.0
 
 
-class AlertLevel(str, enum.Enum):  # noqa: UP042 - StrEnum needs Python 3.11
+class AlertLevel(str, enum.Enum):
     """Severity of an alert; the values match W&B's."""
 
     INFO = "INFO"

@@ -160,28 +160,38 @@ class SummaryState:
 
     # -- rows ----------------------------------------------------------------
     def apply_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        """Fold one committed history row into the summary.
+        """Fold one committed history row into the summary (``sync_steps`` + ``fold``)."""
+        self.sync_steps(row)
+        self.fold(row)
+        return row
 
-        Returns the row, with the last value of a step metric added where a rule asks
-        for ``step_sync`` and the row lacks it (W&B's behaviour, so charts line up).
+    def sync_steps(self, row: dict[str, Any]) -> None:
+        """Add the last value of a step metric where a rule asks for ``step_sync``.
+
+        W&B's behaviour: a row logging ``val/loss`` without ``epoch`` gets the last
+        ``epoch``, so charts against ``epoch`` line up.
         """
-        if self.rules:
-            for key in list(row):
-                rule = self.rule_for(key)
-                if (
-                    rule is not None
-                    and rule.step_sync
-                    and rule.step_metric
-                    and rule.step_metric not in row
-                    and rule.step_metric in self._last
-                ):
-                    row[rule.step_metric] = self._last[rule.step_metric]
-            for key in self._step_metrics:
-                if key in row:
-                    self._last[key] = row[key]
+        if not self.rules:
+            return
+        for key in list(row):
+            rule = self.rule_for(key)
+            if (
+                rule is not None
+                and rule.step_sync
+                and rule.step_metric
+                and rule.step_metric not in row
+                and rule.step_metric in self._last
+            ):
+                row[rule.step_metric] = self._last[rule.step_metric]
+        for key in self._step_metrics:
+            if key in row:
+                self._last[key] = row[key]
+
+    def fold(self, row: dict[str, Any]) -> None:
+        """Update last values and running aggregates with one row."""
         if not self.rules:
             self.values.update(row)
-            return row
+            return
         values = self.values
         aggs = self._aggs
         rule_for = self.rule_for
@@ -199,7 +209,6 @@ class SummaryState:
                 values.pop(key, None)
             else:
                 values[key] = agg.view(rule.summary, rule.goal)
-        return row
 
     def edit(self, update: Mapping[str, Any] | None, remove: Iterable[str] | None) -> None:
         """Apply a user's explicit summary edit (it wins until the key is logged again)."""

@@ -377,9 +377,13 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
-        if exc_type is KeyboardInterrupt:
-            self._killed = True
-        self.finish(exit_code=0 if exc_type is None else 1)
+        code = 0
+        if exc_type is not None:
+            code = 1
+            if issubclass(exc_type, KeyboardInterrupt):
+                self._killed = True
+                code = 255
+        self.finish(exit_code=code)
         return False
 
     def __repr__(self) -> str:

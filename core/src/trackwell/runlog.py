@@ -47,8 +47,8 @@ class Kind:
 
 def _default(obj: Any) -> Any:
     """Last resort for values the caller-side normalizer let through."""
-    if isinstance(obj, int):  # ints beyond 64 bits: msgpack cannot hold them
-        return float(obj)
+    if isinstance(obj, int):  # past 64 bits: encode_record's fallback turns it into a float
+        raise OverflowError("integer too large for msgpack")
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
     return repr(obj)
@@ -59,7 +59,11 @@ def encode_record(packer: msgpack.Packer, kind: str, seq: int, body: Any) -> byt
     try:
         payload: bytes = packer.pack((kind, seq, body))
     except (OverflowError, TypeError, ValueError):
-        payload = packer.pack((kind, seq, _sanitize(body)))
+        clean = _sanitize(body)
+        if isinstance(body, dict):  # fix the caller's copy too, so what it derives matches the log
+            body.clear()
+            body.update(clean)
+        payload = packer.pack((kind, seq, clean))
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from trackwell import rundir
 from trackwell.config import config_from_input, load_yaml_config
@@ -30,6 +30,7 @@ _active: list[Run] = []
 _current: Run | None = None
 _hooks_installed = False
 _online_warned = False
+_exit_code = 0  # set by sys.exit(code), used when atexit finishes the runs
 
 REINIT_CHOICES = ("default", "return_previous", "finish_previous", "create_new")
 RESUME_CHOICES = ("allow", "must", "never", "auto")
@@ -314,6 +315,15 @@ def _install_process_hooks() -> None:
         return
     _hooks_installed = True
     atexit.register(_finish_all_at_exit)
+    original_exit = sys.exit
+
+    def exit(status: str | int | None = None) -> NoReturn:
+        # SystemExit never reaches the excepthook: remember the code for atexit.
+        global _exit_code
+        _exit_code = 0 if status is None else status if isinstance(status, int) else 1
+        original_exit(status)
+
+    sys.exit = exit
     previous = sys.excepthook
 
     def excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
@@ -333,6 +343,6 @@ def _install_process_hooks() -> None:
 def _finish_all_at_exit() -> None:
     for run in list(_active):
         try:
-            run.finish()
+            run.finish(exit_code=_exit_code)
         except Exception as exc:  # never turn a clean exit into a traceback
             print(f"trackwell: could not finish run {run.id} at exit: {exc}", file=sys.__stderr__)

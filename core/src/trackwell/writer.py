@@ -52,6 +52,8 @@ logger = logging.getLogger("trackwell")
 WAKE_AT = 1000
 #: Past this many waiting items the caller yields the GIL to the writer (backpressure).
 BACKLOG_LIMIT = 4000
+#: Longest finish() waits for the metadata thread (git on a slow network disk).
+META_TIMEOUT = 5.0
 #: Most items encoded before the next write; keeps the unflushed window short.
 MAX_BATCH = 5000
 
@@ -88,6 +90,7 @@ class Writer:
         self._pm: pluggy.PluginManager | None = None
         self._on_log = False
         self._monitor: SystemMonitor | None = None
+        self._meta_thread: threading.Thread | None = None
         self._interval = max(0.01, float(run.settings.flush_interval))
         self._thread = threading.Thread(target=self._main, name="trackwell-writer", daemon=True)
 
@@ -165,7 +168,10 @@ class Writer:
             )
             self._monitor.start()
         # git and friends are slow: a side thread queues the META record when ready.
-        threading.Thread(target=self._collect_metadata, name="trackwell-meta", daemon=True).start()
+        self._meta_thread = threading.Thread(
+            target=self._collect_metadata, name="trackwell-meta", daemon=True
+        )
+        self._meta_thread.start()
 
     def _collect_metadata(self) -> None:
         from trackwell.metadata import collect_metadata
@@ -211,7 +217,8 @@ class Writer:
         encode = runlog.encode_record
         packer = self._packer
         start = self.run.start_time
-        apply_row = self.summary.apply_row
+        sync_steps = self.summary.sync_steps
+        fold = self.summary.fold
         sparks_add = self.sparks.add
         while q and left:
             left -= 1
@@ -221,10 +228,13 @@ class Writer:
                 row["_step"] = item[2]
                 row["_timestamp"] = item[3]
                 row["_runtime"] = item[3] - start
-                apply_row(row)
-                sparks_add(row)
+                sync_steps(row)
+                # Encode before folding: encoding turns what msgpack can't hold (ints
+                # past 64 bits) into what the log stores, so the summary agrees with it.
                 out.append(encode(packer, Kind.HISTORY, self._seq, row))
                 self._seq += 1
+                fold(row)
+                sparks_add(row)
                 if rows is not None:
                     rows.append(row)
             elif item[0] == "fin":
@@ -246,9 +256,9 @@ class Writer:
         op = item[0]
         encode = runlog.encode_record
         if op == "r":
-            self._apply_record(item[1], item[2])
             out.append(encode(self._packer, item[1], self._seq, item[2]))
             self._seq += 1
+            self._apply_record(item[1], item[2])
         elif op == "s":
             sample = item[1]
             now = time.time()
@@ -373,6 +383,8 @@ class Writer:
 
     # -- the end -------------------------------------------------------------------
     def _close(self, exit_code: int, state: str) -> None:
+        if self._meta_thread is not None:  # a short run must still get its META record
+            self._meta_thread.join(timeout=META_TIMEOUT)
         if self._monitor is not None:
             self._monitor.stop()
             self._monitor = None

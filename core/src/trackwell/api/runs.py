@@ -155,7 +155,7 @@ class Run:
     @property
     def created_at(self) -> str:
         """Start time as an ISO 8601 string in UTC (W&B's format: no zone suffix)."""
-        stamp = datetime.fromtimestamp(self.start_time, tz=timezone.utc)  # noqa: UP017 - datetime.UTC is 3.11+, core supports 3.10
+        stamp = datetime.fromtimestamp(self.start_time, tz=timezone.utc)
         return stamp.strftime("%Y-%m-%dT%H:%M:%S")
 
     @property
