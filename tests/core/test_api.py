@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from trackwell import runlog
 from trackwell.api import Api, Run, RunNotFoundError, SkippedRunWarning
 from trackwell.errors import CorruptRunLog, UsageError

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+
 from trackwell import runlog
 from trackwell.cli import COMMAND_MODULES
 from trackwell.cli.runs import format_duration, register

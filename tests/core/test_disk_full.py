@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 import trackwell
 from trackwell import rundir
 from trackwell.runlog import Kind, read_log
@@ -40,10 +41,10 @@ def test_rows_logged_while_the_disk_is_full_are_written_when_space_returns(
     tiny_disk: Path, trackwell_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     run = trackwell.init(project="p", dir=tiny_disk, settings={"min_free_disk_mb": 0.01, "console": "off"})
+    assert run.flush(timeout=10)
     filler = tiny_disk / "filler"
-    with open(filler, "wb") as fh:  # take nearly all that is left
-        with contextlib.suppress(OSError):
-            fh.write(b"x" * 1_000_000)
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):  # take all that is left
+        fh.write(b"x" * 1_000_000)
     for step in range(100):
         run.log({"step_value": step, "text": "y" * 4000})
     assert run.flush(timeout=10) is False, "flush must report that the rows are not on disk"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pluggy
 import pytest
+
 from trackwell.default_plugins.system_nvml import NvmlSource
 from trackwell.default_plugins.system_psutil import PsutilSource
 from trackwell.plugins import create_plugin_manager, hookimpl
