@@ -66,7 +66,9 @@ def write_run(
     packer = runlog.new_packer()
     with open(run_dir / f"run-{run_id}.twlog", "wb") as fh:
         fh.write(runlog.MAGIC)
-        fh.writelines(runlog.encode_record(packer, kind, seq, body) for seq, (kind, body) in enumerate(records))
+        fh.writelines(
+            runlog.encode_record(packer, kind, seq, body) for seq, (kind, body) in enumerate(records)
+        )
         fh.write(tail)
     return run_dir
 
@@ -75,14 +77,24 @@ def append(run_dir: Path, records: list[tuple[str, Any]], first_seq: int = 1000)
     packer = runlog.new_packer()
     log = next(run_dir.glob("run-*.twlog"))
     with open(log, "ab") as fh:
-        fh.writelines(runlog.encode_record(packer, kind, first_seq + i, body) for i, (kind, body) in enumerate(records))
+        fh.writelines(
+            runlog.encode_record(packer, kind, first_seq + i, body) for i, (kind, body) in enumerate(records)
+        )
 
 
 def finished_records(run_id: str = "fin1", **run_fields: Any) -> list[tuple[str, Any]]:
     return [
         (Kind.RUN, run_body(run_id, **run_fields)),
-        (Kind.META, {"host": HOST, "python": "3.11", "program": "train.py", "args": ["--x"],
-                     "git": {"commit": "abc123", "remote": None, "branch": "main"}}),
+        (
+            Kind.META,
+            {
+                "host": HOST,
+                "python": "3.11",
+                "program": "train.py",
+                "args": ["--x"],
+                "git": {"commit": "abc123", "remote": None, "branch": "main"},
+            },
+        ),
         (Kind.CONFIG, {"update": {"lr": 0.1, "layers": 3, "drop": True}, "remove": []}),
         (Kind.CONFIG, {"update": {"lr": 0.01}, "remove": ["drop"]}),
         (Kind.HISTORY, row(0, loss=1.0)),
@@ -90,8 +102,10 @@ def finished_records(run_id: str = "fin1", **run_fields: Any) -> list[tuple[str,
         (Kind.HISTORY, row(2, loss=0.25, acc=0.9, nested={"a": 1, "b": {"c": 2}})),
         (Kind.STATS, {"_timestamp": T0 + 1, "_runtime": 1.0, "system/cpu": 10.0}),
         (Kind.STATS, {"_timestamp": T0 + 2, "_runtime": 2.0, "system/cpu": 30.0, "system/mem": 5.0}),
-        (Kind.ALERT, {"title": "low", "text": "loss low", "level": "INFO", "wait_duration": 0,
-                      "_timestamp": T0 + 2}),
+        (
+            Kind.ALERT,
+            {"title": "low", "text": "loss low", "level": "INFO", "wait_duration": 0, "_timestamp": T0 + 2},
+        ),
         (Kind.FILES, {"paths": ["model.txt"], "policy": "now"}),
         (Kind.FINAL_SUMMARY, {"loss": 0.25, "acc": 0.9, "_step": 2, "best": 42}),
         (Kind.EXIT, {"exit_code": 0, "state": "finished", "runtime": 12.5, "_timestamp": T0 + 12.5}),
@@ -100,8 +114,11 @@ def finished_records(run_id: str = "fin1", **run_fields: Any) -> list[tuple[str,
 
 # -- one finished run ----------------------------------------------------------------------------
 def test_finished_run_attributes(tmp_path: Path) -> None:
-    run_dir = write_run(tmp_path, "fin1", finished_records(
-        tags=["a", "b"], group="g", job_type="train", notes="hello", entity="me"))
+    run_dir = write_run(
+        tmp_path,
+        "fin1",
+        finished_records(tags=["a", "b"], group="g", job_type="train", notes="hello", entity="me"),
+    )
     run = Api(root=tmp_path).run("fin1")
     assert isinstance(run, Run)
     assert (run.id, run.name, run.project, run.entity) == ("fin1", "name-fin1", "p", "me")
@@ -122,10 +139,15 @@ def test_finished_run_attributes(tmp_path: Path) -> None:
     assert run.url is None
     assert run.lastHistoryStep == 2
     assert run.history_length == 3
-    assert run.alerts == [{"title": "low", "text": "loss low", "level": "INFO", "wait_duration": 0,
-                           "_timestamp": T0 + 2}]
-    assert run.system_metrics == {"_timestamp": T0 + 2, "_runtime": 2.0, "system/cpu": 30.0,
-                                  "system/mem": 5.0}
+    assert run.alerts == [
+        {"title": "low", "text": "loss low", "level": "INFO", "wait_duration": 0, "_timestamp": T0 + 2}
+    ]
+    assert run.system_metrics == {
+        "_timestamp": T0 + 2,
+        "_runtime": 2.0,
+        "system/cpu": 30.0,
+        "system/mem": 5.0,
+    }
     assert run.saved_files == ["model.txt"]
     assert repr(run) == "<Run me/p/fin1 (finished)>"
 
@@ -192,10 +214,14 @@ def test_state_comes_from_exit(tmp_path: Path) -> None:
 
 
 def test_running_when_its_process_is_alive_here(tmp_path: Path) -> None:
-    write_run(tmp_path, "live1", [
-        (Kind.RUN, run_body("live1", pid=os.getpid(), start_time=time.time())),
-        (Kind.HISTORY, row(0, loss=1.0)),
-    ])
+    write_run(
+        tmp_path,
+        "live1",
+        [
+            (Kind.RUN, run_body("live1", pid=os.getpid(), start_time=time.time())),
+            (Kind.HISTORY, row(0, loss=1.0)),
+        ],
+    )
     run = Api(root=tmp_path).run("live1")
     assert run.state == "running"
     assert run.exit_code is None
@@ -240,8 +266,17 @@ def test_zombie_process_counts_as_dead(tmp_path: Path) -> None:
 def crashed_records(run_id: str = "crash1") -> list[tuple[str, Any]]:
     return [
         (Kind.RUN, run_body(run_id)),
-        (Kind.METRIC, {"name": "loss", "step_metric": None, "step_sync": False, "hidden": False,
-                       "summary": ["min", "last"], "goal": None}),
+        (
+            Kind.METRIC,
+            {
+                "name": "loss",
+                "step_metric": None,
+                "step_sync": False,
+                "hidden": False,
+                "summary": ["min", "last"],
+                "goal": None,
+            },
+        ),
         (Kind.METRIC, {"name": "acc", "summary": ["max"], "goal": "maximize"}),
         (Kind.HISTORY, row(0, loss=3.0, acc=0.1)),
         (Kind.HISTORY, row(1, loss=1.0, acc=0.6)),
@@ -256,9 +291,13 @@ def test_crashed_run_summary_is_replayed_with_metric_rules(tmp_path: Path) -> No
     run = Api(root=tmp_path).run("crash1")
     assert run.state == "crashed"
     assert dict(run.summary) == {
-        "_step": 2, "_timestamp": T0 + 2, "_runtime": 2.0,
-        "loss": {"min": 1.0, "last": 2.0}, "acc": {"max": 0.6},
-        "note": "hi", "other": 5,
+        "_step": 2,
+        "_timestamp": T0 + 2,
+        "_runtime": 2.0,
+        "loss": {"min": 1.0, "last": 2.0},
+        "acc": {"max": 0.6},
+        "note": "hi",
+        "other": 5,
     }
     assert run.runtime == 2.0
 
@@ -304,14 +343,18 @@ def test_header_only_log_uses_the_directory_name(tmp_path: Path) -> None:
 
 
 def test_unknown_kinds_and_bad_bodies_are_skipped(tmp_path: Path) -> None:
-    write_run(tmp_path, "odd1", [
-        (Kind.RUN, run_body("odd1")),
-        ("from-the-future", {"x": 1}),
-        (Kind.HISTORY, "not a dict"),
-        (Kind.METRIC, {"name": "bad", "summary": ["nonsense"]}),
-        (Kind.CONFIG, ["not", "a", "dict"]),
-        (Kind.HISTORY, row(0, x=1)),
-    ])
+    write_run(
+        tmp_path,
+        "odd1",
+        [
+            (Kind.RUN, run_body("odd1")),
+            ("from-the-future", {"x": 1}),
+            (Kind.HISTORY, "not a dict"),
+            (Kind.METRIC, {"name": "bad", "summary": ["nonsense"]}),
+            (Kind.CONFIG, ["not", "a", "dict"]),
+            (Kind.HISTORY, row(0, x=1)),
+        ],
+    )
     run = Api(root=tmp_path).run("odd1")
     assert run.history(pandas=False) == [row(0, x=1)]
     assert run.config == {}
@@ -370,8 +413,11 @@ def test_history_list_and_keys(tmp_path: Path) -> None:
 
 
 def test_history_samples_evenly_keeping_first_and_last(tmp_path: Path) -> None:
-    write_run(tmp_path, "long1", [(Kind.RUN, run_body("long1"))]
-              + [(Kind.HISTORY, row(i, v=i)) for i in range(2000)])
+    write_run(
+        tmp_path,
+        "long1",
+        [(Kind.RUN, run_body("long1"))] + [(Kind.HISTORY, row(i, v=i)) for i in range(2000)],
+    )
     run = Api(root=tmp_path).run("long1")
     default = run.history(pandas=False)
     assert len(default) == 500
@@ -413,9 +459,12 @@ def test_history_without_pandas_says_how_to_fix(tmp_path: Path, monkeypatch: pyt
 
 
 def test_scan_history(tmp_path: Path) -> None:
-    write_run(tmp_path, "long1", [(Kind.RUN, run_body("long1"))]
-              + [(Kind.HISTORY, row(i, v=i, **({"even": True} if i % 2 == 0 else {})))
-                 for i in range(1500)])
+    write_run(
+        tmp_path,
+        "long1",
+        [(Kind.RUN, run_body("long1"))]
+        + [(Kind.HISTORY, row(i, v=i, **({"even": True} if i % 2 == 0 else {}))) for i in range(1500)],
+    )
     run = Api(root=tmp_path).run("long1")
     rows = list(run.scan_history())
     assert len(rows) == 1500 and rows[-1]["v"] == 1499
@@ -457,14 +506,23 @@ def three_runs(tmp_path: Path) -> Path:
     ]
     for run_id, stamp, start, project, config, loss, tags in specs:
         records: list[tuple[str, Any]] = [
-            (Kind.RUN, run_body(run_id, start_time=start, project=project, tags=tags,
-                                entity="team" if run_id == "r2" else None)),
+            (
+                Kind.RUN,
+                run_body(
+                    run_id,
+                    start_time=start,
+                    project=project,
+                    tags=tags,
+                    entity="team" if run_id == "r2" else None,
+                ),
+            ),
             (Kind.CONFIG, {"update": config, "remove": []}),
         ]
         if loss is not None:
-            records += [(Kind.HISTORY, row(0, loss=loss)),
-                        (Kind.EXIT, {"exit_code": 0, "state": "finished", "runtime": 1.0,
-                                     "_timestamp": start + 1})]
+            records += [
+                (Kind.HISTORY, row(0, loss=loss)),
+                (Kind.EXIT, {"exit_code": 0, "state": "finished", "runtime": 1.0, "_timestamp": start + 1}),
+            ]
         write_run(tmp_path, run_id, records, stamp=stamp)
     return tmp_path
 
@@ -573,7 +631,9 @@ def test_importing_trackwell_does_not_import_pandas_or_numpy() -> None:
         assert not bad, bad
         print("ok")
     """)
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 
@@ -588,8 +648,14 @@ def test_no_warnings_on_clean_runs(three_runs: Path) -> None:
 def test_real_finished_run(trackwell_dir: Path) -> None:
     import trackwell
 
-    run = trackwell.init(project="p", dir=str(trackwell_dir), mode="offline", name="real",
-                         tags=["t1"], config={"lr": 0.1, "opt": {"name": "adam"}})
+    run = trackwell.init(
+        project="p",
+        dir=str(trackwell_dir),
+        mode="offline",
+        name="real",
+        tags=["t1"],
+        config={"lr": 0.1, "opt": {"name": "adam"}},
+    )
     run.define_metric("loss", summary="min")
     for i in range(20):
         run.log({"loss": 1 / (i + 1), "acc": i / 20, "n": {"a": i}})
@@ -652,15 +718,22 @@ def test_sigkilled_run_is_crashed_and_keeps_every_flushed_row(trackwell_dir: Pat
     import signal
 
     env = dict(os.environ, TRACKWELL_SILENT="true", TRACKWELL_X_DISABLE_STATS="true")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(trackwell_dir)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(trackwell_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     flushed, run_id = 0, ""
     try:
         sel = selectors.DefaultSelector()
         sel.register(child.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         deadline = time.monotonic() + 60
         while flushed < 200:
-            assert time.monotonic() < deadline, f"child made no progress: {child.stderr.read() if child.poll() is not None else ''}"
+            assert time.monotonic() < deadline, (
+                f"child made no progress: {child.stderr.read() if child.poll() is not None else ''}"
+            )
             if sel.select(timeout=1.0):
                 line = child.stdout.readline()  # type: ignore[union-attr]
                 assert line, f"child exited early: {child.stderr.read()}"  # type: ignore[union-attr]
@@ -703,5 +776,11 @@ def test_exported_from_the_package() -> None:
 
     assert trackwell.Api is Api
     assert set(trackwell.api.__all__) == {
-        "Api", "LocalFile", "Run", "RunNotFoundError", "Runs", "SkippedRunWarning", "Summary"
+        "Api",
+        "LocalFile",
+        "Run",
+        "RunNotFoundError",
+        "Runs",
+        "SkippedRunWarning",
+        "Summary",
     }

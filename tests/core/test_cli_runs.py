@@ -20,24 +20,56 @@ T0 = 1_767_225_600.0
 DEAD_PID = 2**22 + 12345
 
 
-def write_run(root: Path, run_id: str, project: str, start: float, rows: int,
-              exit_state: str | None, name: str | None = None) -> Path:
+def write_run(
+    root: Path,
+    run_id: str,
+    project: str,
+    start: float,
+    rows: int,
+    exit_state: str | None,
+    name: str | None = None,
+) -> Path:
     stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(start))
     run_dir = root / "trackwell" / f"offline-run-{stamp}-{run_id}"
     (run_dir / "files").mkdir(parents=True)
-    records: list[tuple[str, Any]] = [(Kind.RUN, {
-        "id": run_id, "name": name or f"name-{run_id}", "project": project, "entity": None,
-        "tags": [], "start_time": start, "pid": DEAD_PID, "host": "elsewhere", "resumed": False,
-    })]
-    records += [(Kind.HISTORY, {"_step": i, "_timestamp": start + i, "_runtime": float(i), "loss": 1 / (i + 1)})
-                for i in range(rows)]
+    records: list[tuple[str, Any]] = [
+        (
+            Kind.RUN,
+            {
+                "id": run_id,
+                "name": name or f"name-{run_id}",
+                "project": project,
+                "entity": None,
+                "tags": [],
+                "start_time": start,
+                "pid": DEAD_PID,
+                "host": "elsewhere",
+                "resumed": False,
+            },
+        )
+    ]
+    records += [
+        (Kind.HISTORY, {"_step": i, "_timestamp": start + i, "_runtime": float(i), "loss": 1 / (i + 1)})
+        for i in range(rows)
+    ]
     if exit_state:
-        records.append((Kind.EXIT, {"exit_code": 0 if exit_state == "finished" else 1,
-                                    "state": exit_state, "runtime": 63.4, "_timestamp": start + 63.4}))
+        records.append(
+            (
+                Kind.EXIT,
+                {
+                    "exit_code": 0 if exit_state == "finished" else 1,
+                    "state": exit_state,
+                    "runtime": 63.4,
+                    "_timestamp": start + 63.4,
+                },
+            )
+        )
     packer = runlog.new_packer()
     with open(run_dir / f"run-{run_id}.twlog", "wb") as fh:
         fh.write(runlog.MAGIC)
-        fh.writelines(runlog.encode_record(packer, kind, seq, body) for seq, (kind, body) in enumerate(records))
+        fh.writelines(
+            runlog.encode_record(packer, kind, seq, body) for seq, (kind, body) in enumerate(records)
+        )
     return run_dir
 
 
@@ -109,7 +141,9 @@ def test_no_runs(cli: click.Group, tmp_path: Path) -> None:
     assert json.loads(invoke(cli, str(tmp_path), "--json").stdout) == []
 
 
-def test_default_dir_and_missing_dir(cli: click.Group, runs_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_dir_and_missing_dir(
+    cli: click.Group, runs_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WANDB_DIR", raising=False)
     monkeypatch.setenv("TRACKWELL_DIR", str(runs_root))
     assert len(invoke(cli).stdout.splitlines()) == 4
@@ -133,9 +167,18 @@ def test_help(cli: click.Group) -> None:
         assert word in out
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (0.7, "0s"), (45, "45s"), (63.4, "1m 03s"), (3600, "1h 00m 00s"),
-    (7509, "2h 05m 09s"), (3 * 86400 + 4 * 3600 + 600, "3d 04h 10m"), (-5, "0s"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (0.7, "0s"),
+        (45, "45s"),
+        (63.4, "1m 03s"),
+        (3600, "1h 00m 00s"),
+        (7509, "2h 05m 09s"),
+        (3 * 86400 + 4 * 3600 + 600, "3d 04h 10m"),
+        (-5, "0s"),
+    ],
+)
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

@@ -60,9 +60,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_dist(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MakeDist]:
+def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeDist]:
     """Install a real distribution (a package and its dist-info) on sys.path."""
     site = tmp_path / "site-packages"
     site.mkdir()
@@ -74,9 +72,7 @@ def make_dist(
         (site / name / "__init__.py").write_text(textwrap.dedent(source))
         info = site / f"{name}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        )
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
         (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {name}\n")
         modules.append(name)
 
@@ -221,9 +217,7 @@ def test_cli_lists_plugins_as_a_table(make_dist: MakeDist) -> None:
     header, *lines = out.splitlines()
     assert header.split() == ["NAME", "PACKAGE", "VERSION", "HOOKS"]
     row = next(line for line in lines if line.startswith("myplugin "))
-    assert row.split() == [
-        "myplugin", "myplugin", "0.1", "on_run_start,", "register_system_metrics"
-    ]
+    assert row.split() == ["myplugin", "myplugin", "0.1", "on_run_start,", "register_system_metrics"]
     for name in BUILT_IN:
         assert any(line.startswith(f"{name} ") and "built in" in line for line in lines)
 

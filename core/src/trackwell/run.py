@@ -59,6 +59,7 @@ class Run:
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._finished = False
+        self._in_finish_hooks = False  # on_run_finish plugins may still log
         self._killed = False
         self._throttle = AlertThrottle()
         self._final_summary: dict[str, Any] | None = None
@@ -149,7 +150,7 @@ class Run:
         The call validates and enqueues; encoding and disk writes happen on the writer
         thread. A ``step`` lower than the current one is warned about and dropped.
         """
-        if self._finished:
+        if self._finished and not self._in_finish_hooks:
             raise RunFinishedError(
                 f"run {self.id} is finished; the call to log() was ignored. "
                 "Start a new run with trackwell.init() to keep logging."
@@ -294,7 +295,7 @@ class Run:
         return True
 
     def _check_live(self, what: str) -> None:
-        if self._finished:
+        if self._finished and not self._in_finish_hooks:
             raise RunFinishedError(f"run {self.id} is finished; the call to {what}() was ignored")
 
     def _record(self, kind: str, body: Any) -> None:

@@ -1,12 +1,12 @@
 """Where a run's files live, and how runs are named on disk.
 
-    <root>/trackwell/
-        latest-run -> offline-run-20261126_071000-1a2b3c4d
-        offline-run-20261126_071000-1a2b3c4d/     ("run-..." once synced live to a server)
-            run-1a2b3c4d.twlog    the run log: the source of truth
-            files/                config.yaml, metadata.json, output.log, summary.json,
-                                  diff.patch, requirements.txt, and files from run.save()
-            logs/debug.log        trackwell's own diagnostics for this run
+<root>/trackwell/
+    latest-run -> offline-run-20261126_071000-1a2b3c4d
+    offline-run-20261126_071000-1a2b3c4d/     ("run-..." once synced live to a server)
+        run-1a2b3c4d.twlog    the run log: the source of truth
+        files/                config.yaml, metadata.json, output.log, summary.json,
+                              diff.patch, requirements.txt, and files from run.save()
+        logs/debug.log        trackwell's own diagnostics for this run
 """
 
 from __future__ import annotations

@@ -104,9 +104,7 @@ class SystemMonitor:
                 try:
                     source.close()
                 except Exception:
-                    logger.debug(
-                        "system metrics source %r failed to close", source.name, exc_info=True
-                    )
+                    logger.debug("system metrics source %r failed to close", source.name, exc_info=True)
 
     def _sample_once(self, active: list[MetricsSource]) -> None:
         row: dict[str, float] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,3 +32,30 @@ def offline_run(trackwell_dir: Path) -> Iterator[Run]:
     run = trackwell.init(project="test", mode="offline")
     yield run
     run.finish()
+
+
+@pytest.fixture
+def register_plugin(trackwell_dir: Path) -> Iterator[Callable[..., str]]:
+    """Register plugin objects with the SDK's plugin manager for one test.
+
+    ``register_plugin(obj, name=None)`` returns the name used. At teardown, runs the
+    test left open are finished (they hold the manager) and the plugins unregistered.
+    """
+    import trackwell
+    from trackwell.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    added: list[object] = []
+
+    def register(plugin: object, name: str | None = None) -> str:
+        registered = pm.register(plugin, name=name)
+        if registered is None:
+            raise ValueError(f"plugin {name or plugin!r} is blocked or already registered")
+        added.append(plugin)
+        return registered
+
+    yield register
+    while trackwell.run is not None:
+        trackwell.finish()
+    for plugin in added:
+        pm.unregister(plugin)

@@ -388,7 +388,11 @@ class Writer:
         if self._monitor is not None:
             self._monitor.stop()
             self._monitor = None
-        self._call_hook("on_run_finish", run=self.run, exit_code=exit_code, state=state)
+        self.run._in_finish_hooks = True
+        try:
+            self._call_hook("on_run_finish", run=self.run, exit_code=exit_code, state=state)
+        finally:
+            self.run._in_finish_hooks = False
         # Rows or stats that plugins or the monitor queued while we stopped them.
         out: list[bytes] = []
         self._consume(out, None, closing=True)
