@@ -31,3 +31,23 @@ def test_every_hook_is_documented_with_its_exact_signature() -> None:
     assert documented == set(hooks), "docs/plugins.md and hookspecs.py list different hooks"
     for name, sig in hooks.items():
         assert f"#### `{_signature_text(name, sig)}`" in text, f"signature of {name} differs"
+
+
+def test_the_plugin_testing_example_passes_as_written(tmp_path: Path) -> None:
+    """The example in docs/plugins.md runs with the fixtures trackwell ships (pytest11)."""
+    import subprocess
+    import sys
+
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## Testing a plugin", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "test_example.py").write_text(example, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_example.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
