@@ -168,3 +168,25 @@ def test_hook_register_commands(tmp_path: Path) -> None:
         [sys.executable, "-m", "trackwell", "--help"], capture_output=True, text=True, env=env, check=False
     )
     assert "hello" in listing.stdout
+
+
+def test_hooks_may_read_the_summary_and_flush_without_deadlock(register_plugin: Callable[..., str]) -> None:
+    seen: list[Any] = []
+
+    class Reader:
+        @trackwell.hookimpl
+        def on_log(self, run: Run, rows: Sequence[dict[str, Any]]) -> None:
+            seen.append(run.summary.get("x"))
+            run.flush()
+
+        @trackwell.hookimpl
+        def on_run_finish(self, run: Run, exit_code: int, state: str) -> None:
+            seen.append(("finish", dict(run.summary).get("x")))
+
+    register_plugin(Reader())
+    run = trackwell.init(project="p", settings={"finish_timeout": 5})
+    run.log({"x": 7})
+    assert run.flush(timeout=5)
+    run.finish()
+    assert 7 in seen
+    assert ("finish", 7) in seen

@@ -66,7 +66,9 @@ class Writer:
         self.queue: deque[tuple[Any, ...]] = deque()
         self.wake = threading.Event()
         self._urgent = threading.Event()  # a sync() or finish() waits: don't nap between batches
-        self.lock = threading.Lock()  # guards summary/sparks while a batch is applied
+        # Guards summary/sparks while a batch is applied; reentrant because hooks run
+        # inside a batch and may read run.summary.
+        self.lock = threading.RLock()
         self.summary = summary or SummaryState()
         self.sparks = Sparks()
         self.files_dir = run.dir / "files"
@@ -106,6 +108,8 @@ class Writer:
         """
         if not self._thread.is_alive():
             return False
+        if threading.current_thread() is self._thread:
+            return True  # a hook asking: it runs between batches, so nothing older waits
         done = threading.Event()
         self.queue.append(("sync", done, fsync))
         self._urgent.set()
