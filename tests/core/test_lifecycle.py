@@ -903,3 +903,17 @@ def test_quiet_finish_prints_only_the_outcome(
     assert "Run history" not in err
     assert "Run summary" not in err
     assert run.id in err
+
+
+def test_a_file_that_cannot_be_saved_costs_no_rows(clean: Path) -> None:
+    run = trackwell.init()
+    blocker = Path(run.dir) / "files" / "sub"
+    blocker.write_text("a file where save() needs a folder")
+    (clean / "sub").mkdir()
+    (clean / "sub" / "model.txt").write_text("weights")
+    run.log({"before": 1})
+    run.save("sub/model.txt", policy="now")  # copying into files/sub/ fails: sub is a file
+    run.log({"after": 2})
+    run.finish()
+    assert steps(run.dir) == [0, 1]
+    assert run.state == "finished"

@@ -73,7 +73,6 @@ class Writer:
         self.sparks = Sparks()
         self.files_dir = run.dir / "files"
         self.config: dict[str, Any] = {}
-        self.error: BaseException | None = None
         self.alert_count = 0
         self._seq = seq
         self._packer = runlog.new_packer()
@@ -147,8 +146,7 @@ class Writer:
                         break
                     if len(q) < WAKE_AT and not self._urgent.is_set():
                         break
-            except BaseException as exc:  # keep the thread alive: the log is the buffer
-                self.error = exc
+            except Exception:  # keep the thread alive: the log is the buffer
                 logger.exception("trackwell: the writer failed to write a batch")
 
     def _start_plugins(self) -> None:
@@ -253,7 +251,10 @@ class Writer:
                     item[3].set()  # never leave finish() waiting, whatever failed
                 return True
             else:
-                self._other(item, out)
+                try:
+                    self._other(item, out)
+                except Exception:  # one bad item (a file that won't copy) must not cost the batch
+                    logger.exception("trackwell: could not process %r", item[0])
         return False
 
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
