@@ -917,3 +917,15 @@ def test_a_file_that_cannot_be_saved_costs_no_rows(clean: Path) -> None:
     run.finish()
     assert steps(run.dir) == [0, 1]
     assert run.state == "finished"
+
+
+def test_reusing_an_id_without_resume_never_appends_to_the_other_runs_log(clean: Path) -> None:
+    first = trackwell.init(id="same-id")
+    first.log({"x": 1})
+    first.finish()
+    second = trackwell.init(id="same-id")
+    second.log({"x": 2})
+    second.finish()
+    assert Path(first.dir) != Path(second.dir)
+    assert steps(first.dir) == [0]
+    assert steps(second.dir) == [0]

@@ -86,15 +86,24 @@ def find_run_dir(root: Path, run_id: str) -> Path | None:
     return found[-1] if found else None
 
 
-def create_run_dir(base: Path, name: str, min_free_mb: float) -> Path:
-    """Create the run directory and prove it is writable, or raise RunDirError now.
+def create_run_dir(base: Path, run_id: str, offline: bool, start: float, min_free_mb: float) -> Path:
+    """Create a new run directory and prove it is writable, or raise RunDirError now.
 
     Failing here, at ``init()``, is the point: a full disk or a read-only path found
-    later on the writer thread would lose data silently.
+    later on the writer thread would lose data silently. The directory is always new:
+    a run reusing an id within the same second gets the next second's name rather
+    than appending to another run's log.
     """
-    run_dir = base / name
+    run_dir = base / run_dir_name(run_id, offline, start)
     try:
-        (run_dir / "files").mkdir(parents=True, exist_ok=True)
+        base.mkdir(parents=True, exist_ok=True)
+        for later in range(1, 1000):
+            try:
+                run_dir.mkdir()
+                break
+            except FileExistsError:
+                run_dir = base / run_dir_name(run_id, offline, start + later)
+        (run_dir / "files").mkdir(exist_ok=True)
         (run_dir / "logs").mkdir(exist_ok=True)
         probe = run_dir / ".write-test"
         with open(probe, "wb") as fh:

@@ -215,7 +215,7 @@ def _create_run(s: Settings) -> Run:
         raise UsageError(f"a run with id {given_id!r} already exists under {base} and resume='never'")
     run_id = given_id or rundir.new_run_id()
     name = s.name or _generate_name(base)
-    run_dir = rundir.create_run_dir(base, rundir.run_dir_name(run_id, True, start), s.min_free_disk_mb)
+    run_dir = rundir.create_run_dir(base, run_id, True, start, s.min_free_disk_mb)
     rundir.point_latest(base, run_dir)
     run = Run(s, run_id, name, run_dir, start)
     attach_writer(run, rundir.log_path(run_dir, run_id))
