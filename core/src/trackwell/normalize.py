@@ -11,7 +11,6 @@ list handed to ``log()`` may be changed by the training loop right after the cal
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -206,12 +205,3 @@ def _too_big(key: str, size: int, where: str) -> Any:
     )
     return DROP
 
-
-def is_number(value: Any) -> bool:
-    """True for values that charts and summaries treat as numbers (bools excluded)."""
-    t = type(value)
-    return (t is float or t is int) and t is not bool
-
-
-def is_finite_number(value: Any) -> bool:
-    return is_number(value) and math.isfinite(value)
