@@ -6,7 +6,10 @@
     │   └── ConfigError       a config value changed without ``allow_val_change``
     ├── RunDirError           the run directory cannot be created or written (at ``init()``)
     ├── CorruptRunLog         a file that is not a run log was given to a reader
-    └── RunNotFoundError      ``Api.run(path)`` found no such run (also a ``LookupError``)
+    ├── RunNotFoundError      ``Api.run(path)`` found no such run (also ``LookupError``, ``ValueError``)
+    └── CommError             a request to a trackwell server failed (W&B's ``CommError``)
+        ├── AuthenticationError   the server refused the API key, or none was given (HTTP 401)
+        └── NotFoundError         no such entity, project or file there (also ``LookupError``)
 
     TrackwellWarning          base of the warnings (filter them with ``warnings``)
     ├── DataDroppedWarning    a logged value or row was not recorded, and why
@@ -50,8 +53,42 @@ class ConfigError(UsageError):
     """A config key was changed without ``allow_val_change=True``, or config input is invalid."""
 
 
-class RunNotFoundError(TrackwellError, LookupError):
-    """``api.run(path)`` found no local run with that id (and project, if given)."""
+class RunNotFoundError(TrackwellError, LookupError, ValueError):
+    """``api.run(path)`` found no run at that path.
+
+    Also a ``ValueError`` because W&B's ``api.run()`` raises ``ValueError("Could not
+    find run ...")``, and code written for it catches that.
+    """
+
+
+class CommError(TrackwellError):
+    """A request to a trackwell server failed: unreachable, refused, or answered an error.
+
+    W&B's ``wandb.CommError``: ``exc`` is the underlying exception when there is one,
+    ``status`` the HTTP status (``None`` when no answer came), ``code`` the server's
+    machine-readable error code.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        exc: BaseException | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exc = exc
+        self.status = status
+        self.code = code
+
+
+class AuthenticationError(CommError):
+    """The server refused the API key, or none was configured; ``trackwell login`` fixes it."""
+
+
+class NotFoundError(CommError, LookupError):
+    """The server has no such entity, project or file, or it is not readable with this key."""
 
 
 class SkippedRunWarning(TrackwellWarning):
