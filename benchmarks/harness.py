@@ -58,6 +58,7 @@ def spawn(
     *,
     stats: bool = False,
     timeout: float = 300.0,
+    extra: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Run ``workloads.py WORKLOAD`` in a new interpreter, in a scratch directory."""
     with tempfile.TemporaryDirectory(prefix=f"twbench-{workload}-") as out:
@@ -66,7 +67,7 @@ def spawn(
         proc = subprocess.run(
             [python, str(WORKLOADS), workload, *args],
             cwd=out,
-            env=child_env(stats),
+            env=child_env(stats, extra),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -87,9 +88,10 @@ def repeat(
     *,
     stats: bool = False,
     warmup: bool = True,
+    extra: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     """``times`` fresh runs of a workload, after one discarded run that warms the
     OS page cache and writes the bytecode caches a user's second run would find."""
     if warmup:
-        spawn(python, workload, params, stats=stats)
-    return [spawn(python, workload, params, stats=stats) for _ in range(times)]
+        spawn(python, workload, params, stats=stats, extra=extra)
+    return [spawn(python, workload, params, stats=stats, extra=extra) for _ in range(times)]

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 #: How each unit is printed: (decimal digits, suffix). Values are kept in these units.
-UNITS = {"us": (2, " µs"), "ms": (1, " ms"), "s": (3, " s"), "MB": (1, " MB"), "rows": (0, " rows")}
+UNITS = {
+    "us": (2, " µs"),
+    "ms": (1, " ms"),
+    "s": (3, " s"),
+    "MB": (1, " MB"),
+    "rows": (0, " rows"),
+    "pts/s": (0, " pts/s"),
+}
 
 
 def fmt(value: float, unit: str) -> str:

@@ -1,9 +1,11 @@
 """trackwell's performance benchmarks: one command, the figures beside their targets.
 
-usage: python benchmarks/run.py [--quick] [--json FILE] [--python PYTHON] [--seed N]
+usage: python benchmarks/run.py [--quick] [--json FILE] [--python PYTHON] [--seed N] [--no-server]
 
-Every figure comes from a fresh interpreter (``workloads.py``), so import costs and
-start-up are paid for real. The exit status is 1 when a target is missed and 2 when
+Every SDK figure comes from a fresh interpreter (``workloads.py``), so import costs
+and start-up are paid for real; server figures (``server.py``) come from a real
+``trackwell server`` subprocess on 127.0.0.1, SQLite and, when it is reachable,
+PostgreSQL. The exit status is 1 when a target is missed and 2 when
 a workload crashed; ``--quick`` (the CI smoke test) runs smaller workloads and fails
 only on a crash, because a shared CI machine's timings are too noisy to gate on.
 """
@@ -11,6 +13,7 @@ only on a crash, because a shared CI machine's timings are too noisy to gate on.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import durability
+import server
 from harness import Outcome, WorkloadError, repeat
 from report import Check, fmt, table, write_json
 
@@ -184,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the workloads")
     parser.add_argument("--seed", type=int, help="seed for the random kill moments")
+    parser.add_argument("--no-server", action="store_true", help="skip the server benchmarks")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    splan = server.QUICK if args.quick else server.FULL
 
     raw: dict[str, Any] = {}
     checks: list[Check] = []
@@ -196,6 +202,17 @@ def main(argv: list[str] | None = None) -> int:
         ("import trackwell", lambda: bench_import(args.python, plan, raw)),
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),
     ]
+    if not args.no_server:
+        if importlib.util.find_spec("trackwell_server") is None:
+            print("trackwell-server is not installed: server benchmarks skipped", file=sys.stderr)
+        else:
+            stages.append(("server ingest (SQLite)", lambda: server.bench_ingest(splan, raw, "SQLite")))
+            if server.pg_available():
+                stages.append(
+                    ("server ingest (PostgreSQL)", lambda: server.bench_ingest(splan, raw, "PostgreSQL"))
+                )
+            stages.append(("server history reads", lambda: server.bench_history(splan, raw)))
+            stages.append(("log() online", lambda: server.bench_online_log(args.python, splan, raw)))
     for name, stage in stages:
         print(f"running: {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()

@@ -90,7 +90,9 @@ def script(out: str, steps: int = 20_000, metrics: int = 10) -> dict[str, Any]:
     }
 
 
-def log_calls(out: str, steps: int = 20_000, metrics: int = 10, prebuild: int = 1) -> dict[str, Any]:
+def log_calls(
+    out: str, steps: int = 20_000, metrics: int = 10, prebuild: int = 1, mode: str = "offline"
+) -> dict[str, Any]:
     """Time each ``run.log`` call alone, and the process CPU that logging costs per row.
 
     With ``prebuild=1`` every row exists before the clock starts, so the CPU figure
@@ -101,7 +103,7 @@ def log_calls(out: str, steps: int = 20_000, metrics: int = 10, prebuild: int = 
     """
     import trackwell
 
-    run = trackwell.init(project="bench", mode="offline", dir=out, config=_CONFIG)
+    run = trackwell.init(project="bench", mode=mode, dir=out, config=_CONFIG)
     keys = _keys(metrics)
     log = run.log
     ns = time.perf_counter_ns
