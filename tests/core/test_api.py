@@ -777,6 +777,7 @@ def test_exported_from_the_package() -> None:
     assert trackwell.Api is Api
     assert set(trackwell.api.__all__) == {
         "Api",
+        "LocalApi",
         "LocalFile",
         "Run",
         "RunNotFoundError",

@@ -18,16 +18,17 @@ def select(
     """Copies of ``rows``; with ``keys``, only rows holding all of them, cut to x_axis + keys."""
     if not keys:
         return [dict(row) for row in rows]
-    columns = _columns(keys, x_axis)
-    return [{k: row[k] for k in columns} for row in rows if all(k in row for k in columns)]
+    names = columns(keys, x_axis)
+    return [{k: row[k] for k in names} for row in rows if all(k in row for k in names)]
 
 
-def _columns(keys: Sequence[str], x_axis: str | None) -> list[str]:
-    columns = [x_axis] if x_axis else []
+def columns(keys: Sequence[str], x_axis: str | None) -> list[str]:
+    """The column names a ``keys`` query returns: ``x_axis`` first, then each key once."""
+    names = [x_axis] if x_axis else []
     for key in keys:
-        if key not in columns:
-            columns.append(key)
-    return columns
+        if key not in names:
+            names.append(key)
+    return names
 
 
 def sample(rows: Sequence[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
@@ -84,6 +85,14 @@ def scan(
 
 def to_frame(rows: list[dict[str, Any]], keys: Sequence[str] | None, x_axis: str | None) -> Any:
     """A pandas DataFrame of ``rows``; missing values become NaN, as in W&B."""
+    pd = import_pandas()
+    if keys:
+        return pd.DataFrame(rows, columns=columns(keys, x_axis))
+    return pd.DataFrame(rows)
+
+
+def import_pandas() -> Any:
+    """The pandas module, or an ``ImportError`` that says how to get it or do without."""
     try:
         import pandas as pd
     except ImportError as exc:
@@ -92,6 +101,4 @@ def to_frame(rows: list[dict[str, Any]], keys: Sequence[str] | None, x_axis: str
             "run `pip install pandas` (or `pip install 'trackwell[pandas]'`), "
             "or call run.history(pandas=False) for a list of dicts"
         ) from exc
-    if keys:
-        return pd.DataFrame(rows, columns=_columns(keys, x_axis))
-    return pd.DataFrame(rows)
+    return pd

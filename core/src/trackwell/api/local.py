@@ -1,4 +1,4 @@
-"""``trackwell.Api``: W&B's Public API, answered from local run directories.
+"""``LocalApi``: W&B's Public API, answered from local run directories.
 
 The root is where ``trackwell.init()`` wrote (the folder holding ``trackwell/``, the
 ``trackwell/`` folder itself, or one run directory); it defaults to ``TRACKWELL_DIR``,
@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from trackwell.api import filters as _filters
+from trackwell.api.base import Api
 from trackwell.api.cache import LogCache
 from trackwell.api.runs import Run, Runs
 from trackwell.errors import (
     CorruptRunLog,
     RunNotFoundError,
     SkippedRunWarning,
-    UsageError,
 )
 from trackwell.rundir import find_log, iter_run_dirs, parse_run_dir_name
 
@@ -34,7 +34,7 @@ def default_root() -> Path:
     return Path.cwd()
 
 
-class Api:
+class LocalApi(Api):
     """Read runs from local run directories with W&B's Public API.
 
     ``overrides`` takes W&B's ``{"entity": ..., "project": ...}`` defaults, used by
@@ -50,12 +50,8 @@ class Api:
         api_key: str | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else default_root()
-        self.settings: dict[str, Any] = dict(overrides or {})
+        self.settings = dict(overrides or {})
         self._cache = LogCache()
-
-    @property
-    def default_entity(self) -> str | None:
-        return self.settings.get("entity")
 
     def flush(self) -> None:
         """Forget parsed logs, so the next call re-reads every run (W&B's ``api.flush()``)."""
@@ -135,31 +131,6 @@ class Api:
             return Run(run_dir, log, self._cache)
         except CorruptRunLog as exc:
             raise CorruptRunLog(f"{log} is not a readable trackwell run log: {exc}") from None
-
-    def _split_project(self, path: str | None) -> tuple[str | None, str | None]:
-        if path is None:
-            return self.settings.get("entity"), self.settings.get("project")
-        parts = [p for p in str(path).strip("/").split("/") if p]
-        if len(parts) == 1:
-            return None, parts[0]
-        if len(parts) == 2:
-            return parts[0], parts[1]
-        raise UsageError(f"api.runs({path!r}): use 'project' or 'entity/project'")
-
-    @staticmethod
-    def _split_run_path(path: str) -> tuple[str | None, str | None, str]:
-        parts = [p for p in str(path).strip("/").split("/") if p]
-        if len(parts) == 4 and parts[2] == "runs":  # "entity/project/runs/id", as in W&B URLs
-            parts = [parts[0], parts[1], parts[3]]
-        if len(parts) == 1:
-            return None, None, parts[0]
-        if len(parts) == 2:
-            return None, parts[0], parts[1]
-        if len(parts) == 3:
-            return parts[0], parts[1], parts[2]
-        raise UsageError(
-            f"api.run({path!r}): use '<run_id>', '<project>/<run_id>' or '<entity>/<project>/<run_id>'"
-        )
 
     def __repr__(self) -> str:
         return f"<trackwell.Api root={str(self.root)!r}>"

@@ -42,9 +42,9 @@ def runs_command(directory: Path | None, project: str | None, state: str | None,
     STEPS counts history rows; a run whose process died without finishing shows
     as "crashed", with every row it flushed before dying.
     """
-    from trackwell.api import Api  # the API loads only for this command
+    from trackwell.api import LocalApi  # the API loads only for this command
 
-    api = Api(root=directory)
+    api = LocalApi(root=directory)  # local even when a server is configured: DIR is a folder
     filters = {"state": state} if state else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

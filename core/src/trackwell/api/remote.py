@@ -1,0 +1,180 @@
+"""``ServerApi``: W&B's Public API answered by a trackwell server (docs/server-api.md).
+
+``trackwell.Api()`` becomes one of these when a server is configured. As W&B's
+``Api``, it caches what it fetched — the same ``api.run(path)`` twice is one
+request — until ``api.flush()``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from trackwell.api.base import Api, server_settings
+from trackwell.api.remote_http import ServerClient, run_path
+from trackwell.api.remote_runs import ServerRun, ServerRuns
+from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
+
+
+class Viewer:
+    """Who the API key belongs to (W&B's ``api.viewer``): ``username``, ``entity``, ``teams``, ``admin``."""
+
+    def __init__(self, info: Mapping[str, Any]) -> None:
+        self.username: str = info["user"]
+        self.entity: str = info.get("entity") or self.username
+        self.admin = bool(info.get("admin"))
+        self.teams: list[str] = list(info.get("teams") or ())
+
+    @property
+    def name(self) -> str:
+        return self.username
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class Project:
+    """A project on the server (W&B's ``Project``); ``project.runs(...)`` lists its runs."""
+
+    def __init__(self, api: ServerApi, info: Mapping[str, Any]) -> None:
+        self._api = api
+        self.entity: str = info["entity"]
+        self.name: str = info["name"]
+        self.created_at: float | None = info.get("created_at")
+        self.run_count: int = int(info.get("run_count") or 0)
+        self.visibility: str | None = info.get("visibility")
+
+    @property
+    def path(self) -> list[str]:
+        return [self.entity, self.name]
+
+    def runs(self, **kwargs: Any) -> ServerRuns:
+        """``api.runs("<entity>/<project>", ...)`` for this project."""
+        return self._api.runs(f"{self.entity}/{self.name}", **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Project {self.entity}/{self.name}>"
+
+
+class ServerApi(Api):
+    """The Public API over a trackwell server. Made by ``trackwell.Api()``; see ``trackwell.api.base``."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        resolved = server_settings(overrides, api_key)
+        if not resolved.base_url:
+            raise UsageError(
+                "no trackwell server is configured: run `trackwell login` or set TRACKWELL_BASE_URL"
+            )
+        self.settings = dict(overrides or {})
+        self.settings.update(base_url=resolved.base_url, entity=resolved.entity, project=resolved.project)
+        self._client = ServerClient(resolved.base_url, resolved.api_key, timeout)
+        self._viewer: Viewer | None = None
+        self._runs: dict[tuple[str, str, str], ServerRun] = {}
+        self._queries: dict[str, ServerRuns] = {}
+
+    @property
+    def client(self) -> ServerClient:
+        """The HTTP client every request goes through (its ``base_url``, ``api_key``, ``timeout``)."""
+        return self._client
+
+    @property
+    def viewer(self) -> Viewer:
+        """The user the API key belongs to (one request, then cached)."""
+        if self._viewer is None:
+            self._viewer = Viewer(self._client.get("/viewer"))
+        return self._viewer
+
+    @property
+    def default_entity(self) -> str:
+        """``overrides["entity"]`` or the configured entity, else the key owner's own entity."""
+        return self.settings.get("entity") or self.viewer.entity
+
+    def flush(self) -> None:
+        """Drop every cached run, query and the viewer, so the next call asks the server again."""
+        self._runs.clear()
+        self._queries.clear()
+        self._viewer = None
+
+    # -- queries -----------------------------------------------------------------
+    def runs(
+        self,
+        path: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order: str | None = "-created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+    ) -> ServerRuns:
+        """Runs of ``"entity/project"`` (or ``"project"`` of the default entity), fetched as used.
+
+        ``filters`` is W&B's MongoDB-style dict (``$and $or $gt $gte $lt $lte $in $nin
+        $regex $ne $exists`` over ``config.*``, ``summary_metrics.*``, ``state``,
+        ``tags``, ``display_name``, ``created_at``, ``group``, ``job_type``), applied by
+        the server; ``order`` is ``-created_at`` (default), ``+created_at`` or a field
+        such as ``-summary_metrics.acc``. ``include_sweeps`` is accepted for W&B
+        compatibility.
+        """
+        entity, project = self._split_project(path)
+        if project is None:
+            raise UsageError(
+                "api.runs() needs a project: api.runs('<entity>/<project>'), "
+                "or Api(overrides={'project': ...})"
+            )
+        entity = entity or self.default_entity
+        query = repr((entity, project, sorted((filters or {}).items(), key=str), order, per_page))
+        cached = self._queries.get(query)
+        if cached is None:
+            cached = self._queries[query] = ServerRuns(
+                self._client, entity, project, filters, order, per_page
+            )
+        return cached
+
+    def run(self, path: str) -> ServerRun:
+        """The run at ``"entity/project/run_id"``, ``"project/run_id"`` or ``"entity/project/runs/run_id"``.
+
+        Raises ``RunNotFoundError`` (a ``ValueError``, as W&B's) naming the path when
+        the server has no such run, or this key may not read it.
+        """
+        entity, project, run_id = self._split_run_path(path)
+        if project is None:
+            project = self.settings.get("project")
+            if project is None:
+                raise UsageError(
+                    f"api.run({path!r}): give '<entity>/<project>/<run_id>' or '<project>/<run_id>'"
+                )
+        key = (entity or self.default_entity, project, run_id)
+        cached = self._runs.get(key)
+        if cached is None:
+            try:
+                info = self._client.get(run_path(*key))
+            except NotFoundError as exc:
+                raise RunNotFoundError(
+                    f"Could not find run {'/'.join(key)} on {self._client.base_url} "
+                    "(no such run, or not readable with this API key)"
+                ) from exc
+            cached = self._runs[key] = ServerRun(self._client, info)
+        return cached
+
+    def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
+        """The projects of ``entity`` (the default entity if None) this key may read.
+
+        ``per_page`` is accepted for W&B compatibility; the server sends them all at once.
+        """
+        listing = self._client.get("/projects", {"entity": entity or self.default_entity})
+        return [Project(self, info) for info in listing["projects"]]
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """One project; ``NotFoundError`` if the server has none by that name (or it is private)."""
+        entity = entity or self.default_entity
+        info = self._client.get("/projects/" + "/".join(quote(p, safe="") for p in (entity, name)))
+        return Project(self, info)
+
+    def __repr__(self) -> str:
+        return f"<trackwell.Api server={self._client.base_url!r}>"

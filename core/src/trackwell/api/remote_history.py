@@ -1,0 +1,144 @@
+"""History reads from a server: sampled rows, paged scans, and packed columns for big DataFrames.
+
+Three shapes because they serve three uses: a chart wants a few hundred points per
+key with peaks kept (the server samples), an export wants every row without holding
+them all (``scan`` pages lazily), and an analysis wants a million points in a
+DataFrame fast — msgpack'd float64 columns read with ``numpy.frombuffer`` cost no
+per-value work in Python. numpy and pandas are imported only on that last path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from trackwell.api import history as _history
+from trackwell.api.remote_http import MSGPACK, ServerClient, decode_floats, run_path
+from trackwell.errors import UsageError
+
+#: Streams of ``history(stream=...)`` that mean system metrics (W&B calls them "events").
+SYSTEM_STREAMS = ("events", "system")
+
+_RunKey = tuple[str, str, str]
+
+
+def history(
+    client: ServerClient,
+    key: _RunKey,
+    last_step: int,
+    samples: int | None,
+    keys: Sequence[str] | None,
+    x_axis: str,
+    pandas: bool,
+    stream: str,
+) -> Any:
+    """``run.history()`` for a server run; see ``ServerRun.history``."""
+    if samples is not None:
+        samples = _history.check_samples(samples)
+    wanted = _history.check_keys(keys, "history")
+    if stream in SYSTEM_STREAMS:
+        endpoint = "system"
+        if x_axis == "_step":  # system samples have no _step
+            x_axis = "_runtime"
+    elif stream == "default":
+        endpoint = "history"
+    else:
+        raise UsageError(f"history(stream={stream!r}): use 'default', or 'events' for system metrics")
+    unsampled = samples is None or samples > last_step  # more samples than steps: every row
+    if endpoint == "history" and wanted and pandas and unsampled:
+        return columns_frame(client, key, wanted, x_axis)
+    if endpoint == "history" and samples is None:
+        rows = list(_pages(client, key, _query_keys(wanted, x_axis), 1000, None, None))
+    else:
+        params = {"keys": _query_keys(wanted, x_axis), "samples": samples, "x_axis": x_axis}
+        rows = decode_floats(client.get(run_path(*key, endpoint), params)["rows"])
+    picked = _history.select(rows, wanted, x_axis)
+    return _history.to_frame(picked, wanted, x_axis) if pandas else picked
+
+
+def scan(
+    client: ServerClient,
+    key: _RunKey,
+    keys: Sequence[str] | None,
+    page_size: int,
+    min_step: int | None,
+    max_step: int | None,
+) -> Iterator[dict[str, Any]]:
+    """``run.scan_history()``: checks its arguments now, fetches pages only as rows are consumed."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise UsageError(f"scan_history(page_size=...) must be a positive integer, got {page_size!r}")
+    wanted = _history.check_keys(keys, "scan_history")
+    rows = _pages(client, key, ",".join(wanted) if wanted else None, page_size, min_step, max_step)
+    if not wanted:
+        return rows
+    return ({k: row[k] for k in wanted} for row in rows if all(k in row for k in wanted))
+
+
+def _pages(
+    client: ServerClient,
+    key: _RunKey,
+    keys: str | None,
+    page_size: int,
+    min_step: int | None,
+    max_step: int | None,
+) -> Iterator[dict[str, Any]]:
+    """Unsampled rows, one request per ``page_size`` rows, made only when the last page is used up."""
+    params: dict[str, Any] = {
+        "keys": keys,
+        "page_size": page_size,
+        "min_step": min_step,
+        "max_step": max_step,
+    }
+    path = run_path(*key, "history")
+    while True:
+        page = client.get(path, params)
+        yield from decode_floats(page["rows"])
+        params["cursor"] = page.get("next_cursor")
+        if not params["cursor"]:
+            return
+
+
+def columns_frame(client: ServerClient, key: _RunKey, keys: Sequence[str], x_axis: str) -> Any:
+    """Every logged value of ``keys`` as a DataFrame, from the packed ``history/columns`` endpoint.
+
+    Columns are ``x_axis`` then ``keys``, as ``history(keys=...)`` returns them, one
+    row per step the server lists; NaN marks a step where a key has no value (or the
+    run logged NaN: packed floats cannot tell the two apart).
+    """
+    import msgpack
+
+    pd = _history.import_pandas()
+    import numpy as np
+
+    names = _history.columns(keys, x_axis)
+    fetch = [n for n in names if n != "_step"]
+    body = client.request(
+        "GET", run_path(*key, "history", "columns"), params={"keys": ",".join(fetch)}, accept=MSGPACK
+    )
+    payload = msgpack.unpackb(body, raw=False)
+    steps = _array(np, payload.get("_step"), "<i8")
+    data: dict[str, Any] = {}
+    for name in names:
+        if name == "_step":
+            data[name] = steps
+        elif name in payload:
+            data[name] = _array(np, payload[name], "<f8")
+        else:  # never logged: a column of NaN, as a key missing from every row would give
+            data[name] = np.full(len(steps), np.nan)
+    return pd.DataFrame(data, columns=names)
+
+
+def _array(np: Any, raw: Any, dtype: str) -> Any:
+    """A column from packed little-endian bytes (msgpack) or a JSON-style list."""
+    if raw is None:
+        return np.empty(0, dtype=dtype)
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return np.frombuffer(raw, dtype=dtype)
+    return np.asarray(decode_floats(list(raw)), dtype=dtype)
+
+
+def _query_keys(keys: Sequence[str] | None, x_axis: str) -> str | None:
+    """The ``keys`` query parameter: the wanted keys plus ``x_axis``, so every row can be placed."""
+    if not keys:
+        return None
+    return ",".join(_history.columns(keys, x_axis))

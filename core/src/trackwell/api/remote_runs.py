@@ -1,0 +1,416 @@
+"""W&B's Public API objects from a server: ``ServerRun``, ``ServerRuns``, ``ServerSummary``, ``ServerFile``.
+
+A ``ServerRun`` is a snapshot of the server's ``RunInfo`` taken when it was fetched;
+``run.load(force=True)`` fetches a fresh one. Unlike local runs these are writable,
+as in W&B: edit ``name``, ``tags``, ``notes``, ``group``, ``job_type``, ``config`` or
+``summary`` and call ``run.update()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, overload
+from urllib.parse import quote
+
+from trackwell.api import remote_history as _remote_history
+from trackwell.api.remote_http import ServerClient, decode_floats, encode_floats, run_path
+from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
+
+#: RunInfo fields ``run.update()`` may send (PATCH), as W&B's ``Run.update`` does.
+_EDITABLE = ("name", "group", "job_type", "tags", "notes", "config", "summary")
+
+
+class ServerSummary(MutableMapping[str, Any]):
+    """A server run's summary: a dict you may edit; ``run.update()`` (or ``summary.update()``) saves it.
+
+    ``summary.update({...})`` both edits and saves, as W&B's does, so the documented
+    ``run.summary.update({"key": val})`` works in one call.
+    """
+
+    def __init__(self, run: ServerRun, values: dict[str, Any]) -> None:
+        self.__dict__["_run"] = run
+        self.__dict__["_values"] = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["_values"][key]
+        except KeyError:
+            raise AttributeError(f"the summary has no key {key!r}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._values[key] = value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set the given keys, then save the run (W&B's ``run.summary.update()``)."""
+        self._values.update(*args, **kwargs)
+        self._run.update()
+
+    @property
+    def _json_dict(self) -> dict[str, Any]:
+        """A plain dict copy (W&B's name for it, used by export scripts)."""
+        return copy.deepcopy(self._values)
+
+    def __repr__(self) -> str:
+        return repr(self._values)
+
+
+class ServerFile:
+    """One file of a server run (W&B's ``File``): ``name``, ``size``, ``sha256``, ``download()``."""
+
+    def __init__(self, client: ServerClient, run: ServerRun, info: Mapping[str, Any]) -> None:
+        self._client = client
+        self._run = run
+        self.name: str = info["path"]
+        self.size: int = int(info.get("size") or 0)
+        self.sha256: str | None = info.get("sha256")
+        self.md5 = None  # W&B has md5; the server hashes with sha256
+        self.updated_at: float | None = info.get("updated_at")
+        self.url: str | None = info.get("url")
+
+    def read_bytes(self) -> bytes:
+        """The file's content, straight from the server."""
+        return self._client.request("GET", run_path(*self._run._key, "files", self.name), accept="*/*")
+
+    def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> IO[str]:
+        """Save the file as ``root/name`` and return it open for reading, as W&B's ``File.download``.
+
+        An existing file raises ``FileExistsError`` unless ``replace=True`` (overwrite)
+        or ``exist_ok=True`` (keep it and open it).
+        """
+        dest = Path(root) / self.name
+        if dest.exists() and not replace:
+            if not exist_ok:
+                raise FileExistsError(f"{dest} exists; pass replace=True or exist_ok=True")
+        else:
+            data = self.read_bytes()
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(dest.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(dest)  # never leave a half-written file under the real name
+        return open(dest, encoding="utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"<File {self.name} ({self.size} bytes)>"
+
+
+class ServerRun:
+    """One run on a server, with W&B's ``Run`` attributes. ``config`` and ``tags`` are editable copies."""
+
+    def __init__(self, client: ServerClient, info: Mapping[str, Any]) -> None:
+        self._client = client
+        self._set(info)
+
+    # -- loading ---------------------------------------------------------------
+    def _set(self, info: Mapping[str, Any]) -> None:
+        self._info = dict(info)
+        self.entity: str = info["entity"]
+        self.project: str = info["project"]
+        self.id: str = info["id"]
+        self.name: str = info.get("display_name") or info.get("name") or self.id
+        self.group: str | None = info.get("group")
+        self.job_type: str | None = info.get("job_type")
+        self.notes: str | None = info.get("notes")
+        self.tags: list[str] = list(info.get("tags") or ())
+        self.state: str = info.get("state") or "running"
+        self.config: dict[str, Any] = copy.deepcopy(info.get("config") or {})
+        self.summary = ServerSummary(self, decode_floats(copy.deepcopy(info.get("summary") or {})))
+        self._saved = self._editable()  # what the server holds, to send only what changed
+
+    def load(self, force: bool = False) -> ServerRun:
+        """Fetch the run again (with ``force=True``; a plain ``load()`` keeps this snapshot)."""
+        if force:
+            self._set(self._fetch())
+        return self
+
+    def _fetch(self) -> dict[str, Any]:
+        try:
+            info: dict[str, Any] = self._client.get(run_path(*self._key))
+        except NotFoundError as exc:
+            raise RunNotFoundError(
+                f"Could not find run {self.entity}/{self.project}/{self.id} on {self._client.base_url} "
+                "(deleted, or not readable with this API key)"
+            ) from exc
+        return info
+
+    @property
+    def _key(self) -> tuple[str, str, str]:
+        return self.entity, self.project, self.id
+
+    # -- identity ----------------------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self.name = value
+
+    @property
+    def path(self) -> list[str]:
+        """``[entity, project, id]``, as W&B's ``run.path``."""
+        return [self.entity, self.project, self.id]
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the server."""
+        return self._info.get("url")
+
+    @property
+    def created_at(self) -> str:
+        """Start time as an ISO 8601 string in UTC (W&B's format: no zone suffix)."""
+        return _iso(self._info.get("created_at")) or ""
+
+    @property
+    def heartbeat_at(self) -> str | None:
+        """When the server last heard from the run, as ``created_at``."""
+        return _iso(self._info.get("heartbeat_at"))
+
+    @property
+    def start_time(self) -> float:
+        """Start time in Unix seconds (the local API's attribute)."""
+        return float(self._info.get("created_at") or 0.0)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return copy.deepcopy(self._info.get("metadata") or {})
+
+    @property
+    def commit(self) -> str | None:
+        git = self.metadata.get("git")
+        return git.get("commit") if isinstance(git, dict) else None
+
+    @property
+    def sweep_id(self) -> str | None:
+        sweep = self._info.get("sweep_id")
+        return sweep if isinstance(sweep, str) else None
+
+    # -- outcome -----------------------------------------------------------------
+    @property
+    def exit_code(self) -> int | None:
+        return self._info.get("exit_code")
+
+    @property
+    def runtime(self) -> float:
+        return float(self._info.get("runtime") or 0.0)
+
+    @property
+    def lastHistoryStep(self) -> int:  # W&B's name
+        """The ``_step`` of the last history row, -1 when there is none."""
+        step = self._info.get("last_step")
+        return step if isinstance(step, int) else -1
+
+    @property
+    def history_keys(self) -> list[str]:
+        """Every metric name the run logged."""
+        return list(self._info.get("history_keys") or ())
+
+    @property
+    def fork_of(self) -> dict[str, Any] | None:
+        return copy.deepcopy(self._info.get("fork_of"))
+
+    # -- history -----------------------------------------------------------------
+    def history(
+        self,
+        samples: int | None = 500,
+        keys: Sequence[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """About ``samples`` rows per key, downsampled on the server keeping each bucket's min and max.
+
+        As the local API: with ``keys``, rows holding those keys cut to them (plus
+        ``x_axis``); ``stream="events"`` gives system metrics; a DataFrame, or a list
+        of dicts with ``pandas=False``. ``samples=None`` means every row; with
+        ``keys`` and ``pandas=True`` those come as packed columns, which is what makes
+        a million points load in well under a second.
+        """
+        return _remote_history.history(
+            self._client, self._key, self.lastHistoryStep, samples, keys, x_axis, pandas, stream
+        )
+
+    def scan_history(
+        self,
+        keys: Sequence[str] | None = None,
+        page_size: int = 1000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every history row with ``min_step <= _step < max_step``, fetched ``page_size`` rows at a time.
+
+        Lazy: no request is made until the first row is asked for, and each further
+        page only when the previous one is used up.
+        """
+        return _remote_history.scan(self._client, self._key, keys, page_size, min_step, max_step)
+
+    # -- files -------------------------------------------------------------------
+    def files(self, names: Sequence[str] | None = None, per_page: int = 50) -> list[ServerFile]:
+        """The run's uploaded files (``per_page`` is accepted for W&B compatibility)."""
+        listing = self._client.get(run_path(*self._key, "files"))["files"]
+        found = [ServerFile(self._client, self, info) for info in listing]
+        if names is not None:
+            wanted = set(names)
+            found = [f for f in found if f.name in wanted]
+        return found
+
+    def file(self, name: str) -> ServerFile:
+        """The file ``name`` (a path relative to the run's files); ``FileNotFoundError`` if none."""
+        for found in self.files([name]):
+            return found
+        raise FileNotFoundError(f"run {'/'.join(self.path)} has no file {name!r} on {self._client.base_url}")
+
+    # -- writes --------------------------------------------------------------------
+    def update(self) -> None:
+        """Save edited ``name``, ``tags``, ``notes``, ``group``, ``job_type``, ``config`` and ``summary``.
+
+        Only fields that differ from what was fetched are sent, so saving a summary
+        edit does not overwrite config changes the live run made meanwhile (the server
+        replaces ``config`` and ``summary`` whole).
+        """
+        current = self._editable()
+        changed = {k: v for k, v in current.items() if _canonical(v) != _canonical(self._saved.get(k))}
+        if not changed:
+            return
+        self._set(self._client.send("PATCH", run_path(*self._key), changed))
+
+    def save(self) -> None:
+        """W&B's older name for ``update()``."""
+        self.update()
+
+    def delete(self, delete_artifacts: bool = False) -> None:
+        """Delete the run on the server with its history and files (``delete_artifacts`` is W&B's, unused)."""
+        self._client.request("DELETE", run_path(*self._key))
+
+    def _editable(self) -> dict[str, Any]:
+        values = {
+            "name": self.name,
+            "group": self.group,
+            "job_type": self.job_type,
+            "tags": list(self.tags),
+            "notes": self.notes,
+            "config": self.config,
+            "summary": self.summary._values,
+        }
+        return copy.deepcopy(values)
+
+    def __repr__(self) -> str:
+        return f"<Run {'/'.join(self.path)} ({self.state})>"
+
+
+class ServerRuns(Sequence[ServerRun]):
+    """The result of ``api.runs()`` on a server: list-like, fetched a page at a time as it is used.
+
+    Iterating fetches the next page only when the previous one is used up; ``len()``
+    fetches at most the first page (the server sends the total with it).
+    """
+
+    def __init__(
+        self,
+        client: ServerClient,
+        entity: str,
+        project: str,
+        filters: Mapping[str, Any] | None,
+        order: str | None,
+        per_page: int,
+    ) -> None:
+        if filters is not None and not isinstance(filters, Mapping):
+            raise UsageError("api.runs(filters=...) must be a dict, e.g. {'config.lr': 0.1}")
+        if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= 1000:
+            raise UsageError(f"api.runs(per_page=...) must be an integer from 1 to 1000, got {per_page!r}")
+        self._client = client
+        self.entity = entity
+        self.project = project
+        self.filters = dict(filters or {})
+        self.order = order
+        self.per_page = per_page
+        self._runs: list[ServerRun] = []
+        self._cursor: str | None = None
+        self._done = False
+        self._total: int | None = None
+
+    def _fetch_page(self) -> None:
+        params: dict[str, Any] = {
+            "per_page": self.per_page,
+            "cursor": self._cursor,
+            "order": self.order or None,
+        }
+        if self.filters:
+            params["filters"] = json.dumps(encode_floats(self.filters))
+        path = "/runs/" + "/".join(quote(p, safe="") for p in (self.entity, self.project))
+        page = self._client.get(path, params)
+        self._runs.extend(ServerRun(self._client, info) for info in page["runs"])
+        self._total = int(page.get("total", len(self._runs)))
+        self._cursor = page.get("next_cursor")
+        self._done = not self._cursor
+
+    def _load_until(self, count: int | None) -> None:
+        """Fetch pages until ``count`` runs are held (all of them with ``None``)."""
+        while not self._done and (count is None or len(self._runs) < count):
+            self._fetch_page()
+
+    @overload
+    def __getitem__(self, index: int) -> ServerRun: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ServerRun]: ...
+
+    def __getitem__(self, index: int | slice) -> ServerRun | list[ServerRun]:
+        if isinstance(index, slice):
+            stop = index.stop
+            self._load_until(stop if stop is not None and stop >= 0 and (index.start or 0) >= 0 else None)
+            return self._runs[index]
+        self._load_until(index + 1 if index >= 0 else None)
+        return self._runs[index]
+
+    def __len__(self) -> int:
+        if self._total is None:
+            self._fetch_page()
+        return self._total or 0
+
+    def __iter__(self) -> Iterator[ServerRun]:
+        i = 0
+        while True:
+            if i >= len(self._runs):
+                if self._done:
+                    return
+                self._fetch_page()
+                continue
+            yield self._runs[i]
+            i += 1
+
+    @property
+    def length(self) -> int:
+        return len(self)
+
+    def __repr__(self) -> str:
+        return f"<Runs {self.entity}/{self.project} ({len(self)} runs)>"
+
+
+def _iso(stamp: Any) -> str | None:
+    if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
+        return None
+    return datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _canonical(value: Any) -> str:
+    """A comparable form in which NaN equals NaN (``nan != nan`` would resend every NaN summary)."""
+    return json.dumps(encode_floats(value), sort_keys=True, default=repr)
