@@ -159,7 +159,7 @@ class ServerApi(Api):
                     f"Could not find run {'/'.join(key)} on {self._client.base_url} "
                     "(no such run, or not readable with this API key)"
                 ) from exc
-            cached = self._runs[key] = ServerRun(self._client, info)
+            cached = self._runs[key] = ServerRun(self._client, info, self._runs)
         return cached
 
     def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:

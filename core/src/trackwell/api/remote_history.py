@@ -112,9 +112,7 @@ def columns_frame(client: ServerClient, key: _RunKey, keys: Sequence[str], x_axi
 
     names = _history.columns(keys, x_axis)
     fetch = [n for n in names if n != "_step"]
-    body = client.request(
-        "GET", run_path(*key, "history", "columns"), params={"keys": ",".join(fetch)}, accept=MSGPACK
-    )
+    body = client.get_bytes(run_path(*key, "history", "columns"), {"keys": ",".join(fetch)}, accept=MSGPACK)
     payload = msgpack.unpackb(body, raw=False)
     steps = _array(np, payload.get("_step"), "<i8")
     data: dict[str, Any] = {}

@@ -17,8 +17,9 @@ from typing import IO, Any, overload
 from urllib.parse import quote
 
 from trackwell.api import remote_history as _remote_history
-from trackwell.api.remote_http import ServerClient, decode_floats, encode_floats, run_path
+from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats, run_path
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
+from trackwell.transport import file_path
 
 #: RunInfo fields ``run.update()`` may send (PATCH), as W&B's ``Run.update`` does.
 _EDITABLE = ("name", "group", "job_type", "tags", "notes", "config", "summary")
@@ -88,7 +89,7 @@ class ServerFile:
 
     def read_bytes(self) -> bytes:
         """The file's content, straight from the server."""
-        return self._client.request("GET", run_path(*self._run._key, "files", self.name), accept="*/*")
+        return self._client.get_bytes(file_path(*self._run._key, self.name))
 
     def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> IO[str]:
         """Save the file as ``root/name`` and return it open for reading, as W&B's ``File.download``.
@@ -115,8 +116,14 @@ class ServerFile:
 class ServerRun:
     """One run on a server, with W&B's ``Run`` attributes. ``config`` and ``tags`` are editable copies."""
 
-    def __init__(self, client: ServerClient, info: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        client: ServerClient,
+        info: Mapping[str, Any],
+        cache: dict[tuple[str, str, str], ServerRun] | None = None,
+    ) -> None:
         self._client = client
+        self._cache = cache  # the Api's runs by path, which a deleted run leaves
         self._set(info)
 
     # -- loading ---------------------------------------------------------------
@@ -298,7 +305,9 @@ class ServerRun:
 
     def delete(self, delete_artifacts: bool = False) -> None:
         """Delete the run on the server with its history and files (``delete_artifacts`` is W&B's, unused)."""
-        self._client.request("DELETE", run_path(*self._key))
+        self._client.send("DELETE", run_path(*self._key))
+        if self._cache is not None:
+            self._cache.pop(self._key, None)  # so api.run(path) asks the server, and hears "not found"
 
     def _editable(self) -> dict[str, Any]:
         values = {
@@ -354,7 +363,7 @@ class ServerRuns(Sequence[ServerRun]):
             "order": self.order or None,
         }
         if self.filters:
-            params["filters"] = json.dumps(encode_floats(self.filters))
+            params["filters"] = dumps(self.filters)
         path = "/runs/" + "/".join(quote(p, safe="") for p in (self.entity, self.project))
         page = self._client.get(path, params)
         self._runs.extend(ServerRun(self._client, info) for info in page["runs"])
