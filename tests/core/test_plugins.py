@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from trackwell.cli.plugins import register as register_plugins_command
+from trackwell.errors import PluginWarning
 from trackwell.plugins import (
     DEFAULT_PLUGINS,
     ENTRY_POINT_GROUP,
@@ -137,9 +138,22 @@ def test_load_plugins_is_an_allowlist(make_dist: MakeDist, monkeypatch: pytest.M
 
 
 def test_misspelled_hook_fails_loudly(make_dist: MakeDist) -> None:
+    """Loudly, not fatally: the plugin is skipped with a warning that names the typo."""
     make_dist("typoplugin", MISSPELLED_PLUGIN)
+    with pytest.warns(PluginWarning, match=r"'typoplugin'.*'on_run_stat' \(did you mean 'on_run_start'\?\)"):
+        pm = create_plugin_manager()
+    assert "typoplugin" not in names(pm) and names(pm) >= BUILT_IN
+
+
+def test_registering_a_misspelled_hook_directly_raises() -> None:
+    class Plugin:
+        @pluggy.HookimplMarker("trackwell")
+        def on_run_stat(self, run: object) -> None: ...
+
+    pm = create_plugin_manager(load_entry_points=False)
     with pytest.raises(pluggy.PluginValidationError, match="on_run_stat"):
-        create_plugin_manager()
+        pm.register(Plugin(), name="typo")
+    assert not pm.has_plugin("typo")
 
 
 def test_hook_with_a_wrong_argument_is_rejected() -> None:

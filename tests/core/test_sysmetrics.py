@@ -16,6 +16,7 @@ import pytest
 
 from trackwell.default_plugins.system_nvml import NvmlSource
 from trackwell.default_plugins.system_psutil import PsutilSource
+from trackwell.errors import PluginWarning
 from trackwell.plugins import create_plugin_manager, hookimpl
 from trackwell.sysmetrics import (
     THREAD_NAME,
@@ -391,8 +392,10 @@ def test_collect_sources_rejects_an_invalid_source_naming_the_plugin() -> None:
         def register_system_metrics(self, register: Callable[[Any], None]) -> None:
             register(NoClose())
 
-    with pytest.raises(TypeError, match=r"plugin 'bad_plugin'.*missing close"):
-        collect_sources(_pm_with(Plugin(), "bad_plugin"))
+    # A broken plugin costs only itself: warned about by name, the other sources stay.
+    with pytest.warns(PluginWarning, match=r"plugin 'bad_plugin'.*missing close"):
+        sources = collect_sources(_pm_with(Plugin(), "bad_plugin"))
+    assert sorted(s.name for s in sources) == ["nvml", "psutil"]
 
 
 def test_collect_sources_rejects_a_nameless_source() -> None:
@@ -401,8 +404,9 @@ def test_collect_sources_rejects_a_nameless_source() -> None:
         def register_system_metrics(self, register: Callable[[Any], None]) -> None:
             register(object())
 
-    with pytest.raises(TypeError, match=r"plugin 'nameless'.*missing name, setup, sample, close"):
-        collect_sources(_pm_with(Plugin(), "nameless"))
+    with pytest.warns(PluginWarning, match=r"plugin 'nameless'.*missing name, setup, sample, close"):
+        sources = collect_sources(_pm_with(Plugin(), "nameless"))
+    assert sorted(s.name for s in sources) == ["nvml", "psutil"]
 
 
 def test_collect_sources_rejects_a_duplicate_name() -> None:
@@ -411,7 +415,9 @@ def test_collect_sources_rejects_a_duplicate_name() -> None:
         def register_system_metrics(self, register: Callable[[MetricsSource], None]) -> None:
             register(FakeSource("psutil"))
 
-    with pytest.raises(ValueError, match=r"named 'psutil'") as err:
-        collect_sources(_pm_with(Plugin(), "copycat"))
-    # Both plugins are named, whichever pluggy called first.
-    assert "'copycat'" in str(err.value) and "'system_psutil'" in str(err.value)
+    with pytest.warns(PluginWarning, match=r"named 'psutil'") as record:
+        sources = collect_sources(_pm_with(Plugin(), "copycat"))
+    # Both plugins are named, whichever pluggy called first; one psutil source is kept.
+    message = str(record[0].message)
+    assert "'copycat'" in message and "'system_psutil'" in message
+    assert sorted(s.name for s in sources) == ["nvml", "psutil"]

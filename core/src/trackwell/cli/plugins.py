@@ -19,7 +19,10 @@ def register(cli: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--hooks", "show_hooks", is_flag=True, help="List every hook, with its summary.")
 def plugins_command(as_json: bool, show_hooks: bool) -> None:
-    """List loaded plugins: their package, version and the hooks they implement."""
+    """List plugins: their package, version and the hooks they implement.
+
+    Plugins that are disabled, or that failed to load (with the reason), are listed too.
+    """
     from trackwell.plugins import get_plugin_manager, plugin_info
 
     pm = get_plugin_manager()
@@ -35,8 +38,16 @@ def plugins_command(as_json: bool, show_hooks: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
-    rows = [(p["name"], p["package"], p["version"] or "-", ", ".join(p["hooks"]) or "-") for p in info]
+    rows = [(p["name"], p["package"], p["version"] or "-", _hooks_cell(p)) for p in info]
     click.echo(_table(("NAME", "PACKAGE", "VERSION", "HOOKS"), rows))
+
+
+def _hooks_cell(plugin: dict[str, Any]) -> str:
+    if plugin.get("error") == "disabled":
+        return "(disabled)"
+    if plugin.get("error"):
+        return f"(not loaded: {plugin['error']})"
+    return ", ".join(plugin["hooks"]) or "-"
 
 
 def hook_info(pm: pluggy.PluginManager) -> list[dict[str, Any]]:

@@ -1,0 +1,195 @@
+"""A real server-lite on 127.0.0.1 with two users and seeded runs, for the server-backed Public API.
+
+The server and its data are module-scoped: starting it and ingesting a dozen runs
+once keeps these tests fast, and tests that write (update, delete) use runs of
+their own (``seed.run(...)``) so the order of tests never matters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+
+import trackwell
+from trackwell.api.remote import ServerApi
+from trackwell.transport import Transport, file_path, run_path
+
+#: Start times of the seeded sweep: one hour apart from this Unix time.
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+class Seeder:
+    """Writes runs into the server the way the SDK's sender does: upsert, then ingest batches."""
+
+    def __init__(self, url: str, api_key: str, entity: str) -> None:
+        self.transport = Transport(url, api_key)
+        self.entity = entity
+
+    def run(
+        self,
+        project: str,
+        run_id: str,
+        *,
+        rows: Sequence[Mapping[str, Any]] = (),
+        config: Mapping[str, Any] | None = None,
+        state: str | None = "finished",
+        start_time: float = T0,
+        stats: Sequence[Mapping[str, Any]] = (),
+        files: Mapping[str, bytes] | None = None,
+        **fields: Any,
+    ) -> None:
+        """One run: ``rows`` become history (``_step`` from 0 unless given), ``state`` its exit."""
+        path = run_path(self.entity, project, run_id)
+        upsert = {"name": fields.get("name", run_id), "config": dict(config or {}), "start_time": start_time}
+        upsert.update({k: fields[k] for k in ("group", "job_type", "tags", "notes") if k in fields})
+        self.transport.put_json(path, upsert)
+        records: list[list[Any]] = [
+            [
+                "run",
+                0,
+                {"id": run_id, "project": project, "entity": self.entity, "start_time": start_time, **upsert},
+            ]
+        ]
+        if config:
+            records.append(["config", len(records), {"update": dict(config)}])
+        for i, row in enumerate(rows):
+            step = row.get("_step", i)
+            body = {"_step": step, "_timestamp": start_time + step, "_runtime": float(step), **row}
+            records.append(["history", len(records), body])
+        for i, sample in enumerate(stats):
+            records.append(
+                ["stats", len(records), {"_timestamp": start_time + i, "_runtime": float(i), **sample}]
+            )
+        if state is not None:
+            exit_code = 0 if state == "finished" else 1
+            records.append(["exit", len(records), {"exit_code": exit_code, "state": state, "runtime": 60.0}])
+        self.ingest(path, records)
+        for name, data in (files or {}).items():
+            self.transport.request("PUT", file_path(self.entity, project, run_id, name), data=data)
+
+    def ingest(self, path: str, records: list[list[Any]], batch: int = 50_000) -> None:
+        for first in range(0, len(records), batch):
+            body = {"stream": "s0", "first_seq": first, "records": records[first : first + batch]}
+            self.transport.post_msgpack(path + "/ingest", msgpack.packb(body, use_bin_type=True))
+
+
+class Server:
+    """The running server and what the tests need of it: its URL and users' keys."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.url: str = handle.url
+        self.keys: dict[str, str] = {}
+
+    def user(self, name: str) -> str:
+        """The API key of user ``name`` (created on first use; its entity is ``name``)."""
+        if name not in self.keys:
+            self.keys[name] = _api_key(self.handle.create_user(name))
+        return self.keys[name]
+
+
+def _api_key(created: Any) -> str:
+    if isinstance(created, str):
+        return created
+    if isinstance(created, Mapping):
+        return str(created["api_key"])
+    return str(created.api_key)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server_testing = pytest.importorskip("trackwell_server.testing", reason="server-lite is not installed")
+    handle = server_testing.start_server(tmp_path_factory.mktemp("server-data"))
+    try:
+        yield Server(handle)
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def seed(server: Server) -> Seeder:
+    """Writes runs as ``alice``."""
+    return Seeder(server.url, server.user("alice"), "alice")
+
+
+@pytest.fixture(scope="module")
+def sweep(seed: Seeder) -> list[dict[str, Any]]:
+    """Twelve runs in ``alice/sweep``: configs, tags, groups, states and accuracies to filter on.
+
+    Run ``sNN`` starts NN hours after ``T0``; its final ``acc`` is ``NN / 12``, except
+    ``s07``, whose history ends in NaN, and ``s11``, which is still running.
+    """
+    made = []
+    for i in range(12):
+        acc = [i / 12 * (s + 1) / 5 for s in range(5)]
+        if i == 7:
+            acc[-1] = math.nan
+        spec = {
+            "run_id": f"s{i:02d}",
+            "name": f"{'adam' if i % 2 else 'sgd'}-{i}",
+            "config": {
+                "lr": round(0.001 * (i + 1), 6),
+                "optimizer": "adam" if i % 2 else "sgd",
+                "batch": 64 if i < 6 else 128,
+                "model": {"depth": i % 3},
+            },
+            "tags": ["baseline"] if i % 4 == 0 else (["exp", "v2"] if i % 3 == 0 else ["exp"]),
+            "group": "g1" if i < 6 else "g2",
+            "job_type": "train" if i % 5 else "eval",
+            "state": "running" if i == 11 else ("failed" if i == 10 else "finished"),
+            "start_time": T0 + 3600 * i,
+            "rows": [{"acc": a, "loss": 1 - a} for a in acc],
+        }
+        seed.run("sweep", **spec)
+        made.append(spec)
+    return made
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No settings from the machine: an empty config dir and working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKWELL_CONFIG_DIR", str(tmp_path / ".config"))
+    for var in ("BASE_URL", "API_KEY", "ENTITY", "PROJECT", "MODE", "DIR"):
+        monkeypatch.delenv(f"TRACKWELL_{var}", raising=False)
+        monkeypatch.delenv(f"WANDB_{var}", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def api(server: Server, env: Path, monkeypatch: pytest.MonkeyPatch) -> ServerApi:
+    """``trackwell.Api()`` as alice, configured through the environment as a user would."""
+    monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
+    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("alice"))
+    made = trackwell.Api()
+    assert isinstance(made, ServerApi)
+    return made
+
+
+@pytest.fixture
+def watch(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``watch(api)`` returns a list that gets the path of every request ``api`` makes from then on."""
+
+    def start(api: ServerApi) -> list[str]:
+        seen: list[str] = []
+        transport = api.client._transport
+        request, get_raw = transport.request, transport.get_raw
+
+        def spy_request(method: str, path: str, **kwargs: Any) -> Any:
+            seen.append(path)
+            return request(method, path, **kwargs)
+
+        def spy_get_raw(path: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(path)
+            return get_raw(path, *args, **kwargs)
+
+        monkeypatch.setattr(transport, "request", spy_request)
+        monkeypatch.setattr(transport, "get_raw", spy_get_raw)
+        return seen
+
+    return start

@@ -1,0 +1,73 @@
+"""Run files, projects and the viewer through the server-backed Public API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trackwell.api.remote import ServerApi
+from trackwell.errors import NotFoundError
+
+FILES = {
+    "config.yaml": b"lr:\n  value: 0.1\n",
+    "metadata.json": b'{"program": "train.py", "args": ["--fast"]}',
+    "ckpt/model.bin": bytes(range(256)) * 10,
+}
+
+
+@pytest.fixture(scope="module")
+def with_files(seed: Any) -> None:
+    seed.run("artifacts", "withfiles", rows=[{"x": 1.0}], files=FILES)
+
+
+def test_files_list_and_download(api: ServerApi, with_files: None, tmp_path: Path) -> None:
+    run = api.run("alice/artifacts/withfiles")
+    files = {f.name: f for f in run.files()}
+    assert set(files) == set(FILES)
+    assert files["ckpt/model.bin"].size == 2560 and files["ckpt/model.bin"].sha256
+    for name, data in FILES.items():
+        files[name].download(root=str(tmp_path)).close()
+        assert (tmp_path / name).read_bytes() == data
+    # W&B's recipe for the command a run ran: a .json file stays bytes, not a parsed dict
+    meta = json.load(run.file("metadata.json").download(root=str(tmp_path / "again")))
+    assert meta["program"] == "train.py"
+
+
+def test_download_refuses_to_overwrite_unless_asked(api: ServerApi, with_files: None, tmp_path: Path) -> None:
+    file = api.run("alice/artifacts/withfiles").file("config.yaml")
+    (tmp_path / "config.yaml").write_text("mine")
+    with pytest.raises(FileExistsError):
+        file.download(root=str(tmp_path))
+    with file.download(root=str(tmp_path), exist_ok=True) as fh:
+        assert fh.read() == "mine"
+    with file.download(root=str(tmp_path), replace=True) as fh:
+        assert fh.read() == FILES["config.yaml"].decode()
+
+
+def test_files_by_name_and_missing_file(api: ServerApi, with_files: None) -> None:
+    run = api.run("alice/artifacts/withfiles")
+    assert [f.name for f in run.files(names=["config.yaml", "nope"])] == ["config.yaml"]
+    with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
+        run.file("nope.txt")
+
+
+def test_projects(api: ServerApi, with_files: None, seed: Any) -> None:
+    seed.run("listed", "one")
+    seed.run("listed", "two")
+    projects = {p.name: p for p in api.projects()}
+    assert {"artifacts", "listed"} <= set(projects)
+    assert projects["listed"].run_count == 2 and projects["listed"].entity == "alice"
+    project = api.project("listed")
+    assert project.path == ["alice", "listed"]
+    assert sorted(r.id for r in project.runs()) == ["one", "two"]
+    assert {p.name for p in api.projects(entity="alice")} == set(projects)
+    with pytest.raises(NotFoundError, match="nope"):
+        api.project("nope")
+
+
+def test_viewer(api: ServerApi) -> None:
+    assert api.viewer.username == "alice" and api.viewer.entity == "alice"
+    assert api.viewer.admin is False and api.default_entity == "alice"

@@ -1,0 +1,129 @@
+"""``run.history()`` and ``run.scan_history()`` against a server: sampling, packed columns, lazy scans."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from trackwell.api.remote import ServerApi
+
+STEPS = 10_000
+PEAK, DIP, NAN_AT, INF_AT = 5_432, 7_777, 100, 200
+
+
+def loss_at(step: int) -> float:
+    if step == PEAK:
+        return 100.0
+    if step == DIP:
+        return -50.0
+    if step == NAN_AT:
+        return math.nan
+    if step == INF_AT:
+        return math.inf
+    return 1.0 / (1 + step)
+
+
+@pytest.fixture(scope="module")
+def curves(seed: Any) -> None:
+    """``alice/curves/peaks``: ``loss`` at every step with one spike, one dip, a NaN and an Inf;
+    ``val`` every 10th step; and three system-metrics samples."""
+    rows = []
+    for step in range(STEPS):
+        row: dict[str, Any] = {"loss": loss_at(step)}
+        if step % 10 == 0:
+            row["val"] = step / 10
+        rows.append(row)
+    stats = [{"system/cpu": 10.0 * (i + 1)} for i in range(3)]
+    seed.run("curves", "peaks", rows=rows, stats=stats)
+
+
+pytestmark = pytest.mark.usefixtures("curves")
+
+
+def test_sampling_keeps_peaks_and_dips(api: ServerApi) -> None:
+    df = api.run("alice/curves/peaks").history(keys=["loss"], samples=100)
+    assert list(df.columns) == ["_step", "loss"]
+    assert 50 <= len(df) <= 250  # about `samples` points, min and max of each bucket
+    assert df["loss"].max() == 100.0 and df["_step"][df["loss"].idxmax()] == PEAK
+    assert df["loss"].min() == -50.0 and df["_step"][df["loss"].idxmin()] == DIP
+    assert df["_step"].is_monotonic_increasing
+
+
+def test_default_history_has_every_column(api: ServerApi) -> None:
+    df = api.run("alice/curves/peaks").history()
+    assert {"_step", "_runtime", "_timestamp", "loss", "val"} <= set(df.columns)
+    assert len(df) <= 1_100
+
+
+def test_rows_without_pandas(api: ServerApi) -> None:
+    rows = api.run("alice/curves/peaks").history(keys=["val"], samples=20, pandas=False)
+    assert isinstance(rows, list) and rows and all(set(r) == {"_step", "val"} for r in rows)
+    assert all(r["val"] == r["_step"] / 10 for r in rows)
+
+
+def test_every_point_as_packed_columns_with_nan_and_inf(api: ServerApi, watch: Any) -> None:
+    run = api.run("alice/curves/peaks")
+    seen = watch(api)
+    df = run.history(keys=["loss"], samples=None)
+    assert seen and seen[-1].endswith("/history/columns")
+    assert list(df.columns) == ["_step", "loss"] and len(df) == STEPS
+    assert df["_step"].dtype == np.int64 and df["loss"].dtype == np.float64
+    expected = np.array([loss_at(s) for s in range(STEPS)])
+    np.testing.assert_array_equal(df["loss"].to_numpy(), expected)  # NaN matches NaN here
+    assert math.isnan(df["loss"][NAN_AT]) and df["loss"][INF_AT] == math.inf
+
+
+def test_more_samples_than_steps_is_unsampled(api: ServerApi) -> None:
+    df = api.run("alice/curves/peaks").history(keys=["loss", "val"], samples=50_000)
+    assert list(df.columns) == ["_step", "loss", "val"] and len(df) == STEPS
+    assert df["val"][10] == 1.0 and math.isnan(df["val"][11])  # val was logged every 10th step
+
+
+def test_other_x_axis(api: ServerApi) -> None:
+    df = api.run("alice/curves/peaks").history(keys=["val"], x_axis="_runtime", samples=100)
+    assert list(df.columns) == ["_runtime", "val"] and len(df) > 10
+
+
+def test_system_metrics_stream(api: ServerApi) -> None:
+    df = api.run("alice/curves/peaks").history(stream="events")
+    assert list(df["system/cpu"]) == [10.0, 20.0, 30.0]
+
+
+def test_scan_history_pages_lazily_within_step_bounds(api: ServerApi, watch: Any) -> None:
+    run = api.run("alice/curves/peaks")
+    seen = watch(api)
+    scan = run.scan_history(page_size=1000, min_step=2_500, max_step=7_500)
+    assert seen == []
+    first = next(scan)
+    assert first["_step"] == 2_500 and len(seen) == 1
+    rest = list(scan)
+    steps = [first["_step"]] + [r["_step"] for r in rest]
+    assert steps == list(range(2_500, 7_500))  # max_step is exclusive, as in W&B
+    assert 5 <= len(seen) <= 6  # one request per page (a last empty page is allowed)
+    peak = next(r for r in rest if r["_step"] == PEAK)
+    assert peak["loss"] == 100.0 and "_runtime" in peak
+
+
+def test_scan_history_keys_and_non_finite_values(api: ServerApi) -> None:
+    rows = list(api.run("alice/curves/peaks").scan_history(keys=["loss"], page_size=64, max_step=300))
+    assert len(rows) == 300 and all(set(r) == {"loss"} for r in rows)
+    assert math.isnan(rows[NAN_AT]["loss"]) and rows[INF_AT]["loss"] == math.inf
+    vals = list(api.run("alice/curves/peaks").scan_history(keys=["val"], max_step=100))
+    assert vals == [{"val": float(i)} for i in range(10)]
+
+
+def test_a_million_points_load_in_well_under_a_second(seed: Any, api: ServerApi) -> None:
+    n = 1_000_000
+    values = np.random.default_rng(0).standard_normal(n)
+    seed.run("big", "million", rows=[{"x": float(v)} for v in values])
+    run = api.run("alice/big/million")
+    run.history(keys=["x"], samples=None)  # warm: server caches, imports
+    start = time.perf_counter()
+    df = run.history(keys=["x"], samples=None)
+    elapsed = time.perf_counter() - start
+    assert len(df) == n and np.array_equal(df["x"].to_numpy(), values)
+    assert elapsed < 1.0, f"{n} points took {elapsed:.2f}s"
