@@ -13,12 +13,15 @@
 
     TrackwellWarning          base of the warnings (filter them with ``warnings``)
     ├── DataDroppedWarning    a logged value or row was not recorded, and why
-    └── SkippedRunWarning     ``Api.runs()`` skipped a run directory it could not read
+    ├── SkippedRunWarning     ``Api.runs()`` skipped a run directory it could not read
+    └── PluginWarning         a plugin failed to load or raised in a hook, and was skipped
 
 Bad keys raise ``TypeError`` (as W&B does) so generic handlers keep working.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TrackwellError(Exception):
@@ -49,6 +52,10 @@ class DataDroppedWarning(TrackwellWarning):
     """Something passed to ``log()`` was not recorded; the message says what and why."""
 
 
+class PluginWarning(TrackwellWarning):
+    """A plugin could not be loaded, or one of its hooks raised; the run goes on without it."""
+
+
 class ConfigError(UsageError):
     """A config key was changed without ``allow_val_change=True``, or config input is invalid."""
 
@@ -75,12 +82,21 @@ class CommError(TrackwellError):
         exc: BaseException | None = None,
         status: int | None = None,
         code: str | None = None,
+        body: dict[str, Any] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.exc = exc
         self.status = status
         self.code = code
+        self.body = body  # the decoded error body (a 409 sequence_gap carries last_seq)
+        self.retry_after = retry_after  # seconds a 429/503 asked the client to wait
+
+    @property
+    def retryable(self) -> bool:
+        """True when trying again later may work: no answer, a 5xx, or a 429."""
+        return self.status is None or self.status >= 500 or self.status == 429
 
 
 class AuthenticationError(CommError):

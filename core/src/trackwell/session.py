@@ -71,6 +71,7 @@ def init(
     settings: Settings | dict[str, Any] | None = None,
     anonymous: str | None = None,
     allow_val_change: bool | None = None,
+    sync_tensorboard: bool | None = None,
     **unsupported: Any,
 ) -> Run:
     """Start a run and return it (W&B's ``wandb.init``, same arguments).
@@ -94,6 +95,7 @@ def init(
             "run_group": group, "job_type": job_type, "tags": tags, "notes": notes,
             "mode": mode, "root_dir": os.fspath(dir) if dir is not None else None,
             "resume": _resume_setting(resume), "save_code": save_code, "anonymous": anonymous,
+            "sync_tensorboard": sync_tensorboard,
         },
         settings,
     )  # fmt: skip
@@ -118,7 +120,7 @@ def init(
     if run._writer is not None:
         from trackwell.plugins import get_plugin_manager
 
-        run._plugins = get_plugin_manager()
+        run._plugins = get_plugin_manager(s)
         run._writer.start()
         if s.console != "off" and not any(r._console for r in _active):
             from trackwell.console import ConsoleCapture

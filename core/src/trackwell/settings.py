@@ -49,6 +49,8 @@ FIELDS: dict[str, tuple[str, type, Any]] = {
     "disable_stats": ("X_DISABLE_STATS", bool, False),
     "min_free_disk_mb": ("MIN_FREE_DISK_MB", float, 10.0),
     "finish_timeout": ("FINISH_TIMEOUT", float, 30.0),
+    "disable_plugins": ("DISABLE_PLUGINS", tuple, ()),
+    "sync_tensorboard": ("SYNC_TENSORBOARD", bool, False),
 }
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
@@ -154,6 +156,8 @@ class Settings:
     disable_stats: bool
     min_free_disk_mb: float
     finish_timeout: float
+    disable_plugins: tuple[str, ...]
+    sync_tensorboard: bool
 
     def __init__(self, **overrides: Any) -> None:
         unknown = set(overrides) - set(FIELDS) - set(_ALIASES)

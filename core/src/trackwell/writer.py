@@ -90,6 +90,7 @@ class Writer:
         self._sinks: list[tuple[str, Callable[[Run, Alert], None]]] = []
         self._pm: pluggy.PluginManager | None = None
         self._on_log = False
+        self._syncs: list[threading.Event] = []  # sync() waiters released after on_log
         self._monitor: SystemMonitor | None = None
         self._meta_thread: threading.Thread | None = None
         self._interval = max(0.01, float(run.settings.flush_interval))
@@ -206,7 +207,14 @@ class Writer:
                 self._write(out)
         if rows:
             self._call_hook("on_log", run=self.run, rows=rows)
+        self._release_syncs()
         return finished
+
+    def _release_syncs(self) -> None:
+        # A sync() returns only after on_log has seen the rows before it, so a plugin
+        # (or its test) can rely on run.flush().
+        while self._syncs:
+            self._syncs.pop().set()
 
     def _consume(self, out: list[bytes], rows: list[dict[str, Any]] | None, closing: bool = False) -> bool:
         """Encode queued items into ``out``; True when a finish request was handled.
@@ -285,7 +293,10 @@ class Writer:
         elif op == "sync":
             self._write(out, fsync=item[2])
             out.clear()
-            item[1].set()
+            if self._on_log:
+                self._syncs.append(item[1])
+            else:
+                item[1].set()
 
     def _apply_record(self, kind: str, body: Any) -> None:
         if kind == Kind.CONFIG:
@@ -401,6 +412,7 @@ class Writer:
         # Rows or stats that plugins or the monitor queued while we stopped them.
         out: list[bytes] = []
         self._consume(out, None, closing=True)
+        self._release_syncs()
         encode = runlog.encode_record
         saved = []
         for pattern, base in self._end_files:
