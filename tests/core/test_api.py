@@ -188,7 +188,15 @@ def test_run_paths(tmp_path: Path) -> None:
         api.run("zzz")
 
 
+def no_server_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No server URL from the environment or a `trackwell login` file: Api() reads local runs."""
+    monkeypatch.setenv("TRACKWELL_CONFIG_DIR", str(tmp_path / ".config"))
+    for var in ("TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
 def test_root_forms_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_server_configured(tmp_path, monkeypatch)
     run_dir = write_run(tmp_path, "fin1", finished_records())
     for root in (tmp_path, tmp_path / "trackwell", run_dir):
         assert [r.id for r in Api(root=root).runs()] == ["fin1"], root
@@ -768,6 +776,21 @@ def test_host_override_still_counts_as_this_machine(tmp_path: Path, monkeypatch:
     assert Api(root=tmp_path).run("live2").state == "crashed"
     monkeypatch.setenv("WANDB_HOST", "display-name")
     assert Api(root=tmp_path).run("live2").state == "running"
+
+
+def test_a_server_is_used_only_when_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackwell.api import LocalApi
+    from trackwell.api.remote import ServerApi
+
+    no_server_configured(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert type(Api()) is LocalApi and isinstance(Api(), Api)
+    url = "http://127.0.0.1:9"  # never contacted: making an Api sends nothing
+    assert type(Api(overrides={"base_url": url})) is ServerApi
+    assert type(Api(root=tmp_path, overrides={"base_url": url})) is LocalApi  # root= is always local
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    assert type(Api()) is ServerApi and isinstance(Api(), Api)
+    assert Api().client.base_url == url
 
 
 def test_exported_from_the_package() -> None:
