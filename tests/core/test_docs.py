@@ -6,7 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
-from trackwell.plugins import hookspecs
+from trackwell.plugins import hookspecs, reference
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -31,6 +31,30 @@ def test_every_hook_is_documented_with_its_exact_signature() -> None:
     assert documented == set(hooks), "docs/plugins.md and hookspecs.py list different hooks"
     for name, sig in hooks.items():
         assert f"#### `{_signature_text(name, sig)}`" in text, f"signature of {name} differs"
+
+
+def test_the_hook_reference_is_generated_from_hookspecs() -> None:
+    """The section is exactly what hookspecs.py renders to: it cannot drift."""
+    section = reference.generated_section(DOC.read_text(encoding="utf-8"))
+    assert section is not None, "docs/plugins.md lost its generated hook reference markers"
+    assert section == reference.render(), (
+        "docs/plugins.md is stale: run `python -m trackwell.plugins.reference docs/plugins.md`"
+    )
+
+
+def test_every_hook_is_in_the_reference_in_source_order() -> None:
+    rendered = [fn.__name__ for _, fn in reference.hooks()]
+    assert sorted(rendered) == sorted(_hooks())
+    assert all(section for section, _ in reference.hooks()), "every hook sits under a banner"
+
+
+def test_reference_check_command(tmp_path: Path) -> None:
+    stale = tmp_path / "plugins.md"
+    stale.write_text(f"# Guide\n\n{reference.BEGIN}\nold\n{reference.END}\n", encoding="utf-8")
+    assert reference.main(["--check", str(stale)]) == 1
+    assert reference.main([str(stale)]) == 0
+    assert reference.main(["--check", str(stale)]) == 0
+    assert stale.read_text(encoding="utf-8").startswith("# Guide\n\n" + reference.BEGIN)
 
 
 def test_the_plugin_testing_example_passes_as_written(tmp_path: Path) -> None:

@@ -10,6 +10,11 @@ Hooks named ``on_*`` are notifications: their return value is ignored. Hooks nam
 ``register_*`` receive a ``register`` callable; call it once per thing the plugin
 contributes, so the core can validate it and remember which plugin gave it.
 
+This module is the reference: ``docs/plugins.md`` renders these docstrings
+(``python -m trackwell.plugins.reference docs/plugins.md``) and a test keeps the two
+equal, so document a new hook here, with ``:param:`` for every argument and
+``:returns:``.
+
 Threads: run hooks are called on the run's writer thread, never on the training
 loop's thread, so a slow plugin delays the run log, not training. Keep them quick
 anyway; long work belongs on a thread of the plugin's own.
@@ -46,6 +51,7 @@ def on_run_start(run: Run) -> None:
 
     :param run: the run that started; its ``id``, ``name``, ``dir``, ``config`` and
         ``settings`` are set. The run is usable: a plugin may call ``run.log()``.
+    :returns: ignored.
     """
 
 
@@ -59,6 +65,7 @@ def on_run_finish(run: Run, exit_code: int, state: str) -> None:
     :param run: the run that is ending.
     :param exit_code: the exit code passed to ``finish()`` (1 for an exception).
     :param state: the final state: ``finished``, ``failed`` or ``killed``.
+    :returns: ignored.
     """
 
 
@@ -77,6 +84,7 @@ def on_log(run: Run, rows: Sequence[dict[str, Any]]) -> None:
 
     :param run: the run the rows belong to.
     :param rows: the committed rows, oldest first. Do not mutate them.
+    :returns: ignored.
     """
 
 
@@ -93,9 +101,22 @@ def register_system_metrics(register: Callable[[MetricsSource], None]) -> None:
     ``setup() -> bool`` (False: not available here, skip it quietly), ``sample() ->
     dict[str, float]`` (keys without the ``system/`` prefix, which the core adds) and
     ``close()``. All three run on the run's system-metrics thread, so a source may
-    import heavy libraries in ``setup()``.
+    import heavy libraries in ``setup()``. Called once per run, when it starts::
 
-    :param register: call with each source this plugin provides.
+        class Thermometer:
+            name = "thermometer"
+            def setup(self): return True
+            def sample(self): return {"room.temp": read_sensor()}
+            def close(self): pass
+
+        @trackwell.hookimpl
+        def register_system_metrics(register):
+            register(Thermometer())
+
+    :param register: call with each source this plugin provides; it raises
+        ``TypeError`` for a source missing a method, ``ValueError`` for a name
+        another plugin already registered.
+    :returns: ignored.
     """
 
 
@@ -108,11 +129,18 @@ def register_system_metrics(register: Callable[[MetricsSource], None]) -> None:
 def register_alert_sinks(register: Callable[[str, Callable[[Run, Alert], None]], None]) -> None:
     """Contribute places that ``run.alert()`` delivers to (console, server, webhook, ...).
 
-    Call ``register(name, deliver)`` for each sink; ``deliver(run, alert)`` is called
-    on the writer thread for every alert not suppressed by ``wait_duration``. An
-    exception in ``deliver`` is reported and does not stop other sinks.
+    Called once per run, when it starts. Call ``register(name, deliver)`` for each
+    sink; ``deliver(run, alert)`` is called on the writer thread for every
+    ``run.alert()`` not suppressed by its ``wait_duration`` (the core drops an alert
+    whose title was sent less than ``wait_duration`` seconds before). ``alert`` has
+    ``title``, ``text``, ``level`` (``AlertLevel.INFO``, ``WARN`` or ``ERROR``, a
+    ``str`` subclass), ``wait_duration`` (seconds) and ``timestamp`` (Unix time).
+    An exception in ``deliver`` is reported and does not stop other sinks. A sink
+    that talks to a network should hand the alert to a thread of its own, so a
+    slow endpoint never delays the run log.
 
     :param register: call with a unique sink name and its delivery function.
+    :returns: ignored.
     """
 
 
@@ -128,5 +156,7 @@ def register_commands(cli: click.Group) -> None:
     Called once when the CLI starts, after the built-in commands exist.
 
     :param cli: the top-level ``click.Group``; use ``@cli.command()`` or
-        ``cli.add_command(...)``.
+        ``cli.add_command(...)``. To add to a group another plugin may also extend
+        (such as ``import``), look it up in ``cli.commands`` first.
+    :returns: ignored.
     """
