@@ -219,3 +219,32 @@ class SummaryState:
 
     def snapshot(self) -> dict[str, Any]:
         return dict(self.values)
+
+    # -- persistence ---------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything needed to continue folding later, as plain values.
+
+        The server keeps this per run, so each ingest batch folds into it instead of
+        replaying the run's whole history.
+        """
+        return {
+            "rules": [rule.to_dict() for rule in self.rules.values()],
+            "last": dict(self._last),
+            "aggs": {
+                key: [a.first, a.last, a.count, a.total, a.min, a.max] for key, a in self._aggs.items()
+            },
+            "values": dict(self.values),
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> SummaryState:
+        """The inverse of ``to_state``."""
+        state = cls()
+        for rule in data.get("rules") or ():
+            state.define(MetricRule.from_dict(rule))
+        state._last.update(data.get("last") or {})
+        for key, (first, last, count, total, lo, hi) in (data.get("aggs") or {}).items():
+            agg = state._aggs[key] = _Agg(first)
+            agg.last, agg.count, agg.total, agg.min, agg.max = last, count, total, lo, hi
+        state.values.update(data.get("values") or {})
+        return state

@@ -1,0 +1,87 @@
+"""The FastAPI application: routers under ``/api/v1``, error handlers, limits, periodic jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from trackwell_server._version import __version__
+from trackwell_server.auth import Authenticator
+from trackwell_server.bootstrap import ensure_admin
+from trackwell_server.config import ServerConfig
+from trackwell_server.db.engine import make_engine, migrate, sqlite_url
+from trackwell_server.deps import Server
+from trackwell_server.errors import install_handlers
+from trackwell_server.jobs import crash_checker
+from trackwell_server.limits import LimitsMiddleware, TokenBucket
+from trackwell_server.responses import JSONResponse
+from trackwell_server.routes import files, history, identity, ingest, projects, runs
+from trackwell_server.storage.blobs import open_blob_store
+
+API_PREFIX = "/api/v1"
+#: How ``trackwell server --workers N`` hands its settings to each worker process.
+CONFIG_ENV = "TRACKWELL_SERVER_CONFIG"
+
+
+def open_server(config: ServerConfig) -> tuple[Server, str | None]:
+    """Connect to the database (migrating it) and the blob store; return the admin key if known."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.db_url or sqlite_url(config.data_dir))
+    migrate(engine, lock_dir=config.data_dir)
+    admin_key = ensure_admin(engine, config.data_dir)
+    blobs = open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)
+    return Server(config, engine, blobs, Authenticator(engine, config.auth)), admin_key
+
+
+def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
+    """The ASGI app for ``config`` (``server``: handles opened already, e.g. by the CLI)."""
+    srv = server if server is not None else open_server(config)[0]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(
+            crash_checker(srv.engine, config.heartbeat_timeout, config.crash_check_interval)
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            srv.engine.dispose()
+
+    app = FastAPI(
+        title="trackwell server",
+        version=__version__,
+        description="The trackwell REST API (docs/server-api.md): runs, exactly-once ingest, history, files.",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.server = srv
+    install_handlers(app)
+    for module in (identity, projects, runs, ingest, history, files):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(
+        LimitsMiddleware, bucket=TokenBucket(config.rate_limit, config.rate_burst), max_body=config.max_body_bytes
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn worker processes: the settings come from ``CONFIG_ENV``."""
+    raw = json.loads(os.environ[CONFIG_ENV])
+    raw["data_dir"] = Path(raw["data_dir"])
+    return create_app(ServerConfig(**raw))
+
+
+def config_to_env(config: ServerConfig) -> str:
+    raw = asdict(config)
+    raw["data_dir"] = str(config.data_dir)
+    return json.dumps(raw)

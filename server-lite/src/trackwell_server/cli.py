@@ -1,0 +1,113 @@
+"""``trackwell server``: start the reference server (also ``trackwell-server`` and ``python -m trackwell_server``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+from pathlib import Path
+
+import click
+
+#: The port tried first, so the URL saved in the SDK's settings stays valid across restarts.
+PREFERRED_PORT = 8765
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _pick_port(host: str) -> int:
+    for port in (PREFERRED_PORT, 0):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            chosen: int = probe.getsockname()[1]
+            return chosen
+    raise click.ClickException(f"no free port on {host}")
+
+
+@click.command("server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for a team).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help=f"Port (default: {PREFERRED_PORT} if free, else any free port).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory (default: $TRACKWELL_DATA_DIR or ~/.local/share/trackwell/server).")
+@click.option("--db", "db_url", default=None, help="Database URL, e.g. postgresql://user@host/db (default: SQLite).")
+@click.option("--blob-store", default=None, help="Where file bytes go: a directory, or s3://bucket/prefix.")
+@click.option("--s3-endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
+              help="S3-compatible endpoint (MinIO, ...); also AWS_ENDPOINT_URL.")
+@click.option("--no-auth", is_flag=True, help="No API keys: every request is the local admin (loopback only).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--heartbeat-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds of silence after which a running run is marked crashed.")
+@click.option("--rate-limit", type=click.FloatRange(min=0.1), default=1000.0, show_default=True,
+              help="Requests per second per API key.")
+@click.option("--no-offer", is_flag=True, help="Do not write the admin key into the SDK's user settings.")
+def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, blob_store: str | None,
+                   s3_endpoint_url: str | None, no_auth: bool, workers: int, heartbeat_timeout: float,
+                   rate_limit: float, no_offer: bool) -> None:  # fmt: skip
+    """Start the trackwell server (REST API for runs, history and files).
+
+    One person: `trackwell server` (SQLite and files in the data directory).
+    A team: `trackwell server --host 0.0.0.0 --db postgresql://... --blob-store s3://bucket/prefix
+    --workers 4`, on as many hosts as you like.
+    """
+    import uvicorn
+
+    from trackwell_server.app import CONFIG_ENV, config_to_env, create_app, open_server
+    from trackwell_server.bootstrap import offer_to_sdk
+    from trackwell_server.config import ServerConfig, default_data_dir
+
+    if no_auth and not _is_loopback(host):
+        raise click.UsageError("--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)")
+    port = port or _pick_port(host)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    config = ServerConfig(
+        data_dir=data_dir or default_data_dir(),
+        db_url=db_url,
+        blob_store=blob_store,
+        s3_endpoint_url=s3_endpoint_url,
+        auth=not no_auth,
+        heartbeat_timeout=heartbeat_timeout,
+        crash_check_interval=min(30.0, heartbeat_timeout / 2),
+        rate_limit=rate_limit,
+        rate_burst=2 * rate_limit,
+        public_url=url,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        srv, admin_key = open_server(config)
+    except Exception as exc:
+        raise click.ClickException(f"cannot open the server's storage: {exc}") from exc
+    click.echo(f"trackwell server {url}")
+    click.echo(f"  database: {srv.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"  blobs:    {srv.blobs.describe()}")
+    if no_auth:
+        click.echo("  auth:     off (every request is the local admin)")
+    elif admin_key:
+        click.echo(f"  admin key: in {config.data_dir / 'admin-key'}")
+    if not no_offer:
+        click.echo(offer_to_sdk(url, admin_key))
+    click.echo(f"  log in:   trackwell login --host {url}")
+    if workers == 1:
+        uvicorn.run(create_app(config, srv), host=host, port=port, log_level="info", access_log=False)
+        return
+    srv.engine.dispose()  # each worker opens its own connections
+    os.environ[CONFIG_ENV] = config_to_env(config)
+    uvicorn.run("trackwell_server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)  # fmt: skip
+
+
+def main() -> None:
+    """Console script ``trackwell-server`` and ``python -m trackwell_server``."""
+    server_command(prog_name="trackwell-server")

@@ -1,0 +1,38 @@
+"""The server's settings, resolved once by the CLI (or ``testing.start_server``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``$TRACKWELL_DATA_DIR``, else the user's data directory (XDG)."""
+    env = os.environ.get("TRACKWELL_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "trackwell" / "server"
+
+
+@dataclass
+class ServerConfig:
+    """What one server process needs; several processes may share one database and blob store."""
+
+    data_dir: Path
+    db_url: str | None = None  # None: SQLite in data_dir
+    blob_store: str | None = None  # None: data_dir/blobs; "s3://bucket/prefix": S3
+    s3_endpoint_url: str | None = None
+    auth: bool = True
+    heartbeat_timeout: float = 300.0
+    #: how often each process looks for runs whose heartbeat stopped
+    crash_check_interval: float = 30.0
+    #: requests per second per API key (or client address), and the burst a bucket holds
+    rate_limit: float = 1000.0
+    rate_burst: float = 2000.0
+    max_metrics: int = 10_000
+    max_value_bytes: int = 1024 * 1024
+    max_body_bytes: int = 25 * 1024 * 1024
+    #: the URL clients use (for links in run objects); set by the CLI once the port is known
+    public_url: str = ""

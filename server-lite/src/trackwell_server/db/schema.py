@@ -1,0 +1,168 @@
+"""The server's tables, as SQLAlchemy Core ``Table`` objects (no ORM).
+
+Why history is not a row per point: a row per point cannot be written at a million
+points a second, nor read back at that rate. Each run's history is stored twice:
+
+- ``series_chunks``: per (run, key) a chunk of packed float64 values and int64 steps,
+  with its step range and value range, so one metric's series is a handful of blobs
+  and ``history/columns`` or ``history?samples=`` never touch the other keys;
+- ``row_chunks``: per ingest batch the full rows (msgpack list), with their step range,
+  for ``scan_history`` and for values that are not numbers (strings, media refs).
+
+Both carry ``archive``: 0 for the live history, a rewind's id for history moved aside
+by ``resume_from``, so the discarded part stays readable. Chunk bytes live in the
+database, not the blob store, so a batch's history and its stream position commit in
+one transaction: that is what makes ingest exactly-once.
+
+The migrations in ``db/migrations`` create these tables; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from trackwell_server.db.types import JsonText
+
+metadata = sa.MetaData()
+
+#: Users and teams share one namespace of entity names.
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # "user" | "team"
+    sa.Column("admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("team", sa.String(128), sa.ForeignKey("entities.name"), primary_key=True),
+    sa.Column("user", sa.String(128), sa.ForeignKey("entities.name"), primary_key=True),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("user", sa.String(128), sa.ForeignKey("entities.name"), nullable=False),
+    sa.Column("salt", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),  # sha256(salt + key), hex
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(128), sa.ForeignKey("entities.name"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("visibility", sa.String(8), nullable=False, default="private"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("entity", "name", name="uq_projects_entity_name"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("group_name", sa.Text),
+    sa.Column("job_type", sa.Text),
+    sa.Column("tags", JsonText, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("config", JsonText, nullable=False),
+    sa.Column("summary", JsonText, nullable=False),
+    sa.Column("metadata", JsonText, nullable=False),
+    sa.Column("alerts", JsonText, nullable=False),
+    sa.Column("history_keys", JsonText, nullable=False),
+    sa.Column("fork_of", JsonText),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("runtime", sa.Float),
+    sa.Column("last_step", sa.BigInteger, nullable=False),
+    # msgpack of the summary state machine (rules, aggregates, user edits): the next
+    # batch folds into it without replaying the whole history
+    sa.Column("summary_state", sa.LargeBinary),
+    sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run"),
+)
+sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)
+
+#: Where each run-log stream stands: the exactly-once bookkeeping of ingest.
+streams = sa.Table(
+    "streams",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("stream", sa.String(128), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+rewinds = sa.Table(
+    "rewinds",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+series_chunks = sa.Table(
+    "series_chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("archive", sa.Integer, nullable=False),  # 0 live, else a rewind id
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("min_step", sa.BigInteger, nullable=False),
+    sa.Column("max_step", sa.BigInteger, nullable=False),
+    sa.Column("min_value", sa.Float),
+    sa.Column("max_value", sa.Float),
+    sa.Column("steps", sa.LargeBinary, nullable=False),  # int64 little endian
+    sa.Column("vals", sa.LargeBinary, nullable=False),  # float64 little endian
+)
+sa.Index("ix_series_run_key", series_chunks.c.run_pk, series_chunks.c.archive, series_chunks.c.key,
+         series_chunks.c.min_step)  # fmt: skip
+
+row_chunks = sa.Table(
+    "row_chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # "history" | "system"
+    sa.Column("archive", sa.Integer, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("min_step", sa.BigInteger, nullable=False),
+    sa.Column("max_step", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.LargeBinary, nullable=False),  # msgpack list of flattened rows
+)
+sa.Index("ix_rows_run", row_chunks.c.run_pk, row_chunks.c.kind, row_chunks.c.archive, row_chunks.c.min_step)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the whole file
+    sa.Column("parts", JsonText),  # blob sha256 of each part, for a file uploaded in parts
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: Parts of a file uploaded in pieces (``?part=N&parts=M``), until the last one arrives.
+file_parts = sa.Table(
+    "file_parts",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)

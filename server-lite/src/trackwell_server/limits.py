@@ -1,0 +1,143 @@
+"""Request limits: a token bucket per client, and the request body size cap.
+
+The rate limiter is per process on purpose: several processes behind one address
+each grant their own quota, which over-admits by at most the process count and needs
+no shared state. Headers follow the reference: ``RateLimit-Limit`` and
+``RateLimit-Remaining`` scaled to 0-1000, ``RateLimit-Reset`` in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trackwell_server.errors import error_response
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved; one token per request."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> tokens, at
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> tuple[bool, float, float]:
+        """(allowed, tokens left, seconds until full)."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            if len(self._buckets) > 100_000:  # forget idle clients rather than grow forever
+                self._buckets.clear()
+            self._buckets[client] = (tokens, now)
+        return allowed, tokens, (self.burst - tokens) / self.rate
+
+
+def _client(scope: Scope) -> str:
+    for name, value in scope.get("headers") or ():
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()[:24]
+    client = scope.get("client")
+    return f"addr:{client[0]}" if client else "anonymous"
+
+
+class LimitsMiddleware:
+    """Rate-limit headers on every response, 429 past the quota, 413 past the body cap.
+
+    Raw ASGI rather than ``BaseHTTPMiddleware``: it must see the body as it streams
+    in (a client may lie in, or omit, ``Content-Length``) and add headers cheaply.
+    """
+
+    def __init__(self, app: ASGIApp, bucket: TokenBucket, max_body: int) -> None:
+        self.app = app
+        self.bucket = bucket
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed, tokens, reset = self.bucket.take(_client(scope))
+        headers = [
+            (b"ratelimit-limit", b"1000"),
+            (b"ratelimit-remaining", str(int(1000 * tokens / self.bucket.burst)).encode()),
+            (b"ratelimit-reset", str(math.ceil(reset)).encode()),
+        ]
+
+        too_large = False  # set once the body passes the cap while being read
+        answered = False
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = list(message.get("headers") or []) + headers
+            await send(message)
+
+        async def send_unless_too_large(message: Message) -> None:
+            # A route that parses the body itself may turn the overflow into its own
+            # error (FastAPI says 400); the client must see the 413 instead.
+            nonlocal answered
+            if too_large:
+                if not answered:
+                    answered = True
+                    await self._too_large(scope, receive, send_with_headers)
+                return
+            await send_with_headers(message)
+
+        if not allowed:
+            wait = max(1, math.ceil((1.0 - tokens) / self.bucket.rate))
+            response = error_response(
+                429, "rate_limited", f"too many requests: retry in {wait} s", headers={"Retry-After": str(wait)}
+            )
+            await response(scope, receive, send_with_headers)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.max_body:
+            await self._too_large(scope, receive, send_with_headers)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send_unless_too_large)
+        except _BodyTooLarge:
+            if not answered:
+                answered = True
+                await self._too_large(scope, receive, send_with_headers)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mb = self.max_body // (1024 * 1024)
+        response = error_response(413, "too_large", f"request body over the {mb} MB limit")
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

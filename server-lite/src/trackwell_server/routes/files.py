@@ -1,0 +1,151 @@
+"""Run files: upload (whole or in parts), list, download. Bytes go to the blob store."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from trackwell_server.auth import Principal
+from trackwell_server.db.engine import read, write
+from trackwell_server.db.schema import file_parts, files
+from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
+from trackwell_server.errors import ApiError
+from trackwell_server.names import check_file_path
+from trackwell_server.responses import JSONResponse
+from trackwell_server.storage import runs as store
+from trackwell_server.storage.blobs import BlobNotFound
+
+router = APIRouter(tags=["files"])
+
+MAX_PARTS = 10_000
+
+
+class FileStored(BaseModel):
+    path: str
+    size: int
+    sha256: str
+
+
+class FileInfo(FileStored):
+    updated_at: float
+    url: str
+
+
+class FileList(BaseModel):
+    files: list[FileInfo]
+
+
+def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, path: str, data: bytes,
+           part: int | None, parts: int | None) -> dict[str, Any]:  # fmt: skip
+    # The blob goes first: a crash before the commit leaves an unreferenced blob, never
+    # a file row pointing at nothing.
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        store.check_writable(conn, who, entity)
+        store.get_run(conn, proj, run_id)
+    digest = srv.blobs.put(data)
+    now = time.time()
+    with write(srv.engine) as conn:
+        run = store.get_run(conn, proj, run_id, lock=True)
+        if part is None or parts is None or parts == 1:
+            _replace(conn, run.pk, path, len(data), digest, None, now)
+            return {"path": path, "size": len(data), "sha256": digest}
+        key = (file_parts.c.run_pk == run.pk) & (file_parts.c.path == path)
+        conn.execute(sa.delete(file_parts).where(key, (file_parts.c.part == part) | (file_parts.c.parts != parts)))
+        conn.execute(
+            sa.insert(file_parts).values(run_pk=run.pk, path=path, part=part, parts=parts, size=len(data), sha256=digest)
+        )
+        got = conn.execute(sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)).all()
+        if len(got) < parts:
+            return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(got)}
+        whole = hashlib.sha256()
+        for row in got:
+            whole.update(srv.blobs.get(row.sha256))
+        size = sum(row.size for row in got)
+        _replace(conn, run.pk, path, size, whole.hexdigest(), [row.sha256 for row in got], now)
+        conn.execute(sa.delete(file_parts).where(key))
+        return {"path": path, "size": size, "sha256": whole.hexdigest()}
+
+
+def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str, parts: list[str] | None,
+             now: float) -> None:  # fmt: skip
+    conn.execute(sa.delete(files).where(files.c.run_pk == run_pk, files.c.path == path))
+    conn.execute(
+        sa.insert(files).values(run_pk=run_pk, path=path, size=size, sha256=digest, parts=parts, updated_at=now)
+    )
+
+
+@router.put(
+    "/runs/{entity}/{project}/{run_id}/files/{path:path}",
+    response_model=FileStored,
+    openapi_extra={
+        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def put_file(
+    entity: Entity,
+    project: Project,
+    run_id: RunId,
+    path: str,
+    request: Request,
+    who: Caller,
+    srv: Srv,
+    part: Annotated[int | None, Query(ge=0, lt=MAX_PARTS)] = None,
+    parts: Annotated[int | None, Query(ge=1, le=MAX_PARTS)] = None,
+) -> Any:
+    """Upload a run file (raw bytes, at most 25 MB a request; larger files in parts, numbered from 0)."""
+    check_file_path(path)
+    if (part is None) != (parts is None) or (part is not None and parts is not None and part >= parts):
+        raise ApiError(422, "give both part and parts, with 0 <= part < parts")
+    data = await request.body()
+    result = await run_in_threadpool(_store, srv, who, entity, project, run_id, path, data, part, parts)
+    return JSONResponse(result)
+
+
+@router.get("/runs/{entity}/{project}/{run_id}/files", response_model=FileList)
+def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Any:
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        run = store.get_run(conn, proj, run_id)
+        rows = conn.execute(sa.select(files).where(files.c.run_pk == run.pk).order_by(files.c.path)).all()
+    base = f"{srv.config.public_url}/api/v1/runs/{entity}/{project}/{run_id}/files/"
+    return JSONResponse(
+        {
+            "files": [
+                {"path": r.path, "size": r.size, "sha256": r.sha256, "updated_at": r.updated_at, "url": base + r.path}
+                for r in rows
+            ]
+        }
+    )
+
+
+@router.get("/runs/{entity}/{project}/{run_id}/files/{path:path}", response_class=Response)
+def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Caller, srv: Srv) -> Response:
+    check_file_path(path)
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        run = store.get_run(conn, proj, run_id)
+        row = conn.execute(sa.select(files).where(files.c.run_pk == run.pk, files.c.path == path)).first()
+    if row is None:
+        raise ApiError(404, f"file {path!r} not found in run {run_id}")
+    headers = {"Content-Length": str(row.size), "ETag": f'"{row.sha256}"'}
+    try:
+        if not row.parts:
+            return Response(srv.blobs.get(row.sha256), media_type="application/octet-stream", headers=headers)
+        srv.blobs.get(row.parts[0])  # fail with a 404 now rather than mid-stream
+    except BlobNotFound:
+        raise ApiError(404, f"the bytes of file {path!r} are missing from the blob store") from None
+
+    def chunks() -> Iterator[bytes]:
+        for digest in row.parts:
+            yield srv.blobs.get(digest)
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)

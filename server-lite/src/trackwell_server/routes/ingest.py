@@ -1,0 +1,102 @@
+"""Ingest of run-log records (exactly once per stream seq) and stream positions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgpack
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from trackwell_server.auth import Principal
+from trackwell_server.db.engine import read, write
+from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
+from trackwell_server.errors import ApiError
+from trackwell_server.responses import JSONResponse
+from trackwell_server.storage import runs as store
+from trackwell_server.storage.ingest import held_seq, ingest
+
+router = APIRouter(tags=["ingest"])
+
+MSGPACK = "application/x-msgpack"
+_STREAM_MAX = 128
+_BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["stream", "first_seq", "records"],
+    "properties": {
+        "stream": {"type": "string", "minLength": 1, "maxLength": _STREAM_MAX},
+        "first_seq": {"type": "integer", "minimum": 0},
+        "records": {
+            "type": "array",
+            "items": {"type": "array", "minItems": 3, "maxItems": 3, "description": "[kind, seq, body]"},
+        },
+    },
+}
+
+
+class LastSeq(BaseModel):
+    last_seq: int
+
+
+def decode_body(request: Request, data: bytes) -> Any:
+    """msgpack or JSON, by Content-Type; anything undecodable is a 422."""
+    try:
+        if MSGPACK in request.headers.get("content-type", ""):
+            return msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return json.loads(data)
+    except (ValueError, msgpack.UnpackException, RecursionError) as exc:
+        raise ApiError(422, f"the body does not decode: {exc}") from None
+
+
+def _batch(payload: Any) -> tuple[str, int, list[Any]]:
+    if not isinstance(payload, dict):
+        raise ApiError(422, "the body must be an object {stream, first_seq, records}")
+    stream, first_seq, records = payload.get("stream"), payload.get("first_seq"), payload.get("records")
+    if not isinstance(stream, str) or not 0 < len(stream) <= _STREAM_MAX:
+        raise ApiError(422, f"stream must be a non-empty string of at most {_STREAM_MAX} characters")
+    if type(first_seq) is not int or not 0 <= first_seq < 2**62:
+        raise ApiError(422, "first_seq must be an integer >= 0")
+    if not isinstance(records, list):
+        raise ApiError(422, "records must be a list of [kind, seq, body]")
+    return stream, first_seq, records
+
+
+def _ingest(srv: Server, who: Principal, entity: str, project: str, run_id: str, payload: Any) -> int:
+    stream, first_seq, records = _batch(payload)
+    with write(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        store.check_writable(conn, who, entity)
+        run = store.get_run(conn, proj, run_id, lock=True)
+        return ingest(conn, run, stream, first_seq, records, srv.config)
+
+
+@router.post(
+    "/runs/{entity}/{project}/{run_id}/ingest",
+    response_model=LastSeq,
+    responses={409: {"description": "sequence_gap: resend from last_seq + 1"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BATCH_SCHEMA}, MSGPACK: {"schema": _BATCH_SCHEMA}},
+        }
+    },
+)
+async def ingest_batch(entity: Entity, project: Project, run_id: RunId, request: Request, who: Caller,
+                       srv: Srv) -> Any:  # fmt: skip
+    """Store the records of one run-log stream above its last held seq, in one transaction."""
+    payload = decode_body(request, await request.body())
+    last = await run_in_threadpool(_ingest, srv, who, entity, project, run_id, payload)
+    return JSONResponse({"last_seq": last})
+
+
+@router.get("/runs/{entity}/{project}/{run_id}/streams/{stream}", response_model=LastSeq)
+def stream_position(entity: Entity, project: Project, run_id: RunId, stream: str, who: Caller, srv: Srv) -> Any:
+    """Where a sender starts: the last seq held for ``stream`` (-1 when none)."""
+    if not 0 < len(stream) <= _STREAM_MAX:
+        raise ApiError(422, f"stream must be 1-{_STREAM_MAX} characters")
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        run = store.get_run(conn, proj, run_id)
+        return JSONResponse({"last_seq": held_seq(conn, run.pk, stream)})

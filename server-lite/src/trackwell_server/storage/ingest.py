@@ -1,0 +1,209 @@
+"""Ingest: fold a batch of run-log records into a run, exactly once.
+
+The caller holds the run's row lock (``FOR UPDATE`` on PostgreSQL; SQLite's write
+transaction is already exclusive) and commits once at the end, so a batch's records,
+its history chunks and the stream's new ``last_seq`` become visible together or not
+at all. A resent batch finds its records at or below ``last_seq`` and stores nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from trackwell.api.replay import flatten
+from trackwell.errors import UsageError
+from trackwell.metrics import MetricRule
+
+from trackwell_server.config import ServerConfig
+from trackwell_server.db.schema import runs, streams
+from trackwell_server.errors import ApiError
+from trackwell_server.storage import history
+from trackwell_server.storage.runs import dump_summary, load_summary
+
+_END_STATES = ("finished", "failed", "killed")
+
+
+def held_seq(conn: sa.Connection, run_pk: int, stream: str) -> int:
+    """The last seq held for ``stream`` of run ``run_pk``; -1 when none."""
+    last = conn.execute(
+        sa.select(streams.c.last_seq).where(streams.c.run_pk == run_pk, streams.c.stream == stream)
+    ).scalar()
+    return -1 if last is None else int(last)
+
+
+def _check(records: Sequence[Any], first_seq: int) -> None:
+    for i, rec in enumerate(records):
+        if not isinstance(rec, (list, tuple)) or len(rec) != 3:
+            raise ApiError(422, f"records[{i}] must be [kind, seq, body]")
+        kind, seq, _body = rec
+        if not isinstance(kind, str) or type(seq) is not int:
+            raise ApiError(422, f"records[{i}]: kind must be a string and seq an integer")
+        if seq != first_seq + i:
+            raise ApiError(422, f"records[{i}] has seq {seq}; seqs must count up from first_seq ({first_seq})")
+
+
+def ingest(conn: sa.Connection, run: Any, stream: str, first_seq: int, records: Sequence[Any], cfg: ServerConfig) -> int:
+    """Store the records above the stream's last seq; return the new last seq (409 on a gap)."""
+    _check(records, first_seq)
+    held = held_seq(conn, run.pk, stream)
+    now = time.time()
+    if first_seq > held + 1:
+        raise ApiError(
+            409,
+            f"sequence gap: stream {stream!r} holds up to seq {held}, this batch starts at {first_seq}",
+            code="sequence_gap",
+            extra={"last_seq": held},
+        )
+    fresh = records[held + 1 - first_seq :]
+    if not fresh:
+        conn.execute(sa.update(runs).where(runs.c.pk == run.pk).values(heartbeat_at=now))
+        return held
+    _Folder(conn, run, cfg, now).fold(fresh)
+    new_last = first_seq + len(records) - 1
+    if held < 0:
+        conn.execute(sa.insert(streams).values(run_pk=run.pk, stream=stream, last_seq=new_last))
+    else:
+        conn.execute(
+            sa.update(streams)
+            .where(streams.c.run_pk == run.pk, streams.c.stream == stream)
+            .values(last_seq=new_last)
+        )
+    return new_last
+
+
+class _Folder:
+    """One batch's effect on one run, written with one UPDATE at the end."""
+
+    def __init__(self, conn: sa.Connection, run: Any, cfg: ServerConfig, now: float) -> None:
+        self.conn = conn
+        self.run = run
+        self.cfg = cfg
+        self.now = now
+        self.summary = load_summary(run)
+        self.values: dict[str, Any] = {}
+        self.config = dict(run.config or {})
+        self.metadata = dict(run.metadata or {})
+        self.alerts = list(run.alerts or [])
+        self.state = run.state
+        self.last_step = int(run.last_step)
+        self.runtime = run.runtime
+        self.rows: list[dict[str, Any]] = []
+        self.system: list[dict[str, Any]] = []
+
+    def fold(self, records: Sequence[Any]) -> None:
+        summary = self.summary
+        rows = self.rows
+        for kind, _seq, body in records:
+            if kind == "history":
+                if isinstance(body, dict):
+                    step = body.get("_step")
+                    if type(step) is not int:
+                        step = self.last_step + 1
+                        body["_step"] = step
+                    if step > self.last_step:
+                        self.last_step = step
+                    if summary.rules:
+                        summary.apply_row(dict(body))
+                    else:  # the same as apply_row without rules, minus a copy per row
+                        summary.fold(body)
+                    has_nested = False
+                    for v in body.values():
+                        if type(v) is dict:
+                            has_nested = True
+                            break
+                    rows.append(flatten(body) if has_nested else body)
+            elif kind == "stats":
+                if isinstance(body, dict):
+                    self.system.append(flatten(body))
+            else:
+                self._other(kind, body)
+        if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
+            self.runtime = float(self.rows[-1]["_runtime"])
+        if self.state == "crashed":  # it was only silent: data arriving means it is alive
+            self.state = "running"
+        self._write()
+
+    def _other(self, kind: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            return
+        if kind == "run":
+            for field, column in (("name", "name"), ("group", "group_name"), ("job_type", "job_type"),
+                                  ("notes", "notes")):  # fmt: skip
+                if isinstance(body.get(field), str):
+                    self.values[column] = body[field]
+            if isinstance(body.get("tags"), list):
+                self.values["tags"] = [str(t) for t in body["tags"]]
+            if body.get("resumed"):
+                self.state = "running"
+                self.values.update(finished_at=None, exit_code=None)
+        elif kind == "meta":
+            self.metadata.update(body)
+        elif kind == "config":
+            update = body.get("update")
+            if isinstance(update, dict):
+                self.config.update(update)
+            for key in body.get("remove") or ():
+                self.config.pop(key, None)
+        elif kind == "summary":
+            self.summary.edit(body.get("update"), body.get("remove"))
+        elif kind == "metric":
+            try:
+                self.summary.define(MetricRule.from_dict(body))
+            except (UsageError, KeyError, TypeError, ValueError):
+                pass  # a rule this version rejects must not lose the batch (as the local reader)
+        elif kind == "alert":
+            self.alerts.append(body)
+        elif kind == "final_summary":
+            self.summary.edit(body, [k for k in self.summary.values if k not in body])
+        elif kind == "exit":
+            state = body.get("state")
+            self.state = state if state in _END_STATES else "finished"
+            code = body.get("exit_code")
+            self.values["exit_code"] = code if type(code) is int and -(2**31) <= code < 2**31 else None
+            at = body.get("_timestamp")
+            self.values["finished_at"] = float(at) if isinstance(at, (int, float)) else self.now
+            if isinstance(body.get("runtime"), (int, float)):
+                self.runtime = float(body["runtime"])
+        # "files": the files arrive by upload; unknown kinds come from newer SDKs: skipped
+
+    def _write(self) -> None:
+        run, cfg = self.run, self.cfg
+        keys = set(run.history_keys or [])
+        before = len(keys)
+        for row in self.rows:
+            keys.update(row)
+        keys.discard("_step")
+        if len(keys) > cfg.max_metrics and len(keys) > before:
+            raise ApiError(
+                422,
+                f"run {run.run_id} would have {len(keys):,} distinct history keys, "
+                f"over the limit of {cfg.max_metrics:,} (max_metrics)",
+            )
+        if self.rows:
+            try:
+                cols = history.numeric_columns(self.rows, cfg.max_value_bytes)
+            except history.ValueTooLarge as exc:
+                raise ApiError(413, str(exc)) from None
+            history.write_rows(self.conn, run.pk, "history", self.rows, [r["_step"] for r in self.rows])
+            history.write_series(self.conn, run.pk, cols)
+        if self.system:
+            stamps = [int(1000 * r["_timestamp"]) if isinstance(r.get("_timestamp"), (int, float)) else 0
+                      for r in self.system]  # fmt: skip
+            history.write_rows(self.conn, run.pk, "system", self.system, stamps)
+        values = dict(self.values)
+        values.update(
+            state=self.state,
+            config=self.config,
+            metadata=self.metadata,
+            alerts=self.alerts,
+            summary=self.summary.snapshot(),
+            summary_state=dump_summary(self.summary),
+            history_keys=sorted(keys) if len(keys) != before else run.history_keys,
+            last_step=self.last_step,
+            runtime=self.runtime,
+            heartbeat_at=self.now,
+        )
+        self.conn.execute(sa.update(runs).where(runs.c.pk == run.pk).values(**values))

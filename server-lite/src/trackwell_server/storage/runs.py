@@ -1,0 +1,179 @@
+"""Projects and runs: lookups with access checks, creation, and the ``RunInfo`` view."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgpack
+import sqlalchemy as sa
+from trackwell.metrics import SummaryState
+
+from trackwell_server.auth import Principal, entity_kind
+from trackwell_server.db.schema import projects, rewinds, runs, streams
+from trackwell_server.errors import ApiError, not_found
+from trackwell_server.storage import history
+
+STATES = ("running", "finished", "failed", "crashed", "killed")
+
+
+# -- projects -----------------------------------------------------------------------
+
+
+def project_info(row: Any, run_count: int) -> dict[str, Any]:
+    return {
+        "entity": row.entity,
+        "name": row.name,
+        "created_at": row.created_at,
+        "run_count": run_count,
+        "visibility": row.visibility,
+    }
+
+
+def readable_project(conn: sa.Connection, who: Principal, entity: str, name: str) -> Any:
+    """The project row, or 404 when it is missing or private to someone else (names do not leak)."""
+    row = conn.execute(
+        sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
+    ).first()
+    if row is None or not (who.can_write(entity) or row.visibility == "public"):
+        raise not_found(f"project {entity}/{name}")
+    return row
+
+
+def check_writable(conn: sa.Connection, who: Principal, entity: str) -> None:
+    """403 for an entity the caller does not belong to; 404 for an admin naming no entity."""
+    if not who.can_write(entity):
+        raise ApiError(403, f"you may not write into entity {entity!r}")
+    if entity_kind(conn, entity) is None:
+        raise not_found(f"entity {entity!r}")
+
+
+def writable_project(conn: sa.Connection, who: Principal, entity: str, name: str, create: bool) -> Any:
+    check_writable(conn, who, entity)
+    query = sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
+    row = conn.execute(query).first()
+    if row is None and create:
+        try:
+            with conn.begin_nested():  # another server process may create it at the same moment
+                conn.execute(
+                    sa.insert(projects).values(entity=entity, name=name, visibility="private", created_at=time.time())
+                )
+        except sa.exc.IntegrityError:
+            pass
+        row = conn.execute(query).first()
+    if row is None:
+        raise not_found(f"project {entity}/{name}")
+    return row
+
+
+# -- runs ---------------------------------------------------------------------------
+
+
+def find_run(conn: sa.Connection, project_id: int, run_id: str, lock: bool = False) -> Any:
+    query = sa.select(runs).where(runs.c.project_id == project_id, runs.c.run_id == run_id)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def get_run(conn: sa.Connection, project: Any, run_id: str, lock: bool = False) -> Any:
+    row = find_run(conn, project.id, run_id, lock)
+    if row is None:
+        raise not_found(f"run {project.entity}/{project.name}/{run_id}")
+    return row
+
+
+def new_run_values(project_id: int, run_id: str, now: float) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "run_id": run_id,
+        "name": run_id,
+        "group_name": None,
+        "job_type": None,
+        "tags": [],
+        "notes": None,
+        "state": "running",
+        "config": {},
+        "summary": {},
+        "metadata": {},
+        "alerts": [],
+        "history_keys": [],
+        "fork_of": None,
+        "created_at": now,
+        "heartbeat_at": now,
+        "finished_at": None,
+        "exit_code": None,
+        "runtime": None,
+        "last_step": -1,
+        "summary_state": None,
+    }
+
+
+def load_summary(row: Any) -> SummaryState:
+    if not row.summary_state:
+        return SummaryState()
+    return SummaryState.from_state(msgpack.unpackb(row.summary_state, raw=False, strict_map_key=False))
+
+
+def dump_summary(state: SummaryState) -> bytes:
+    data: bytes = msgpack.packb(state.to_state(), use_bin_type=True, default=repr)
+    return data
+
+
+def rebuild_summary(conn: sa.Connection, run_pk: int, rules: Iterable[Mapping[str, Any]]) -> SummaryState:
+    """The summary from the live history alone (after a rewind or a fork), folded as the SDK does."""
+    state = SummaryState.from_state({"rules": list(rules)})
+    for row in history.iter_rows(conn, run_pk):
+        state.apply_row(dict(row))
+    return state
+
+
+def infos(conn: sa.Connection, project: Any, rows: Sequence[Any], base_url: str) -> list[dict[str, Any]]:
+    """``RunInfo`` objects for ``rows`` (two extra queries for all of them, not two per run)."""
+    pks = [r.pk for r in rows]
+    seqs: dict[int, dict[str, int]] = {pk: {} for pk in pks}
+    rw: dict[int, list[dict[str, Any]]] = {pk: [] for pk in pks}
+    if pks:
+        for s in conn.execute(sa.select(streams).where(streams.c.run_pk.in_(pks))):
+            seqs[s.run_pk][s.stream] = s.last_seq
+        for r in conn.execute(sa.select(rewinds).where(rewinds.c.run_pk.in_(pks)).order_by(rewinds.c.id)):
+            rw[r.run_pk].append({"id": r.id, "step": r.step, "at": r.at})
+    return [_info(project, row, seqs[row.pk], rw[row.pk], base_url) for row in rows]
+
+
+def info(conn: sa.Connection, project: Any, row: Any, base_url: str) -> dict[str, Any]:
+    return infos(conn, project, [row], base_url)[0]
+
+
+def _info(project: Any, row: Any, seqs: dict[str, int], rw: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
+    runtime = row.runtime
+    if runtime is None:
+        end = row.finished_at if row.finished_at is not None else row.heartbeat_at
+        runtime = max(0.0, end - row.created_at)
+    return {
+        "entity": project.entity,
+        "project": project.name,
+        "id": row.run_id,
+        "name": row.name or row.run_id,
+        "display_name": row.name or row.run_id,
+        "group": row.group_name,
+        "job_type": row.job_type,
+        "tags": list(row.tags or []),
+        "notes": row.notes,
+        "state": row.state,
+        "config": row.config or {},
+        "summary": row.summary or {},
+        "metadata": row.metadata or {},
+        "created_at": row.created_at,
+        "heartbeat_at": row.heartbeat_at,
+        "finished_at": row.finished_at,
+        "exit_code": row.exit_code,
+        "runtime": runtime,
+        "last_step": row.last_step,
+        "history_keys": list(row.history_keys or []),
+        "fork_of": row.fork_of,
+        "rewinds": rw,
+        "streams": seqs,
+        "url": f"{base_url}/{project.entity}/{project.name}/runs/{row.run_id}",
+    }

@@ -1,0 +1,180 @@
+"""Start a real server for tests: in-process on a background thread, or as a subprocess.
+
+``start_server`` binds a socket on 127.0.0.1 itself (port 0: the OS picks a free one,
+so parallel test sessions never collide), hands it to uvicorn on a thread, and
+polls ``/health`` until it answers, with a deadline rather than a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from trackwell_server.app import create_app, open_server
+from trackwell_server.config import ServerConfig
+
+START_TIMEOUT = 30.0
+
+
+def _request(method: str, url: str, key: str | None, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def wait_healthy(url: str, deadline: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url``/api/v1/health until it answers 200; raise past ``deadline`` (monotonic)."""
+    delay = 0.01
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server process exited with code {proc.returncode} before it answered")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no answer from {url}/api/v1/health within {START_TIMEOUT:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+class ServerHandle:
+    """A running server: its URL and admin key, helpers to add users and teams, ``stop()``."""
+
+    def __init__(self, url: str, admin_key: str | None, stopper: Any) -> None:
+        self.url = url
+        self.admin_key = admin_key
+        self._stop = stopper
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def create_user(self, name: str, admin: bool = False) -> str:
+        """Create a user; return its API key."""
+        body = _request("POST", f"{self.api_url}/users", self.admin_key, {"name": name, "admin": admin})
+        key: str = body["api_key"]
+        return key
+
+    def create_team(self, name: str, members: list[str]) -> dict[str, Any]:
+        """Create a team (the admin becomes a member too, as any creator does)."""
+        team: dict[str, Any] = _request("POST", f"{self.api_url}/teams", self.admin_key,
+                                        {"name": name, "members": members})  # fmt: skip
+        return team
+
+    def stop(self) -> None:
+        self._stop()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.stop()
+
+
+def _config(data_dir: str | os.PathLike[str], db_url: str | None, blob_store: str | None, auth: bool,
+            opts: dict[str, Any]) -> ServerConfig:  # fmt: skip
+    return ServerConfig(data_dir=Path(data_dir), db_url=db_url, blob_store=blob_store, auth=auth, **opts)
+
+
+def start_server(
+    data_dir: str | os.PathLike[str],
+    *,
+    db_url: str | None = None,
+    blob_store: str | None = None,
+    auth: bool = True,
+    **opts: Any,
+) -> ServerHandle:
+    """A server on 127.0.0.1 in this process; ``opts`` are ``ServerConfig`` fields
+    (``heartbeat_timeout``, ``rate_limit``, ``s3_endpoint_url``, ...)."""
+    config = _config(data_dir, db_url, blob_store, auth, opts)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config.public_url = url
+    srv, admin_key = open_server(config)
+    app = create_app(config, srv)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="trackwell-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+    try:
+        wait_healthy(url, time.monotonic() + START_TIMEOUT)
+    except BaseException:
+        stop()
+        raise
+    return ServerHandle(url, admin_key, stop)
+
+
+def start_server_process(
+    data_dir: str | os.PathLike[str],
+    *,
+    db_url: str | None = None,
+    blob_store: str | None = None,
+    auth: bool = True,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> tuple[ServerHandle, subprocess.Popen[bytes]]:
+    """``python -m trackwell_server`` as a real process (for kill -9 tests); ``.stop()`` terminates it."""
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    args = [sys.executable, "-m", "trackwell_server", "--host", "127.0.0.1", "--port", str(port),
+            "--data", str(data_dir), "--no-offer"]  # fmt: skip
+    if db_url:
+        args += ["--db", db_url]
+    if blob_store:
+        args += ["--blob-store", blob_store]
+    if not auth:
+        args.append("--no-auth")
+    args += extra_args or []
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(data_dir) / "server.log", "ab") as log:  # a file: a full pipe would block the server
+        proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    try:
+        wait_healthy(url, time.monotonic() + START_TIMEOUT, proc)
+    except BaseException:
+        stop()
+        raise
+    key_file = Path(data_dir) / "admin-key"
+    admin_key = key_file.read_text().strip() if key_file.exists() else None
+    return ServerHandle(url, admin_key, stop), proc
