@@ -67,6 +67,7 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
         s.tags = tuple(info["tags"])
     run = Run(s, info.get("id") or run_dir.name.rsplit("-", 1)[-1], s.name or info.get("name") or "resumed",
               run_dir, float(info.get("start_time") or start), resumed=True)  # fmt: skip
+    run.stream = runlog.log_stream(result.records[0] if result.records else None, run.id)
     steps = [step for row in data.history if isinstance(step := row.get("_step"), int)]
     run._step = max(steps) + 1 if steps else 0
     run.config._items.update(data.config)

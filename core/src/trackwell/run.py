@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
 from trackwell.config import Config
@@ -23,6 +23,9 @@ from trackwell.normalize import DROP, convert, normalize_row
 from trackwell.runlog import Kind
 from trackwell.settings import Settings
 from trackwell.writer import BACKLOG_LIMIT, WAKE_AT, Writer
+
+if TYPE_CHECKING:
+    from trackwell.sender import Sender
 
 _now = time.time
 SAVE_POLICIES = ("live", "now", "end")
@@ -54,7 +57,8 @@ class Run:
         self._tags: tuple[str, ...] = tuple(settings.tags)
         self._notes: str | None = settings.notes
         self.state = "running"
-        self.url: str | None = None
+        self.url: str | None = None  # the run's page, once an online run's entity is known
+        self.stream: str | None = None  # the run log's stream id (its first RUN record says it)
         self._step = 0
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -64,6 +68,7 @@ class Run:
         self._throttle = AlertThrottle()
         self._final_summary: dict[str, Any] | None = None
         self._writer: Writer | None = None
+        self._sender: Sender | None = None  # online runs only
         self._console: Any = None
         self._on_finish: list[Any] = []
         self._plugins: Any = None  # the plugin manager, set by session.init()
@@ -126,7 +131,7 @@ class Run:
         import os
         import socket
 
-        return {
+        info = {
             "id": self.id,
             "name": self._name,
             "project": self.project,
@@ -142,6 +147,9 @@ class Run:
             "resumed": self.resumed,
             "sweep_id": self.sweep_id,
         }
+        if self.stream is not None:
+            info["stream"] = self.stream
+        return info
 
     # -- logging ------------------------------------------------------------
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
@@ -362,6 +370,10 @@ class Run:
                 self._final_summary = writer.summary.snapshot()
             if quiet is not None:
                 self.settings.quiet = bool(quiet)
+            if self._sender is not None:
+                self._sender.finish(
+                    self.settings.upload_timeout, writer.next_seq - 1, quiet=self.settings.silent
+                )
             from trackwell.terminal import print_finish
 
             print_finish(self, writer.sparks, self._final_summary, writer.alert_count)

@@ -85,14 +85,15 @@ def new_packer() -> msgpack.Packer:
 
 
 class Record:
-    """One decoded record."""
+    """One decoded record; ``raw`` is its msgpack payload when a ``LogTail`` read it."""
 
-    __slots__ = ("body", "kind", "seq")
+    __slots__ = ("body", "kind", "seq", "raw")
 
-    def __init__(self, kind: str, seq: int, body: Any) -> None:
+    def __init__(self, kind: str, seq: int, body: Any, raw: bytes | None = None) -> None:
         self.kind = kind
         self.seq = seq
         self.body = body
+        self.raw = raw
 
     def __repr__(self) -> str:
         return f"Record({self.kind!r}, {self.seq}, {self.body!r})"
@@ -154,3 +155,109 @@ def read_log(path: str | Path) -> ReadResult:
     with open(path, "rb") as fh:
         result.records.extend(iter_records(fh, result))
     return result
+
+
+class LogTail:
+    """Reads a run log while it grows: complete records only, in order.
+
+    The sender follows the log the writer is appending to. A reader can see a batch
+    half written (the length runs past the end, or the checksum fails because the
+    rest has not landed), so ``read()`` stops before such a frame and tries it again
+    next time; it never skips one. Once the writer is done, whatever still does not
+    read is a torn tail (``unread_bytes()`` tells how much). Records keep their raw
+    payload, so the sender can forward them without encoding them again.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.offset = 0  # just past the last complete record read; 0 before the header
+        self._fh: BinaryIO | None = None
+
+    def read(self, max_records: int = 10_000, max_bytes: int = 4 * 1024 * 1024) -> list[Record]:
+        """The next complete records (at least one if any is there, even past ``max_bytes``)."""
+        fh = self._open()
+        if fh is None:
+            return []
+        if self.offset == 0:
+            fh.seek(0)
+            head = fh.read(len(MAGIC))
+            if len(head) < len(MAGIC):
+                return []  # the writer has not written the header yet
+            if head != MAGIC:
+                raise CorruptRunLog(f"{self.path} is not a trackwell run log (bad header {head!r})")
+            self.offset = len(MAGIC)
+        fh.seek(self.offset)
+        buf = fh.read(max_bytes)
+        records: list[Record] = []
+        pos = 0
+        unpack = _FRAME.unpack_from
+        while len(records) < max_records and len(buf) - pos >= _FRAME.size:
+            length, crc = unpack(buf, pos)
+            end = pos + _FRAME.size + length
+            if length > MAX_RECORD_BYTES:
+                break
+            if end > len(buf):
+                if records:
+                    break  # the next call starts with it
+                buf += fh.read(end - len(buf))  # one record larger than max_bytes
+                if end > len(buf):
+                    break
+            payload = bytes(buf[pos + _FRAME.size : end])
+            if zlib.crc32(payload) != crc:
+                break
+            try:
+                kind, seq, body = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+            except (ValueError, msgpack.UnpackException):
+                break
+            records.append(Record(kind, seq, body, payload))
+            pos = end
+        self.offset += pos
+        return records
+
+    def rewind(self) -> None:
+        """Start again from the first record (the server asked for older records)."""
+        self.offset = 0
+
+    def unread_bytes(self) -> int:
+        """Bytes after the last complete record read: a partial write, or a torn tail."""
+        try:
+            return max(0, self.path.stat().st_size - max(self.offset, len(MAGIC)))
+        except OSError:
+            return 0
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _open(self) -> BinaryIO | None:
+        if self._fh is None:
+            try:
+                self._fh = open(self.path, "rb")  # noqa: SIM115 - kept open while tailing; close()
+            except FileNotFoundError:
+                return None
+        return self._fh
+
+
+def log_stream(first: Record | None, run_id: str | None = None) -> str:
+    """The stream id of a log: its first RUN record's ``stream``.
+
+    Logs written before streams existed get one derived from the run id and start
+    time, which is the same every time the log is read, so syncing one twice still
+    lands in one stream.
+    """
+    body = first.body if first is not None and first.kind == Kind.RUN and isinstance(first.body, dict) else {}
+    stream = body.get("stream")
+    if isinstance(stream, str) and stream:
+        return stream
+    rid = body.get("id") or run_id or "run"
+    start = body.get("start_time")
+    millis = int(float(start) * 1000) if isinstance(start, (int, float)) else 0
+    return f"{rid}-{millis}"
+
+
+def new_stream_id() -> str:
+    """A random stream id, safe in a URL path: 16 hex characters."""
+    import secrets
+
+    return secrets.token_hex(8)

@@ -22,7 +22,7 @@ from trackwell import rundir
 from trackwell.config import config_from_input, load_yaml_config
 from trackwell.errors import RunDirError, UsageError, warn_user
 from trackwell.run import Run
-from trackwell.runlog import Kind
+from trackwell.runlog import Kind, new_stream_id
 from trackwell.settings import Settings
 from trackwell.writer import Writer
 
@@ -84,11 +84,6 @@ def init(
         warn_user(
             f"trackwell.init(): ignoring unsupported argument(s) {', '.join(sorted(unsupported))}",
         )
-    if resume_from or fork_from:
-        raise UsageError(
-            "resume_from= and fork_from= rewind or fork a run on a trackwell server, "
-            "which this version does not include yet; use resume= with a local run id"
-        )
     s = Settings.resolve(
         {
             "project": project, "entity": entity, "name": name, "run_id": id,
@@ -111,17 +106,28 @@ def init(
             return _current
         if reinit_mode == "finish_previous":
             _current.finish()
-    if s.mode == "online":
-        _warn_online()
+    if s.mode == "online" and not s.base_url:
+        _warn_no_server()
         s.mode = "offline"
+    if (fork_from or resume_from) and s.mode != "online":
+        what = "fork_from=" if fork_from else "resume_from="
+        raise UsageError(
+            f"{what} forks or rewinds a run on a trackwell server, and this run is {s.mode}: "
+            "configure a server with `trackwell login --host URL` (or TRACKWELL_BASE_URL) "
+            "and use mode='online'"
+        )
     initial = _initial_config(s, config, config_exclude_keys, config_include_keys)
-    run = _create_run(s)
+    run = _create_run(s, fork_from, resume_from)
     run.config.update(initial, allow_val_change=True)
     if run._writer is not None:
         from trackwell.plugins import get_plugin_manager
 
         run._plugins = get_plugin_manager(s)
         run._writer.start()
+        if s.mode == "online":
+            from trackwell.online import start_sender
+
+            run._sender = start_sender(run, run._writer.log_file)
         if s.console != "off" and not any(r._console for r in _active):
             from trackwell.console import ConsoleCapture
 
@@ -162,13 +168,14 @@ def _reinit_mode(reinit: bool | str | None) -> str:
     return reinit
 
 
-def _warn_online() -> None:
+def _warn_no_server() -> None:
     global _online_warned
     if not _online_warned:
         _online_warned = True
         warn_user(
-            "trackwell: online mode needs a trackwell server, which this version does not "
-            "include yet; this run is logged offline to ./trackwell/ instead",
+            "trackwell: online mode needs a trackwell server and none is configured "
+            "(run `trackwell login --host URL`, or set TRACKWELL_BASE_URL); this run is "
+            "logged offline to ./trackwell/ instead, and `trackwell sync` can upload it later",
         )
 
 
@@ -197,13 +204,15 @@ def _generate_name(base: Path) -> str:
     return f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{count + 1}"
 
 
-def _create_run(s: Settings) -> Run:
+def _create_run(s: Settings, fork_from: str | None = None, resume_from: str | None = None) -> Run:
     start = time.time()
     if s.mode == "disabled":
         run_id = s.run_id or rundir.new_run_id()
         return Run(s, run_id, s.name or "disabled-run", Path(os.devnull), start)
     base = rundir.trackwell_dir(s.root_dir)
     given_id = rundir.check_run_id(s.run_id) if s.run_id else None
+    if fork_from or resume_from:
+        return _create_from_server(s, base, given_id, start, fork_from, resume_from)
     if given_id is None and s.resume == "must":
         raise UsageError("resume='must' needs a run id: pass id=... or set TRACKWELL_RUN_ID")
     from trackwell.resume import find_resumable, resume_run
@@ -211,21 +220,68 @@ def _create_run(s: Settings) -> Run:
     previous = find_resumable(base, given_id, s.resume)
     if previous is not None:
         return resume_run(s, base, previous, start)
-    if given_id is not None and s.resume == "must":
-        raise UsageError(f"resume='must' but there is no local run with id {given_id!r} under {base}")
     if given_id is not None and s.resume == "never" and rundir.find_run_dir(base, given_id) is not None:
         raise UsageError(f"a run with id {given_id!r} already exists under {base} and resume='never'")
+    if given_id is not None and s.resume is not None and s.mode == "online":
+        # Not here: the server knows whether the run exists and where it stopped.
+        return _create_from_server(s, base, given_id, start)
+    if given_id is not None and s.resume == "must":
+        raise UsageError(f"resume='must' but there is no local run with id {given_id!r} under {base}")
     run_id = given_id or rundir.new_run_id()
-    name = s.name or _generate_name(base)
-    run_dir = rundir.create_run_dir(base, run_id, True, start, s.min_free_disk_mb)
+    run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
+    attach_writer(run, rundir.log_path(run.dir, run_id))
+    return run
+
+
+def _new_run(s: Settings, base: Path, run_id: str, name: str, start: float, resumed: bool = False) -> Run:
+    """A new run directory (``run-...`` online, ``offline-run-...`` offline) and its Run."""
+    run_dir = rundir.create_run_dir(base, run_id, s.mode != "online", start, s.min_free_disk_mb)
     rundir.point_latest(base, run_dir)
-    run = Run(s, run_id, name, run_dir, start)
-    attach_writer(run, rundir.log_path(run_dir, run_id))
+    return Run(s, run_id, name, run_dir, start, resumed=resumed)
+
+
+def _create_from_server(
+    s: Settings,
+    base: Path,
+    run_id: str | None,
+    start: float,
+    fork_from: str | None = None,
+    resume_from: str | None = None,
+) -> Run:
+    """Resume (its directory is not here), fork or rewind a run as the server says."""
+    from trackwell.online import continue_from, parse_step_spec, upsert_at_init
+
+    if resume_from:
+        rewound, step = parse_step_spec(resume_from, "resume_from")
+        if run_id is not None and run_id != rewound:
+            raise UsageError(f"resume_from names run {rewound!r} but id={run_id!r}; leave id= out")
+        run_id = rewound
+        answer = upsert_at_init(s, run_id, resume_from=step)
+    elif fork_from:
+        run_id = run_id or rundir.new_run_id()
+        answer = upsert_at_init(s, run_id, fork_from=parse_step_spec(fork_from, "fork_from"))
+    else:
+        assert run_id is not None
+        answer = upsert_at_init(s, run_id, resume=s.resume)
+    if answer is None:  # resume="allow" and the server is away: start here, it syncs later
+        run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
+        attach_writer(run, rundir.log_path(run.dir, run_id))
+        return run
+    info, existed = answer
+    resumed = existed and not fork_from
+    name = s.name or (info.get("name") if resumed else None) or _generate_name(base)
+    run = _new_run(s, base, run_id, str(name), start, resumed=resumed)
+    summary = continue_from(run, info)
+    attach_writer(run, rundir.log_path(run.dir, run_id), summary=summary)
+    assert run._writer is not None
+    run._writer.config.update(run.config._items)
     return run
 
 
 def attach_writer(run: Run, log_file: Path, seq: int = 0, summary: Any = None) -> None:
     """Open the run log (failing now, not on the thread) and queue the RUN record."""
+    if seq == 0 and run.stream is None:
+        run.stream = new_stream_id()  # names this log's records on a server (docs/server-api.md)
     try:
         writer = Writer(run, log_file, seq=seq, summary=summary)
     except OSError as exc:

@@ -49,6 +49,8 @@ FIELDS: dict[str, tuple[str, type, Any]] = {
     "disable_stats": ("X_DISABLE_STATS", bool, False),
     "min_free_disk_mb": ("MIN_FREE_DISK_MB", float, 10.0),
     "finish_timeout": ("FINISH_TIMEOUT", float, 30.0),
+    "upload_timeout": ("UPLOAD_TIMEOUT", float, 60.0),
+    "init_timeout": ("INIT_TIMEOUT", float, 10.0),
     "disable_plugins": ("DISABLE_PLUGINS", tuple, ()),
     "sync_tensorboard": ("SYNC_TENSORBOARD", bool, False),
 }
@@ -96,7 +98,7 @@ def workspace_settings_path(root_dir: str | os.PathLike[str] | None = None) -> P
 
 def read_settings_file(path: Path) -> dict[str, str]:
     """Read the ``[default]`` section of an INI settings file; a missing file is empty."""
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError) as exc:
@@ -104,17 +106,34 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return dict(parser["default"]) if parser.has_section("default") else {}
 
 
-def write_settings_file(path: Path, updates: Mapping[str, str]) -> None:
-    """Merge ``updates`` into the ``[default]`` section of an INI settings file."""
-    parser = configparser.ConfigParser()
+def write_settings_file(path: Path, updates: Mapping[str, str], private: bool = False) -> None:
+    """Merge ``updates`` into the ``[default]`` section of an INI settings file.
+
+    ``private`` files (they hold an API key) are readable by their owner only (0600),
+    from the moment they exist: written to a 0600 temporary file, then renamed.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
     parser.read(path, encoding="utf-8")
     if not parser.has_section("default"):
         parser.add_section("default")
     for key, value in updates.items():
         parser["default"][key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        parser.write(fh)
+    if not private:
+        with open(path, "w", encoding="utf-8") as fh:
+            parser.write(fh)
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # O_CREAT's mode is masked by the umask, and ignored for an old file
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            parser.write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _env_value(suffix: str, environ: Mapping[str, str]) -> str | None:
@@ -156,6 +175,8 @@ class Settings:
     disable_stats: bool
     min_free_disk_mb: float
     finish_timeout: float
+    upload_timeout: float
+    init_timeout: float
     disable_plugins: tuple[str, ...]
     sync_tensorboard: bool
 
@@ -202,6 +223,8 @@ class Settings:
                 raw = files.get(field)
             if raw is not None:
                 values[field] = _coerce(field, kind, raw)
+        if "mode" not in values and values.get("base_url"):
+            values["mode"] = "online"  # a configured server makes online the default
         resolved = cls(**values)
         resolved.mode = normalize_mode(resolved.mode)
         return resolved

@@ -89,6 +89,9 @@ def print_start(run: Any) -> None:
     print(f"trackwell: Run data is saved locally in {run.dir}", file=out)
     if run.settings.mode == "offline":
         print("trackwell: Offline run: nothing leaves this machine", file=out)
+    elif run.settings.mode == "online":
+        where = f"View run at {run.url}" if run.url else f"Streaming to {run.settings.base_url}"
+        print(f"trackwell: {where}", file=out)
 
 
 def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int) -> None:
@@ -114,5 +117,7 @@ def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int)
     alert_note = f", {alerts} alert(s)" if alerts else ""
     lines.append(f"Run {run.name} ({run.id}) {run.state}: {done}{alert_note}")
     lines.append(f"Run data: {run.dir}")
+    if run.url:
+        lines.append(f"Run page: {run.url}")
     for line in lines:
         print(f"trackwell: {line}", file=out)

@@ -75,6 +75,9 @@ class Writer:
         self.config: dict[str, Any] = {}
         self.alert_count = 0
         self._seq = seq
+        self.log_file = log_file
+        #: Set after each batch reaches the log: an online run's sender waits on it.
+        self.flushed: threading.Event | None = None
         self._packer = runlog.new_packer()
         # Unbuffered: each batch is one write() we can undo if the disk refuses it.
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
@@ -99,6 +102,11 @@ class Writer:
     # -- called from other threads ------------------------------------------
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next record gets; after finish(), one past the last record."""
+        return self._seq
 
     def sync(self, fsync: bool = False, timeout: float = 30.0) -> bool:
         """Block until everything queued so far is in the run log.
@@ -338,6 +346,8 @@ class Writer:
                     )
                 return
             self._held = []
+            if self.flushed is not None:
+                self.flushed.set()
             if self._write_failed:
                 self._write_failed = False
                 _stderr(f"trackwell: the run log of {self.run.id} is writable again; nothing was lost")

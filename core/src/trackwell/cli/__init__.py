@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.plugins",
     "trackwell.cli.runs",
     "trackwell.cli.mode",
+    "trackwell.cli.login",
+    "trackwell.cli.sync",
     "trackwell.cli.demo",
 )
 

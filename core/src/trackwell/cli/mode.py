@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from trackwell.settings import read_settings_file, workspace_settings_path, write_settings_file
+from trackwell.settings import Settings, read_settings_file, workspace_settings_path, write_settings_file
 
 
 def _set_mode(mode: str, root: str | None) -> Path:
@@ -24,7 +24,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @dir_option
     def offline(root: str | None) -> None:
-        """Log runs started in this directory offline (the default).
+        """Log runs started in this directory offline (the default without a server).
 
         Writes mode=offline to ./trackwell/settings. TRACKWELL_MODE or an init()
         argument still overrides it.
@@ -37,11 +37,13 @@ def register(cli: click.Group) -> None:
     def online(root: str | None) -> None:
         """Stream runs started in this directory to a trackwell server.
 
-        Until a server is configured, online runs fall back to offline with a warning.
+        The server is the one `trackwell login` saved (or TRACKWELL_BASE_URL); without
+        one, online runs are logged offline with a warning.
         """
         path = _set_mode("online", root)
         click.echo(f"Runs started here stream to a server (saved in {path}).")
-        click.echo("Note: this version has no server yet; runs fall back to offline logging.")
+        if not Settings.resolve().base_url:
+            click.echo("Note: no server is configured yet; run `trackwell login --host URL`.")
 
     @cli.command()
     @dir_option
@@ -53,8 +55,9 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @dir_option
     def enabled(root: str | None) -> None:
-        """Undo `trackwell disabled` (back to the default offline mode)."""
+        """Undo `trackwell disabled`: back to online with a server configured, else offline."""
         path = workspace_settings_path(root)
         current = read_settings_file(path).get("mode")
-        _set_mode("offline", root)
-        click.echo(f"trackwell is enabled here (mode was {current or 'unset'}, now offline).")
+        mode = "online" if Settings.resolve().base_url else "offline"
+        _set_mode(mode, root)
+        click.echo(f"trackwell is enabled here (mode was {current or 'unset'}, now {mode}).")

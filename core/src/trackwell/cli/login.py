@@ -1,0 +1,65 @@
+"""``trackwell login``: check an API key against a server and save both for later runs."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from trackwell.errors import AuthenticationError, CommError
+from trackwell.settings import Settings, user_config_dir, write_settings_file
+
+if TYPE_CHECKING:
+    from trackwell.transport import Transport
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.argument("key", required=False)
+    @click.option("--host", default=None, help="The server's URL (default: the saved one).")
+    def login(key: str | None, host: str | None) -> None:
+        """Log in to a trackwell server: verify KEY and save it with the server's URL.
+
+        Prompts for the key when it is not given. The URL, the key and your entity
+        go into the user settings file (readable by you only), so runs started
+        anywhere stream to this server: mode defaults to online once a server is set.
+        """
+        from trackwell.transport import Transport
+
+        base_url = host or Settings.resolve().base_url
+        if not base_url:
+            raise click.ClickException("which server? Pass --host URL, e.g. --host http://127.0.0.1:8080")
+        try:
+            transport = Transport(base_url, None, timeout=15.0)
+        except CommError as exc:
+            raise click.ClickException(exc.message) from None
+        try:
+            if key is None:
+                key = _ask_key(transport)
+            transport.api_key = key or None
+            viewer = transport.get("/viewer")
+        except AuthenticationError:
+            raise click.ClickException(f"{base_url} rejected this API key; check it and try again") from None
+        except CommError as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            transport.close()
+        entity = str(viewer.get("entity") or viewer.get("user") or "")
+        path = user_config_dir() / "settings"
+        updates = {"base_url": transport.base_url, "api_key": key or "", "entity": entity}
+        write_settings_file(path, updates, private=True)
+        click.echo(f"Logged in to {transport.base_url} as {viewer.get('user')} (entity {entity}).")
+        click.echo(f"Saved in {path}.")
+        for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
+            if os.environ.get(var):
+                click.echo(f"Note: {var} is set in this environment and wins over the saved value.")
+
+
+def _ask_key(transport: Transport) -> str:
+    """Prompt for the key, unless the server runs without auth (then none is needed)."""
+    health = transport.get("/health")
+    if isinstance(health, dict) and health.get("auth") is False:
+        return ""
+    key: str = click.prompt(f"API key for {transport.base_url}", hide_input=True)
+    return key.strip()

@@ -1,0 +1,481 @@
+"""The sender: moves a run log and the run's files to a trackwell server, exactly once.
+
+The run log is the buffer. The writer keeps appending to it exactly as offline; the
+sender follows it (``runlog.LogTail``) and POSTs the records, unchanged, in batches
+to ``/ingest``. The server keeps every record of a stream once, by sequence number,
+and answers the last one it holds, so a batch whose answer was lost can simply be
+sent again, and a sender that starts over (a new process, ``trackwell sync``) asks
+``/streams/{stream}`` where to go on. Nothing here runs on the training thread:
+a slow or absent server only makes the sender fall behind, never the training loop.
+
+``Uploader`` is the work, one step at a time, shared by the live ``Sender`` thread
+and ``trackwell sync``. It also uploads what changed under ``files/`` (periodically,
+when a FILES or META record passes, and at the end), heartbeats a live run when it
+has nothing else to say, and leaves ``sync.json`` in the run directory, which says how
+far the upload got (``complete`` once every record and file is on the server).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from trackwell.errors import CommError
+from trackwell.runlog import Kind, LogTail, Record, log_stream
+from trackwell.transport import Transport, file_path, run_path
+
+MARKER = "sync.json"
+#: Most records and bytes per ingest request (the server takes up to 25 MB).
+MAX_BATCH_RECORDS = 5000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+#: Files above this go up in parts (``?part=N&parts=M``), each under the 25 MB limit.
+FILE_PART_BYTES = 16 * 1024 * 1024
+#: How often a live run's changed files (output.log, config.yaml, ...) are uploaded.
+FILES_INTERVAL = 15.0
+#: A live run with nothing to send says it is alive this often (the server's timeout is 300 s).
+HEARTBEAT_INTERVAL = 30.0
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+#: While ``finish()`` waits, retries come faster, so a returning server is noticed soon.
+CLOSING_BACKOFF_CAP = 2.0
+_UPSERT_FIELDS = ("name", "group", "job_type", "tags", "notes", "start_time")
+
+
+class UploadFailed(Exception):
+    """The server refused the upload for good (bad key, no permission, over a limit)."""
+
+
+def read_marker(run_dir: Path) -> dict[str, Any]:
+    """The run directory's upload marker, or ``{}`` when it has none (or a broken one)."""
+    try:
+        with open(run_dir / MARKER, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_marker(run_dir: Path, data: dict[str, Any]) -> None:
+    tmp = run_dir / f".{MARKER}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, run_dir / MARKER)
+    except OSError:
+        pass  # a convenience: without it the next sync asks the server where to go on
+
+
+class Uploader:
+    """Uploads one run directory's log and files, one ``step()`` at a time.
+
+    ``entity`` and ``project`` override the log's (``trackwell sync --entity``); an
+    unknown entity is the key owner's (``GET /viewer``). ``live`` means the writer may
+    still append: the upload is only over once ``step(final=True)`` is called, and
+    idle steps send heartbeats.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        log_file: Path,
+        transport: Transport,
+        entity: str | None = None,
+        project: str | None = None,
+        run_id: str | None = None,
+        live: bool = False,
+        on_identity: Callable[[str, str, str], None] | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.files_dir = run_dir / "files"
+        self.transport = transport
+        self.tail = LogTail(log_file)
+        self.live = live
+        self.entity = entity
+        self.project = project
+        self.run_id = run_id
+        self.on_identity = on_identity
+        self.stream: str | None = None
+        self.info: dict[str, Any] = {}  # the RUN records read so far, merged
+        self.pending: list[Record] = []  # read from the log, not yet acknowledged
+        self.acked = -1  # the last seq the server holds
+        self.first_acked = -1  # what it held when this uploader first asked
+        self.files_uploaded = 0
+        self._read_seq = -1  # the last seq read from the log
+        self.exit_acked = False
+        self.done = False
+        self.complete = False
+        self.error: str | None = None
+        self.failures = 0  # consecutive retryable failures
+        self.retry_at = 0.0
+        self.closing_backoff = False
+        self._connected = False
+        self._connected_once = False
+        self._max_batch = MAX_BATCH_RECORDS
+        self._files_sent: dict[str, list[int]] = read_marker(run_dir).get("files", {}) if not live else {}
+        self._files_due = 0.0  # monotonic time of the next files round
+        self._last_contact = time.monotonic()
+        self._packer = msgpack.Packer(use_bin_type=True)
+
+    # -- identity --------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.run_id}"
+
+    def url(self) -> str | None:
+        """The run's page on the server, once the entity is known."""
+        if not (self.entity and self.project and self.run_id):
+            return None
+        return f"{self.transport.base_url}/{self.entity}/{self.project}/runs/{self.run_id}"
+
+    # -- the work ----------------------------------------------------------------
+    def step(self, final: bool = False) -> float:
+        """Do the next piece of work; return how long to wait before the next step.
+
+        ``final`` says the log is finished (the writer closed it, or it is a sync): once
+        everything in it and every file is up, ``done`` is set.
+        """
+        now = time.monotonic()
+        if self.retry_at > now and not (final and not self.closing_backoff):
+            return self.retry_at - now
+        try:
+            return self._step(final)
+        except CommError as exc:
+            return self._failed(exc, final)
+
+    def _step(self, final: bool) -> float:
+        if self.stream is None and not self._read_head():
+            return 0.0 if final and self._give_up_empty() else 0.2
+        if not self._connected:
+            self._connect()
+        self._fill()
+        if self.pending:
+            self._send_batch()
+            return 0.0
+        now = time.monotonic()
+        if final:
+            self._upload_files()
+            self.complete = self.exit_acked or not self.live
+            self._save_marker()
+            self.done = True
+            return 0.0
+        if now >= self._files_due:
+            self._upload_files()
+            self._save_marker()
+            self._files_due = now + FILES_INTERVAL
+        if self.live and now - self._last_contact >= HEARTBEAT_INTERVAL:
+            self.transport.request("POST", run_path(self.entity or "", self.project or "", self.run_id or "",
+                                                    "heartbeat"))  # fmt: skip
+            self._contact()
+        return min(self._files_due, self._last_contact + HEARTBEAT_INTERVAL) - time.monotonic()
+
+    def _read_head(self) -> bool:
+        """Read the first record (RUN) for the stream id and run identity."""
+        records = self.tail.read(max_records=1)
+        if not records:
+            return False
+        first = records[0]
+        self.stream = log_stream(first, self.run_id)
+        self._note(first)
+        self.pending.extend(records)
+        self._read_seq = first.seq
+        self.run_id = self.run_id or self.info.get("id")
+        self.project = self.project or self.info.get("project") or "uncategorized"
+        self.entity = self.entity or self.info.get("entity")
+        return True
+
+    def _give_up_empty(self) -> bool:
+        """A finished log without even a RUN record: nothing to upload."""
+        self.done = True
+        self.error = f"{self.tail.path} holds no complete record"
+        return True
+
+    def _connect(self) -> None:
+        """Upsert the run and learn where its stream continues; after every reconnect too."""
+        t = self.transport
+        if not self.entity:
+            viewer = t.get("/viewer")
+            self.entity = str(viewer["entity"])
+        if not self.run_id:
+            raise UploadFailed(f"{self.tail.path}: the run log names no run id")
+        body = {k: self.info[k] for k in _UPSERT_FIELDS if self.info.get(k) is not None}
+        t.put_json(run_path(self.entity, self.project or "", self.run_id), body)
+        held = t.get(run_path(self.entity, self.project or "", self.run_id, "streams", self.stream or ""))
+        self._resume_at(int(held["last_seq"]))
+        if not self._connected_once:
+            self._connected_once = True
+            self.first_acked = self.acked
+        self._connected = True
+        self._contact()
+        if self.on_identity is not None:
+            self.on_identity(self.entity, self.project or "", self.run_id)
+            self.on_identity = None
+        self._save_marker()
+
+    def _resume_at(self, last_seq: int) -> None:
+        """Continue after ``last_seq``: drop what the server holds, re-read what it lacks."""
+        first_kept = self.pending[0].seq if self.pending else self._read_seq + 1
+        if last_seq + 1 < first_kept:
+            # The server holds less than we already dropped (restored from a backup,
+            # or a gap): read the log again from the start.
+            self.tail.rewind()
+            self.pending = []
+            self._read_seq = -1
+        self.acked = last_seq
+        self._drop_acked()
+
+    def _fill(self) -> None:
+        """Read more of the log into ``pending`` (up to one batch)."""
+        if len(self.pending) >= self._max_batch:
+            return
+        for rec in self.tail.read(max_records=self._max_batch - len(self.pending), max_bytes=MAX_BATCH_BYTES):
+            self._read_seq = rec.seq
+            self._note(rec)
+            if rec.seq > self.acked:
+                self.pending.append(rec)
+            elif rec.kind == Kind.EXIT:
+                self.exit_acked = True
+
+    def _note(self, rec: Record) -> None:
+        """What the sender itself needs from a record as it passes."""
+        if rec.kind == Kind.RUN and isinstance(rec.body, dict):
+            self.info.update({k: v for k, v in rec.body.items() if v is not None and k != "start_time"})
+            self.info.setdefault("start_time", rec.body.get("start_time"))
+        elif rec.kind in (Kind.FILES, Kind.META):
+            self._files_due = 0.0
+
+    def _send_batch(self) -> None:
+        batch: list[bytes] = []
+        size = 0
+        for rec in self.pending[: self._max_batch]:
+            raw = rec.raw or b""
+            if batch and size + len(raw) > MAX_BATCH_BYTES:
+                break
+            batch.append(raw)
+            size += len(raw)
+        pack = self._packer.pack
+        head = (
+            self._packer.pack_map_header(3)
+            + pack("stream") + pack(self.stream)
+            + pack("first_seq") + pack(self.pending[0].seq)
+            + pack("records") + self._packer.pack_array_header(len(batch))
+        )  # fmt: skip
+        path = run_path(self.entity or "", self.project or "", self.run_id or "", "ingest")
+        try:
+            answer = self.transport.post_msgpack(path, head + b"".join(batch)).body
+        except CommError as exc:
+            if exc.code == "sequence_gap" and exc.body and isinstance(exc.body.get("last_seq"), int):
+                self._resume_at(exc.body["last_seq"])
+                return
+            if exc.status == 413 and self._max_batch > 1:
+                self._max_batch = max(1, len(batch) // 2)
+                return
+            raise
+        self._contact()
+        self._max_batch = min(MAX_BATCH_RECORDS, self._max_batch * 2)
+        self.acked = max(self.acked, int(answer["last_seq"]))
+        self._drop_acked()
+
+    def _drop_acked(self) -> None:
+        keep = 0
+        for rec in self.pending:
+            if rec.seq > self.acked:
+                break
+            keep += 1
+            if rec.kind == Kind.EXIT:
+                self.exit_acked = True
+        if keep:
+            del self.pending[:keep]
+
+    # -- files ---------------------------------------------------------------
+    def changed_files(self) -> list[tuple[str, Path, list[int]]]:
+        """Files under ``files/`` not uploaded in their current state."""
+        out = []
+        for path in sorted(self.files_dir.rglob("*")) if self.files_dir.is_dir() else ():
+            if path.name.endswith(".tmp") or not path.is_file():
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            rel = path.relative_to(self.files_dir).as_posix()
+            state = [st.st_size, st.st_mtime_ns]
+            if self._files_sent.get(rel) != state:
+                out.append((rel, path, state))
+        return out
+
+    def _upload_files(self) -> None:
+        for rel, path, state in self.changed_files():
+            try:
+                self._upload_file(rel, path)
+            except CommError as exc:
+                if exc.retryable:
+                    raise
+                _stderr(f"trackwell: could not upload {rel} of run {self.run_id}: {exc.message}")
+            except OSError:
+                continue  # removed or unreadable since the scan: nothing to send
+            self._files_sent[rel] = state
+            self.files_uploaded += 1
+            self._contact()
+
+    def _upload_file(self, rel: str, path: Path) -> None:
+        target = file_path(self.entity or "", self.project or "", self.run_id or "", rel)
+        size = path.stat().st_size
+        parts = max(1, -(-size // FILE_PART_BYTES))
+        with open(path, "rb") as fh:
+            for part in range(parts):
+                data = fh.read(FILE_PART_BYTES)
+                params = {"part": part, "parts": parts} if parts > 1 else None
+                self.transport.request("PUT", target, params=params, data=data)
+
+    # -- failures ----------------------------------------------------------------
+    def _failed(self, exc: CommError, final: bool) -> float:
+        if not exc.retryable and exc.status != 404:
+            raise UploadFailed(exc.message) from None
+        self._connected = False  # re-upsert after reconnecting: the server may have restarted
+        self.failures += 1
+        if exc.status == 404 and self.failures > 3:
+            raise UploadFailed(exc.message) from None
+        cap = CLOSING_BACKOFF_CAP if final else BACKOFF_CAP
+        delay = min(cap, BACKOFF_BASE * 2 ** min(self.failures - 1, 16)) * random.uniform(0.5, 1.0)
+        if exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        self.retry_at = time.monotonic() + delay
+        self.closing_backoff = final
+        self.error = exc.message
+        return delay
+
+    def _contact(self) -> None:
+        self._last_contact = time.monotonic()
+        if self.failures:
+            self.failures = 0
+            self.error = None
+
+    # -- progress and bookkeeping -----------------------------------------------
+    def records_left(self, last_seq: int) -> int:
+        """Records up to ``last_seq`` (the log's last) not yet on the server."""
+        return max(0, last_seq - self.acked)
+
+    def acked_bytes(self) -> int:
+        """How far into the log file the server holds every record (for progress bars)."""
+        return self.tail.offset - sum(len(r.raw or b"") + 8 for r in self.pending)
+
+    def _save_marker(self) -> None:
+        write_marker(
+            self.run_dir,
+            {
+                "base_url": self.transport.base_url,
+                "entity": self.entity,
+                "project": self.project,
+                "run_id": self.run_id,
+                "stream": self.stream,
+                "acked_seq": self.acked,
+                "log_bytes": self.tail.offset,
+                "complete": self.complete,
+                "files": self._files_sent,
+                "updated_at": time.time(),
+            },
+        )
+
+    def close(self) -> None:
+        self.tail.close()
+        self.transport.close()
+
+
+class Sender:
+    """The live run's sender thread: runs an ``Uploader`` until ``finish()``.
+
+    The writer sets ``wake`` after each batch it flushes, so new records go out
+    within a moment without polling; a step with nothing to do waits on it.
+    """
+
+    def __init__(self, uploader: Uploader, wake: threading.Event) -> None:
+        self.uploader = uploader
+        self.wake = wake
+        self._closing = threading.Event()  # the writer has closed the log
+        self._abort = threading.Event()  # finish() gave up waiting
+        self._kick = threading.Event()  # cut a backoff wait short
+        self._thread = threading.Thread(target=self._main, name="trackwell-sender", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _main(self) -> None:
+        up = self.uploader
+        try:
+            while not self._abort.is_set():
+                self.wake.clear()
+                delay = up.step(final=self._closing.is_set())
+                if up.done:
+                    return
+                if delay <= 0:
+                    continue
+                if up.retry_at > time.monotonic():
+                    self._kick.wait(delay)
+                    self._kick.clear()
+                else:
+                    self.wake.wait(delay)
+        except UploadFailed as exc:
+            up.error = str(exc)
+            _stderr(
+                f"trackwell: ERROR the server refused run {up.run_id}: {exc}. The run goes on "
+                f"logging to {up.run_dir}; fix the cause, then run `trackwell sync {up.run_dir}`"
+            )
+        except Exception as exc:  # a bug here must never reach training; the log keeps everything
+            up.error = f"{type(exc).__name__}: {exc}"
+            _stderr(f"trackwell: ERROR the sender of run {up.run_id} stopped: {up.error}")
+        finally:
+            up.close()
+
+    def finish(self, timeout: float, last_seq: int, quiet: bool = False) -> bool:
+        """Wait up to ``timeout`` s for the upload to end; True when all of it is up.
+
+        Called after the writer closed the log; ``last_seq`` is its last record. Slow
+        uploads show progress; one that runs out of time says what is left and how to
+        send it later (it is safe in the run directory).
+        """
+        up = self.uploader
+        self._closing.set()
+        self._kick.set()
+        self.wake.set()
+        start = time.monotonic()
+        shown = start + 2.0
+        while self._thread.is_alive():
+            left = start + timeout - time.monotonic()
+            if left <= 0:
+                break
+            self._thread.join(min(left, 0.5))
+            if not quiet and self._thread.is_alive() and time.monotonic() >= shown:
+                shown = time.monotonic() + 5.0
+                state = f" (retrying: {up.error})" if up.error else ""
+                left = up.records_left(last_seq)
+                _stderr(f"trackwell: uploading run {up.run_id}: {left} records left{state}")
+        if self._thread.is_alive():
+            self._abort.set()
+            self._kick.set()
+            self.wake.set()
+        if up.done and up.error is None:
+            return True
+        records = up.records_left(last_seq)
+        files = len(up.changed_files())
+        why = f": {up.error}" if up.error else f" within {timeout:g} s (upload_timeout)"
+        _stderr(
+            f"trackwell: {records} record(s) and {files} file(s) of run {up.run_id} did not reach "
+            f"the server{why}. They are safe in {up.run_dir}: run `trackwell sync {up.run_dir}` "
+            "to upload them."
+        )
+        return False
+
+
+def _stderr(message: str) -> None:
+    with contextlib.suppress(Exception):
+        print(message, file=sys.__stderr__ or sys.stderr)
