@@ -52,6 +52,8 @@ class FakeRun:
 class FakeServer:
     """State and fault switches; ``url`` is where it listens."""
 
+    key = KEY
+
     def __init__(self) -> None:
         self.runs: dict[tuple[str, str, str], FakeRun] = {}
         self.lock = threading.Lock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -31,6 +31,44 @@ def offline_run(trackwell_dir: Path) -> Iterator[Run]:
     import trackwell
 
     run = trackwell.init(project="test", mode="offline")
+    yield run
+    run.finish()
+
+
+@pytest.fixture(scope="session")
+def trackwell_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real trackwell server (server-lite) on a free 127.0.0.1 port, for the whole session.
+
+    It runs in this process with its own temporary storage. The handle has ``url``,
+    ``admin_key``, ``create_user(name)`` (returns the new user's API key) and ``stop()``.
+    Tests that need the server are skipped, saying why, when ``trackwell_server`` is not
+    installed. Session-scoped because starting one takes a moment: give each test its
+    own project or run ids.
+    """
+    try:
+        from trackwell_server.testing import start_server
+    except ImportError as exc:
+        pytest.skip(f"the trackwell server is not installed (pip install -e server-lite): {exc}")
+    handle = start_server(tmp_path_factory.mktemp("trackwell-server"))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def trackwell_online_dir(trackwell_dir: Path, trackwell_server: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``trackwell_dir`` with TRACKWELL_BASE_URL and TRACKWELL_API_KEY set to ``trackwell_server``."""
+    monkeypatch.setenv("TRACKWELL_BASE_URL", trackwell_server.url)
+    if trackwell_server.admin_key:
+        monkeypatch.setenv("TRACKWELL_API_KEY", trackwell_server.admin_key)
+    return trackwell_dir
+
+
+@pytest.fixture
+def online_run(trackwell_online_dir: Path) -> Iterator[Run]:
+    """A live run streaming to ``trackwell_server``; finished at teardown if the test did not."""
+    import trackwell
+
+    run = trackwell.init(project="test", mode="online")
     yield run
     run.finish()
 
