@@ -1,0 +1,202 @@
+"""`trackwell login` and `trackwell sync` against the fake server."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+import trackwell
+from trackwell.cli import _register_all, cli
+from trackwell.settings import Settings, read_settings_file, user_config_dir
+
+if TYPE_CHECKING:
+    from conftest import FakeServer
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str]:
+    _register_all()
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def server_env(trackwell_dir: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    """The fake server saved as if by `trackwell login` (settings file, not environment)."""
+    code, out = invoke("login", "--host", fake_server.url, fake_server.key)
+    assert code == 0, out
+    return fake_server
+
+
+def offline_run(steps: int, run_id: str | None = None) -> trackwell.Run:
+    run = trackwell.init(project="p", mode="offline", id=run_id, config={"lr": 1})
+    for i in range(steps):
+        run.log({"i": i})
+    run.finish()
+    return run
+
+
+# -- login ---------------------------------------------------------------------------------
+
+
+def test_login_verifies_the_key_and_saves_url_key_and_entity_privately(
+    trackwell_dir: Path, fake_server: FakeServer
+) -> None:
+    code, out = invoke("login", "--host", fake_server.url + "/", fake_server.key)
+    assert code == 0, out
+    assert "as tester" in out
+    path = user_config_dir() / "settings"
+    assert read_settings_file(path) == {
+        "base_url": fake_server.url,
+        "api_key": fake_server.key,
+        "entity": "tester",
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    s = Settings.resolve()
+    assert (s.mode, s.base_url, s.entity) == ("online", fake_server.url, "tester")
+
+
+def test_login_prompts_for_the_key_when_none_is_given(trackwell_dir: Path, fake_server: FakeServer) -> None:
+    code, out = invoke("login", "--host", fake_server.url, input=fake_server.key + "\n")
+    assert code == 0, out
+    assert "API key" in out
+    assert fake_server.key not in out  # typed hidden
+    assert read_settings_file(user_config_dir() / "settings")["api_key"] == fake_server.key
+
+
+def test_login_with_a_wrong_key_saves_nothing(trackwell_dir: Path, fake_server: FakeServer) -> None:
+    code, out = invoke("login", "--host", fake_server.url, "tw_wrong")
+    assert code == 1
+    assert "rejected this API key" in out
+    assert not (user_config_dir() / "settings").exists()
+
+
+def test_login_to_nothing_listening_says_so(trackwell_dir: Path) -> None:
+    code, out = invoke("login", "--host", "http://127.0.0.1:9", "k")
+    assert code == 1
+    assert "cannot reach the trackwell server at http://127.0.0.1:9" in out
+
+
+def test_login_needs_a_host_the_first_time(trackwell_dir: Path) -> None:
+    code, out = invoke("login", "k")
+    assert code == 1
+    assert "--host" in out
+
+
+def test_the_environment_overrides_the_saved_login(
+    server_env: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKWELL_BASE_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("WANDB_API_KEY", "from-wandb")
+    s = Settings.resolve()
+    assert (s.base_url, s.api_key) == ("http://127.0.0.1:1", "from-wandb")
+
+
+# -- sync ------------------------------------------------------------------------------------
+
+
+def test_sync_uploads_an_offline_run_exactly_once(server_env: FakeServer) -> None:
+    run = offline_run(300)
+    code, out = invoke("sync", str(run.dir))
+    assert code == 0, out
+    assert "new record(s)" in out
+    server_run = server_env.run(run.id)
+    assert [r["_step"] for r in server_run.history] == list(range(300))
+    assert server_run.info["state"] == "finished"
+    assert server_run.config == {"lr": 1}
+    assert "summary.json" in server_run.files
+    uploads = len(server_env.requests)
+    code, out = invoke("sync", str(run.dir))
+    assert code == 0
+    assert "Nothing to sync" in out
+    assert len(server_env.requests) == uploads  # the marker answered: not even a request
+    code, out = invoke("sync", "--include-synced", str(run.dir))
+    assert code == 0
+    assert "no new records" in out
+    assert [r["_step"] for r in server_run.history] == list(range(300))
+
+
+def test_sync_without_dirs_takes_unfinished_online_runs_and_offline_ones_only_when_asked(
+    server_env: FakeServer,
+) -> None:
+    off = offline_run(5)
+    code, out = invoke("sync")
+    assert code == 0
+    assert "Nothing to sync" in out
+    code, out = invoke("sync", "--dry-run", "--include-offline")
+    assert code == 0
+    assert str(off.dir) in out
+    assert ("tester", "p", off.id) not in server_env.runs
+    code, out = invoke("sync", "--sync-all")
+    assert code == 0, out
+    assert len(server_env.run(off.id).history) == 5
+
+
+def test_sync_finishes_an_online_run_whose_upload_was_cut_short(
+    server_env: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_env.down = True
+    monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "0.2")
+    run = trackwell.init(project="p")
+    for i in range(50):
+        run.log({"i": i})
+    run.finish()
+    server_env.down = False
+    code, out = invoke("sync")
+    assert code == 0, out
+    assert [r["_step"] for r in server_env.run(run.id).history] == list(range(50))
+    assert json.loads((run.dir / "sync.json").read_text())["complete"] is True
+
+
+def test_sync_into_another_entity_and_project(server_env: FakeServer) -> None:
+    run = offline_run(3)
+    code, out = invoke("sync", "--project", "elsewhere", "--entity", "team", str(run.dir))
+    assert code == 0, out
+    assert len(server_env.run(run.id, entity="team", project="elsewhere").history) == 3
+
+
+def test_sync_of_a_grown_log_sends_only_the_new_records(server_env: FakeServer) -> None:
+    run = offline_run(10, run_id="grows")
+    assert invoke("sync", str(run.dir))[0] == 0
+    again = trackwell.init(project="p", mode="offline", id="grows", resume="must")
+    again.log({"i": 10})
+    again.finish()
+    code, out = invoke("sync", str(run.dir))
+    assert code == 0, out
+    assert [r["_step"] for r in server_env.run("grows").history] == list(range(11))
+
+
+def test_sync_clean_deletes_only_fully_uploaded_runs(server_env: FakeServer) -> None:
+    done = offline_run(2)
+    left = offline_run(2)
+    assert invoke("sync", str(done.dir))[0] == 0
+    code, out = invoke("sync", "--clean", input="n\n")
+    assert "Nothing deleted" in out
+    assert done.dir.exists()
+    code, out = invoke("sync", "--clean", "-y")
+    assert code == 0
+    assert not done.dir.exists()
+    assert left.dir.exists()
+
+
+def test_sync_reports_a_server_that_stays_away(
+    server_env: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackwell import sync
+
+    monkeypatch.setattr(sync, "MAX_FAILURES", 2)
+    run = offline_run(2)
+    server_env.down = True
+    code, out = invoke("sync", str(run.dir))
+    assert code == 1
+    assert "not fully uploaded" in out
+
+
+def test_sync_without_a_server_says_how_to_configure_one(trackwell_dir: Path) -> None:
+    code, out = invoke("sync")
+    assert code == 1
+    assert "trackwell login --host URL" in out
