@@ -69,7 +69,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     for module in (identity, projects, runs, ingest, history, files):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(
-        LimitsMiddleware, bucket=TokenBucket(config.rate_limit, config.rate_burst), max_body=config.max_body_bytes
+        LimitsMiddleware,
+        bucket=TokenBucket(config.rate_limit, config.rate_burst),
+        max_body=config.max_body_bytes,
     )
     return app
 

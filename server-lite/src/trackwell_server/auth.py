@@ -60,7 +60,9 @@ def create_key(conn: sa.Connection, user: str) -> str:
     key = f"tw_{key_id}_{_random(40)}"
     salt = secrets.token_hex(16)
     conn.execute(
-        sa.insert(api_keys).values(key_id=key_id, user=user, salt=salt, hash=_hash(salt, key), created_at=time.time())
+        sa.insert(api_keys).values(
+            key_id=key_id, user=user, salt=salt, hash=_hash(salt, key), created_at=time.time()
+        )
     )
     return key
 

@@ -1,4 +1,7 @@
-"""``trackwell server``: start the reference server (also ``trackwell-server`` and ``python -m trackwell_server``)."""
+"""``trackwell server``: start the reference server.
+
+Also installed as ``trackwell-server`` and runnable as ``python -m trackwell_server``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,21 +40,50 @@ def _pick_port(host: str) -> int:
 
 
 @click.command("server")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for a team).")
-@click.option("--port", type=click.IntRange(0, 65535), default=0,
-              help=f"Port (default: {PREFERRED_PORT} if free, else any free port).")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data directory (default: $TRACKWELL_DATA_DIR or ~/.local/share/trackwell/server).")
-@click.option("--db", "db_url", default=None, help="Database URL, e.g. postgresql://user@host/db (default: SQLite).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for a team)."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help=f"Port (default: {PREFERRED_PORT} if free, else any free port).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $TRACKWELL_DATA_DIR or ~/.local/share/trackwell/server).",
+)
+@click.option(
+    "--db", "db_url", default=None, help="Database URL, e.g. postgresql://user@host/db (default: SQLite)."
+)
 @click.option("--blob-store", default=None, help="Where file bytes go: a directory, or s3://bucket/prefix.")
-@click.option("--s3-endpoint-url", default=None, envvar="AWS_ENDPOINT_URL",
-              help="S3-compatible endpoint (MinIO, ...); also AWS_ENDPOINT_URL.")
-@click.option("--no-auth", is_flag=True, help="No API keys: every request is the local admin (loopback only).")
+@click.option(
+    "--s3-endpoint-url",
+    default=None,
+    envvar="AWS_ENDPOINT_URL",
+    help="S3-compatible endpoint (MinIO, ...); also AWS_ENDPOINT_URL.",
+)
+@click.option(
+    "--no-auth", is_flag=True, help="No API keys: every request is the local admin (loopback only)."
+)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
-@click.option("--heartbeat-timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
-              help="Seconds of silence after which a running run is marked crashed.")
-@click.option("--rate-limit", type=click.FloatRange(min=0.1), default=1000.0, show_default=True,
-              help="Requests per second per API key.")
+@click.option(
+    "--heartbeat-timeout",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="Seconds of silence after which a running run is marked crashed.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0.1),
+    default=1000.0,
+    show_default=True,
+    help="Requests per second per API key.",
+)
 @click.option("--no-offer", is_flag=True, help="Do not write the admin key into the SDK's user settings.")
 def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, blob_store: str | None,
                    s3_endpoint_url: str | None, no_auth: bool, workers: int, heartbeat_timeout: float,
@@ -61,8 +94,6 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     A team: `trackwell server --host 0.0.0.0 --db postgresql://... --blob-store s3://bucket/prefix
     --workers 4`, on as many hosts as you like.
     """
-    import uvicorn
-
     from trackwell_server.app import CONFIG_ENV, config_to_env, create_app, open_server
     from trackwell_server.bootstrap import offer_to_sdk
     from trackwell_server.config import ServerConfig, default_data_dir
@@ -99,13 +130,31 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     if not no_offer:
         click.echo(offer_to_sdk(url, admin_key))
     click.echo(f"  log in:   trackwell login --host {url}")
-    if workers == 1:
-        uvicorn.run(create_app(config, srv), host=host, port=port, log_level="info", access_log=False)
-        return
-    srv.engine.dispose()  # each worker opens its own connections
-    os.environ[CONFIG_ENV] = config_to_env(config)
-    uvicorn.run("trackwell_server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)  # fmt: skip
+    if workers > 1:
+        srv.engine.dispose()  # each worker opens its own connections
+        os.environ[CONFIG_ENV] = config_to_env(config)
+        serve("trackwell_server.app:app_from_env", host, port, workers)
+    else:
+        serve(create_app(config, srv), host, port, 1)
+
+
+def serve(app: Any, host: str, port: int, workers: int) -> None:
+    """Run uvicorn on a socket bound here with TCP_NODELAY.
+
+    uvicorn hands a socket it bound itself to its workers without TCP_NODELAY, and
+    then every keep-alive response waits ~40 ms for the client's delayed ACK (Nagle).
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=isinstance(app, str),
+                            log_level="info", access_log=False)  # fmt: skip
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def main() -> None:

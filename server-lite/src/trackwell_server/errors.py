@@ -94,4 +94,6 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal", f"internal server error ({type(exc).__name__}); see the server log")
+        return error_response(
+            500, "internal", f"internal server error ({type(exc).__name__}); see the server log"
+        )

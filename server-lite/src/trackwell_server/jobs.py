@@ -25,7 +25,9 @@ def mark_crashed(engine: Engine, timeout: float, now: float | None = None) -> in
     cutoff = (time.time() if now is None else now) - timeout
     with write(engine) as conn:
         result = conn.execute(
-            sa.update(runs).where(runs.c.state == "running", runs.c.heartbeat_at < cutoff).values(state="crashed")
+            sa.update(runs)
+            .where(runs.c.state == "running", runs.c.heartbeat_at < cutoff)
+            .values(state="crashed")
         )
     return int(result.rowcount or 0)
 

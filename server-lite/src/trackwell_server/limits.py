@@ -96,7 +96,10 @@ class LimitsMiddleware:
         if not allowed:
             wait = max(1, math.ceil((1.0 - tokens) / self.bucket.rate))
             response = error_response(
-                429, "rate_limited", f"too many requests: retry in {wait} s", headers={"Retry-After": str(wait)}
+                429,
+                "rate_limited",
+                f"too many requests: retry in {wait} s",
+                headers={"Retry-After": str(wait)},
             )
             await response(scope, receive, send_with_headers)
             return

@@ -14,7 +14,8 @@ def check_name(value: str, what: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise ApiError(
             422,
-            f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit",
+            f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit",
         )
     return value
 

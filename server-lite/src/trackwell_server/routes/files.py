@@ -59,11 +59,17 @@ def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, 
             _replace(conn, run.pk, path, len(data), digest, None, now)
             return {"path": path, "size": len(data), "sha256": digest}
         key = (file_parts.c.run_pk == run.pk) & (file_parts.c.path == path)
-        conn.execute(sa.delete(file_parts).where(key, (file_parts.c.part == part) | (file_parts.c.parts != parts)))
         conn.execute(
-            sa.insert(file_parts).values(run_pk=run.pk, path=path, part=part, parts=parts, size=len(data), sha256=digest)
+            sa.delete(file_parts).where(key, (file_parts.c.part == part) | (file_parts.c.parts != parts))
         )
-        got = conn.execute(sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)).all()
+        conn.execute(
+            sa.insert(file_parts).values(
+                run_pk=run.pk, path=path, part=part, parts=parts, size=len(data), sha256=digest
+            )
+        )
+        got = conn.execute(
+            sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)
+        ).all()
         if len(got) < parts:
             return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(got)}
         whole = hashlib.sha256()
@@ -79,7 +85,9 @@ def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str
              now: float) -> None:  # fmt: skip
     conn.execute(sa.delete(files).where(files.c.run_pk == run_pk, files.c.path == path))
     conn.execute(
-        sa.insert(files).values(run_pk=run_pk, path=path, size=size, sha256=digest, parts=parts, updated_at=now)
+        sa.insert(files).values(
+            run_pk=run_pk, path=path, size=size, sha256=digest, parts=parts, updated_at=now
+        )
     )
 
 
@@ -87,7 +95,9 @@ def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str
     "/runs/{entity}/{project}/{run_id}/files/{path:path}",
     response_model=FileStored,
     openapi_extra={
-        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }
     },
 )
 async def put_file(
@@ -120,7 +130,13 @@ def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
     return JSONResponse(
         {
             "files": [
-                {"path": r.path, "size": r.size, "sha256": r.sha256, "updated_at": r.updated_at, "url": base + r.path}
+                {
+                    "path": r.path,
+                    "size": r.size,
+                    "sha256": r.sha256,
+                    "updated_at": r.updated_at,
+                    "url": base + r.path,
+                }
                 for r in rows
             ]
         }

@@ -52,7 +52,9 @@ def _encode(request: Request, content: Any) -> Response:
 def _archive(conn: sa.Connection, run_pk: int, rewind: int | None) -> int:
     if rewind is None:
         return history.LIVE
-    found = conn.execute(sa.select(rewinds.c.id).where(rewinds.c.run_pk == run_pk, rewinds.c.id == rewind)).first()
+    found = conn.execute(
+        sa.select(rewinds.c.id).where(rewinds.c.run_pk == run_pk, rewinds.c.id == rewind)
+    ).first()
     if found is None:
         raise ApiError(404, f"rewind {rewind} not found")
     return rewind
@@ -145,7 +147,7 @@ def _sampled(
             pos_ok = pos < len(steps)
             hit = np.zeros(len(picked), dtype=bool)
             hit[pos_ok] = steps[pos[pos_ok]] == picked[pos_ok]
-            for step, value in zip(picked[hit].tolist(), values[pos[hit]].tolist()):
+            for step, value in zip(picked[hit].tolist(), values[pos[hit]].tolist(), strict=True):
                 by_step[step][key] = value
     if others:
         _fill_others(conn, run_pk, archive, others, by_step, samples, min_step, max_step, bool(chosen))

@@ -67,7 +67,9 @@ def health(srv: Srv) -> Any:
 
 @router.get("/viewer", response_model=Viewer, tags=["identity"])
 def viewer(who: Caller) -> Any:
-    return JSONResponse({"user": who.user, "entity": who.user, "admin": who.admin, "teams": sorted(who.teams)})
+    return JSONResponse(
+        {"user": who.user, "entity": who.user, "admin": who.admin, "teams": sorted(who.teams)}
+    )
 
 
 @router.post("/users", status_code=201, response_model=UserKey, tags=["identity"])

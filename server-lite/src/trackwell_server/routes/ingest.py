@@ -92,7 +92,9 @@ async def ingest_batch(entity: Entity, project: Project, run_id: RunId, request:
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/streams/{stream}", response_model=LastSeq)
-def stream_position(entity: Entity, project: Project, run_id: RunId, stream: str, who: Caller, srv: Srv) -> Any:
+def stream_position(
+    entity: Entity, project: Project, run_id: RunId, stream: str, who: Caller, srv: Srv
+) -> Any:
     """Where a sender starts: the last seq held for ``stream`` (-1 when none)."""
     if not 0 < len(stream) <= _STREAM_MAX:
         raise ApiError(422, f"stream must be 1-{_STREAM_MAX} characters")

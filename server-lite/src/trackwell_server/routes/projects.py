@@ -37,7 +37,11 @@ class ProjectPatch(BaseModel):
 def _run_counts(conn: sa.Connection, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
-    query = sa.select(runs.c.project_id, sa.func.count()).where(runs.c.project_id.in_(ids)).group_by(runs.c.project_id)
+    query = (
+        sa.select(runs.c.project_id, sa.func.count())
+        .where(runs.c.project_id.in_(ids))
+        .group_by(runs.c.project_id)
+    )
     return {pid: n for pid, n in conn.execute(query)}
 
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+
 from trackwell.api import filters as run_filters
 from trackwell.errors import UsageError
-
 from trackwell_server.db.engine import read, write
 from trackwell_server.db.schema import file_parts, files, rewinds, row_chunks, runs, series_chunks, streams
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
@@ -112,7 +112,9 @@ def _base_url(srv: Srv) -> str:
 
 
 @router.put("/runs/{entity}/{project}/{run_id}", response_model=RunInfo)
-def upsert_run(entity: Entity, project: Project, run_id: RunId, body: RunUpsert, who: Caller, srv: Srv) -> Any:
+def upsert_run(
+    entity: Entity, project: Project, run_id: RunId, body: RunUpsert, who: Caller, srv: Srv
+) -> Any:
     """Create or update a run; see docs/server-api.md for resume, fork and rewind."""
     now = time.time()
     with write(srv.engine) as conn:
@@ -152,7 +154,12 @@ def _given(body: RunUpsert, row: Any) -> dict[str, Any]:
     arrived as ``config`` records, which must not be overwritten by stale values.
     """
     out: dict[str, Any] = {}
-    for field, column in (("name", "name"), ("group", "group_name"), ("job_type", "job_type"), ("notes", "notes")):
+    for field, column in (
+        ("name", "name"),
+        ("group", "group_name"),
+        ("job_type", "job_type"),
+        ("notes", "notes"),
+    ):
         value = getattr(body, field)
         if value is not None:
             out[column] = value
@@ -195,7 +202,9 @@ def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
     """Archive history after ``step``. Idempotent for the sender's re-sent upsert: a
     rewind to the step of the run's latest rewind is a no-op."""
     latest = conn.execute(
-        sa.select(rewinds.c.id, rewinds.c.step).where(rewinds.c.run_pk == run_pk).order_by(rewinds.c.id.desc())
+        sa.select(rewinds.c.id, rewinds.c.step)
+        .where(rewinds.c.run_pk == run_pk)
+        .order_by(rewinds.c.id.desc())
     ).first()
     if latest is not None and latest.step == step:
         return
@@ -299,7 +308,9 @@ class _FilterView:
         self.job_type = info["job_type"]
         self.notes = info["notes"]
         self.start_time = info["created_at"]
-        self.created_at = datetime.fromtimestamp(info["created_at"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        self.created_at = datetime.fromtimestamp(info["created_at"], tz=timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
 
 
 @router.get("/runs/{entity}/{project}", response_model=RunList)
@@ -318,9 +329,9 @@ def list_runs(
         try:
             query = json.loads(filters)
         except ValueError:
-            raise ApiError(422, "filters must be a JSON object, e.g. {\"config.lr\": 0.1}") from None
+            raise ApiError(422, 'filters must be a JSON object, e.g. {"config.lr": 0.1}') from None
         if not isinstance(query, dict):
-            raise ApiError(422, "filters must be a JSON object, e.g. {\"config.lr\": 0.1}")
+            raise ApiError(422, 'filters must be a JSON object, e.g. {"config.lr": 0.1}')
     start = 0
     if cursor:
         if not cursor.isdigit():
@@ -328,7 +339,9 @@ def list_runs(
         start = int(cursor)
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        rows = conn.execute(sa.select(runs).where(runs.c.project_id == proj.id).order_by(runs.c.created_at)).all()
+        rows = conn.execute(
+            sa.select(runs).where(runs.c.project_id == proj.id).order_by(runs.c.created_at)
+        ).all()
         views = [_FilterView(i) for i in store.infos(conn, proj, rows, _base_url(srv))]
     try:
         matched = [v for v in views if run_filters.matches(v, query)]  # type: ignore[arg-type]

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+
 from trackwell.api.replay import flatten
 from trackwell.errors import UsageError
 from trackwell.metrics import MetricRule
-
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.schema import runs, streams
 from trackwell_server.errors import ApiError
@@ -35,17 +35,21 @@ def held_seq(conn: sa.Connection, run_pk: int, stream: str) -> int:
 
 
 def _check(records: Sequence[Any], first_seq: int) -> None:
+    """Records are ``[kind, seq, body]`` with seqs counting up from ``first_seq`` (422 otherwise)."""
     for i, rec in enumerate(records):
-        if not isinstance(rec, (list, tuple)) or len(rec) != 3:
+        if type(rec) is not list or len(rec) != 3:
             raise ApiError(422, f"records[{i}] must be [kind, seq, body]")
-        kind, seq, _body = rec
-        if not isinstance(kind, str) or type(seq) is not int:
-            raise ApiError(422, f"records[{i}]: kind must be a string and seq an integer")
-        if seq != first_seq + i:
-            raise ApiError(422, f"records[{i}] has seq {seq}; seqs must count up from first_seq ({first_seq})")
+    seqs = [rec[1] for rec in records]
+    if seqs != list(range(first_seq, first_seq + len(records))):
+        i = next(i for i, seq in enumerate(seqs) if type(seq) is not int or seq != first_seq + i)
+        raise ApiError(
+            422, f"records[{i}] has seq {seqs[i]!r}; seqs must count up from first_seq ({first_seq})"
+        )
 
 
-def ingest(conn: sa.Connection, run: Any, stream: str, first_seq: int, records: Sequence[Any], cfg: ServerConfig) -> int:
+def ingest(
+    conn: sa.Connection, run: Any, stream: str, first_seq: int, records: Sequence[Any], cfg: ServerConfig
+) -> int:
     """Store the records above the stream's last seq; return the new last seq (409 on a gap)."""
     _check(records, first_seq)
     held = held_seq(conn, run.pk, stream)
@@ -96,30 +100,28 @@ class _Folder:
     def fold(self, records: Sequence[Any]) -> None:
         summary = self.summary
         rows = self.rows
+        last_step = self.last_step
+        rules = summary.rules
         for kind, _seq, body in records:
             if kind == "history":
-                if isinstance(body, dict):
+                if type(body) is dict:
                     step = body.get("_step")
                     if type(step) is not int:
-                        step = self.last_step + 1
+                        step = last_step + 1
                         body["_step"] = step
-                    if step > self.last_step:
-                        self.last_step = step
-                    if summary.rules:
+                    if step > last_step:
+                        last_step = step
+                    if rules:
                         summary.apply_row(dict(body))
                     else:  # the same as apply_row without rules, minus a copy per row
                         summary.fold(body)
-                    has_nested = False
-                    for v in body.values():
-                        if type(v) is dict:
-                            has_nested = True
-                            break
-                    rows.append(flatten(body) if has_nested else body)
+                    rows.append(flatten(body) if dict in map(type, body.values()) else body)
             elif kind == "stats":
                 if isinstance(body, dict):
                     self.system.append(flatten(body))
             else:
                 self._other(kind, body)
+        self.last_step = last_step
         if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
             self.runtime = float(self.rows[-1]["_runtime"])
         if self.state == "crashed":  # it was only silent: data arriving means it is alive

@@ -8,8 +8,8 @@ from typing import Any
 
 import msgpack
 import sqlalchemy as sa
-from trackwell.metrics import SummaryState
 
+from trackwell.metrics import SummaryState
 from trackwell_server.auth import Principal, entity_kind
 from trackwell_server.db.schema import projects, rewinds, runs, streams
 from trackwell_server.errors import ApiError, not_found
@@ -57,7 +57,9 @@ def writable_project(conn: sa.Connection, who: Principal, entity: str, name: str
         try:
             with conn.begin_nested():  # another server process may create it at the same moment
                 conn.execute(
-                    sa.insert(projects).values(entity=entity, name=name, visibility="private", created_at=time.time())
+                    sa.insert(projects).values(
+                        entity=entity, name=name, visibility="private", created_at=time.time()
+                    )
                 )
         except sa.exc.IntegrityError:
             pass
@@ -146,7 +148,9 @@ def info(conn: sa.Connection, project: Any, row: Any, base_url: str) -> dict[str
     return infos(conn, project, [row], base_url)[0]
 
 
-def _info(project: Any, row: Any, seqs: dict[str, int], rw: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
+def _info(
+    project: Any, row: Any, seqs: dict[str, int], rw: list[dict[str, Any]], base_url: str
+) -> dict[str, Any]:
     runtime = row.runtime
     if runtime is None:
         end = row.finished_at if row.finished_at is not None else row.heartbeat_at
