@@ -37,7 +37,7 @@ class Seeder:
         *,
         rows: Sequence[Mapping[str, Any]] = (),
         config: Mapping[str, Any] | None = None,
-        state: str | None = "finished",
+        state: str = "finished",
         start_time: float = T0,
         stats: Sequence[Mapping[str, Any]] = (),
         files: Mapping[str, bytes] | None = None,
@@ -65,7 +65,7 @@ class Seeder:
             records.append(
                 ["stats", len(records), {"_timestamp": start_time + i, "_runtime": float(i), **sample}]
             )
-        if state is not None:
+        if state != "running":  # a live run has no exit record yet
             exit_code = 0 if state == "finished" else 1
             records.append(["exit", len(records), {"exit_code": exit_code, "state": state, "runtime": 60.0}])
         self.ingest(path, records)
@@ -178,18 +178,13 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Any:
     def start(api: ServerApi) -> list[str]:
         seen: list[str] = []
         transport = api.client._transport
-        request, get_raw = transport.request, transport.get_raw
+        request = transport.request  # every call of the transport ends here
 
-        def spy_request(method: str, path: str, **kwargs: Any) -> Any:
+        def spy(method: str, path: str, **kwargs: Any) -> Any:
             seen.append(path)
             return request(method, path, **kwargs)
 
-        def spy_get_raw(path: str, *args: Any, **kwargs: Any) -> Any:
-            seen.append(path)
-            return get_raw(path, *args, **kwargs)
-
-        monkeypatch.setattr(transport, "request", spy_request)
-        monkeypatch.setattr(transport, "get_raw", spy_get_raw)
+        monkeypatch.setattr(transport, "request", spy)
         return seen
 
     return start

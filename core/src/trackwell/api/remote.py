@@ -128,13 +128,8 @@ class ServerApi(Api):
                 "or Api(overrides={'project': ...})"
             )
         entity = entity or self.default_entity
-        query = repr((entity, project, sorted((filters or {}).items(), key=str), order, per_page))
-        cached = self._queries.get(query)
-        if cached is None:
-            cached = self._queries[query] = ServerRuns(
-                self._client, entity, project, filters, order, per_page
-            )
-        return cached
+        fresh = ServerRuns(self._client, entity, project, filters, order, per_page)  # checks arguments
+        return self._queries.setdefault(fresh.query_key, fresh)
 
     def run(self, path: str) -> ServerRun:
         """The run at ``"entity/project/run_id"``, ``"project/run_id"`` or ``"entity/project/runs/run_id"``.

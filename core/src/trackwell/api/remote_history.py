@@ -68,7 +68,9 @@ def scan(
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise UsageError(f"scan_history(page_size=...) must be a positive integer, got {page_size!r}")
     wanted = _history.check_keys(keys, "scan_history")
-    rows = _pages(client, key, ",".join(wanted) if wanted else None, page_size, min_step, max_step)
+    # W&B's max_step is exclusive, the server's inclusive
+    last = None if max_step is None else max_step - 1
+    rows = _pages(client, key, ",".join(wanted) if wanted else None, page_size, min_step, last)
     if not wanted:
         return rows
     return ({k: row[k] for k in wanted} for row in rows if all(k in row for k in wanted))
@@ -82,7 +84,8 @@ def _pages(
     min_step: int | None,
     max_step: int | None,
 ) -> Iterator[dict[str, Any]]:
-    """Unsampled rows, one request per ``page_size`` rows, made only when the last page is used up."""
+    """Unsampled rows with ``min_step <= _step <= max_step``, one request per ``page_size`` rows,
+    each made only when the previous page is used up."""
     params: dict[str, Any] = {
         "keys": keys,
         "page_size": page_size,

@@ -356,6 +356,11 @@ class ServerRuns(Sequence[ServerRun]):
         self._done = False
         self._total: int | None = None
 
+    @property
+    def query_key(self) -> str:
+        """Identifies the query, so the ``Api`` can hand back the same pages for the same call."""
+        return _canonical([self.entity, self.project, self.filters, self.order, self.per_page])
+
     def _fetch_page(self) -> None:
         params: dict[str, Any] = {
             "per_page": self.per_page,
