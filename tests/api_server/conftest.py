@@ -1,6 +1,6 @@
 """A real server-lite on 127.0.0.1 with two users and seeded runs, for the server-backed Public API.
 
-The server and its data are module-scoped: starting it and ingesting a dozen runs
+The server and its data are session-scoped: starting it and ingesting a dozen runs
 once keeps these tests fast, and tests that write (update, delete) use runs of
 their own (``seed.run(...)``) so the order of tests never matters.
 """
@@ -8,7 +8,7 @@ their own (``seed.run(...)``) so the order of tests never matters.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,47 +79,38 @@ class Seeder:
 
 
 class Server:
-    """The running server and what the tests need of it: its URL and users' keys."""
+    """The shared test server and what these tests need of it: its URL and users' keys."""
 
     def __init__(self, handle: Any) -> None:
-        self.handle = handle
         self.url: str = handle.url
-        self.keys: dict[str, str] = {}
+        self._handle = handle
+        self._keys: dict[str, str] = {}
 
     def user(self, name: str) -> str:
         """The API key of user ``name`` (created on first use; its entity is ``name``)."""
-        if name not in self.keys:
-            self.keys[name] = _api_key(self.handle.create_user(name))
-        return self.keys[name]
+        if name not in self._keys:
+            self._keys[name] = self._handle.create_user(name)
+        return self._keys[name]
 
 
-def _api_key(created: Any) -> str:
-    if isinstance(created, str):
-        return created
-    if isinstance(created, Mapping):
-        return str(created["api_key"])
-    return str(created.api_key)
+@pytest.fixture(scope="session")
+def server(trackwell_server: Any) -> Server:
+    """``trackwell_server`` (the shared session server), users ``analyst`` and ``outsider``.
+
+    Other test packages share that server, so these tests use user names of their own.
+    """
+    return Server(trackwell_server)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server_testing = pytest.importorskip("trackwell_server.testing", reason="server-lite is not installed")
-    handle = server_testing.start_server(tmp_path_factory.mktemp("server-data"))
-    try:
-        yield Server(handle)
-    finally:
-        handle.stop()
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seed(server: Server) -> Seeder:
-    """Writes runs as ``alice``."""
-    return Seeder(server.url, server.user("alice"), "alice")
+    """Writes runs as ``analyst``."""
+    return Seeder(server.url, server.user("analyst"), "analyst")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sweep(seed: Seeder) -> list[dict[str, Any]]:
-    """Twelve runs in ``alice/sweep``: configs, tags, groups, states and accuracies to filter on.
+    """Twelve runs in ``analyst/sweep``: configs, tags, groups, states and accuracies to filter on.
 
     Run ``sNN`` starts NN hours after ``T0``; its final ``acc`` is ``NN / 12``, except
     ``s07``, whose history ends in NaN, and ``s11``, which is still running.
@@ -163,9 +154,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def api(server: Server, env: Path, monkeypatch: pytest.MonkeyPatch) -> ServerApi:
-    """``trackwell.Api()`` as alice, configured through the environment as a user would."""
+    """``trackwell.Api()`` as analyst, configured through the environment as a user would."""
     monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
-    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("alice"))
+    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("analyst"))
     made = trackwell.Api()
     assert isinstance(made, ServerApi)
     return made

@@ -25,7 +25,7 @@ def edit_run(seed: Any, request: pytest.FixtureRequest) -> str:
         group="g",
         job_type="train",
     )
-    return f"alice/edits/{run_id}"
+    return f"analyst/edits/{run_id}"
 
 
 def test_update_persists_name_tags_notes_config_summary(api: ServerApi, edit_run: str) -> None:
@@ -87,7 +87,7 @@ def test_delete(api: ServerApi, edit_run: str) -> None:
     with pytest.raises(RunNotFoundError, match=edit_run):
         api.run(edit_run)
     api.flush()
-    assert edit_run.rsplit("/", 1)[1] not in [r.id for r in api.runs("alice/edits")]
+    assert edit_run.rsplit("/", 1)[1] not in [r.id for r in api.runs("analyst/edits")]
 
 
 def test_other_users_may_not_edit(
@@ -96,18 +96,18 @@ def test_other_users_may_not_edit(
     import trackwell
     from trackwell.errors import CommError
 
-    api.client.send("PATCH", "/projects/alice/edits", {"visibility": "public"})
+    api.client.send("PATCH", "/projects/analyst/edits", {"visibility": "public"})
     try:
-        monkeypatch.setenv("TRACKWELL_API_KEY", server.user("bob"))
-        bob = trackwell.Api()
-        run = bob.run(edit_run)  # public: bob may read it
-        run.notes = "bob was here"
+        monkeypatch.setenv("TRACKWELL_API_KEY", server.user("outsider"))
+        outsider = trackwell.Api()
+        run = outsider.run(edit_run)  # public: outsider may read it
+        run.notes = "outsider was here"
         with pytest.raises(CommError) as caught:
             run.update()
         assert caught.value.status == 403
         with pytest.raises(CommError):
             run.delete()
     finally:
-        api.client.send("PATCH", "/projects/alice/edits", {"visibility": "private"})
+        api.client.send("PATCH", "/projects/analyst/edits", {"visibility": "private"})
     api.flush()
     assert api.run(edit_run).notes == "first"

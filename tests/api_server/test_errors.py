@@ -15,17 +15,17 @@ pytestmark = pytest.mark.usefixtures("sweep")
 
 
 def test_unknown_run_names_the_path(api: ServerApi) -> None:
-    with pytest.raises(RunNotFoundError, match="alice/sweep/nope") as caught:
-        api.run("alice/sweep/nope")
+    with pytest.raises(RunNotFoundError, match="analyst/sweep/nope") as caught:
+        api.run("analyst/sweep/nope")
     assert isinstance(caught.value, ValueError)  # W&B raises ValueError("Could not find run ...")
     assert "Could not find run" in str(caught.value)
-    with pytest.raises(RunNotFoundError, match="alice/nowhere/s01"):
-        api.run("alice/nowhere/s01")
+    with pytest.raises(RunNotFoundError, match="analyst/nowhere/s01"):
+        api.run("analyst/nowhere/s01")
 
 
 def test_unknown_project_lists_nothing_or_says_not_found(api: ServerApi) -> None:
     try:
-        assert len(api.runs("alice/nowhere")) == 0
+        assert len(api.runs("analyst/nowhere")) == 0
     except NotFoundError as exc:
         assert "nowhere" in str(exc)
 
@@ -36,39 +36,39 @@ def test_bad_paths_are_usage_errors(api: ServerApi) -> None:
     with pytest.raises(trackwell.UsageError, match="project"):
         api.runs("a/b/c")
     with pytest.raises(trackwell.UsageError, match="filters"):
-        api.runs("alice/sweep", filters="state=finished")  # type: ignore[arg-type]
+        api.runs("analyst/sweep", filters="state=finished")  # type: ignore[arg-type]
     with pytest.raises(trackwell.UsageError, match="page_size"):
-        api.run("alice/sweep/s01").scan_history(page_size=0)
+        api.run("analyst/sweep/s01").scan_history(page_size=0)
 
 
 def test_wrong_key_says_to_log_in(server: Any, env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
     monkeypatch.setenv("TRACKWELL_API_KEY", "tw_nobody_" + "x" * 40)
     with pytest.raises(AuthenticationError, match="trackwell login") as caught:
-        trackwell.Api().run("alice/sweep/s01")
+        trackwell.Api().run("analyst/sweep/s01")
     assert isinstance(caught.value, CommError) and caught.value.status == 401
 
 
 def test_no_key_says_to_log_in(server: Any, env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
     with pytest.raises(AuthenticationError, match=r"no API key.*trackwell login"):
-        list(trackwell.Api().runs("alice/sweep"))
+        list(trackwell.Api().runs("analyst/sweep"))
 
 
 def test_other_entities_private_runs_are_not_found(
     server: Any, env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
-    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("bob"))
-    bob = trackwell.Api()
-    assert bob.default_entity == "bob"
-    with pytest.raises(RunNotFoundError, match="alice/sweep/s01"):
-        bob.run("alice/sweep/s01")
+    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("outsider"))
+    outsider = trackwell.Api()
+    assert outsider.default_entity == "outsider"
+    with pytest.raises(RunNotFoundError, match="analyst/sweep/s01"):
+        outsider.run("analyst/sweep/s01")
     try:
-        assert list(bob.runs("alice/sweep")) == []
+        assert list(outsider.runs("analyst/sweep")) == []
     except NotFoundError:
-        pass  # 404 rather than an empty list: either way nothing of alice's leaks
-    assert "sweep" not in {p.name for p in bob.projects(entity="alice")}
+        pass  # 404 rather than an empty list: either way nothing of analyst's leaks
+    assert "sweep" not in {p.name for p in outsider.projects(entity="analyst")}
 
 
 def test_server_unreachable_names_the_url(env: Any) -> None:
@@ -78,7 +78,7 @@ def test_server_unreachable_names_the_url(env: Any) -> None:
     url = f"http://127.0.0.1:{port}"
     api = trackwell.Api(overrides={"base_url": url}, api_key="k" * 40, timeout=2)
     with pytest.raises(CommError, match=f"127.0.0.1:{port}") as caught:
-        api.run("alice/sweep/s01")
+        api.run("analyst/sweep/s01")
     assert caught.value.status is None and caught.value.exc is not None
 
 

@@ -24,7 +24,7 @@ def with_files(seed: Any) -> None:
 
 
 def test_files_list_and_download(api: ServerApi, with_files: None, tmp_path: Path) -> None:
-    run = api.run("alice/artifacts/withfiles")
+    run = api.run("analyst/artifacts/withfiles")
     files = {f.name: f for f in run.files()}
     assert set(files) == set(FILES)
     assert files["ckpt/model.bin"].size == 2560 and files["ckpt/model.bin"].sha256
@@ -37,7 +37,7 @@ def test_files_list_and_download(api: ServerApi, with_files: None, tmp_path: Pat
 
 
 def test_download_refuses_to_overwrite_unless_asked(api: ServerApi, with_files: None, tmp_path: Path) -> None:
-    file = api.run("alice/artifacts/withfiles").file("config.yaml")
+    file = api.run("analyst/artifacts/withfiles").file("config.yaml")
     (tmp_path / "config.yaml").write_text("mine")
     with pytest.raises(FileExistsError):
         file.download(root=str(tmp_path))
@@ -48,7 +48,7 @@ def test_download_refuses_to_overwrite_unless_asked(api: ServerApi, with_files: 
 
 
 def test_files_by_name_and_missing_file(api: ServerApi, with_files: None) -> None:
-    run = api.run("alice/artifacts/withfiles")
+    run = api.run("analyst/artifacts/withfiles")
     assert [f.name for f in run.files(names=["config.yaml", "nope"])] == ["config.yaml"]
     with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         run.file("nope.txt")
@@ -59,15 +59,15 @@ def test_projects(api: ServerApi, with_files: None, seed: Any) -> None:
     seed.run("listed", "two")
     projects = {p.name: p for p in api.projects()}
     assert {"artifacts", "listed"} <= set(projects)
-    assert projects["listed"].run_count == 2 and projects["listed"].entity == "alice"
+    assert projects["listed"].run_count == 2 and projects["listed"].entity == "analyst"
     project = api.project("listed")
-    assert project.path == ["alice", "listed"]
+    assert project.path == ["analyst", "listed"]
     assert sorted(r.id for r in project.runs()) == ["one", "two"]
-    assert {p.name for p in api.projects(entity="alice")} == set(projects)
+    assert {p.name for p in api.projects(entity="analyst")} == set(projects)
     with pytest.raises(NotFoundError, match="nope"):
         api.project("nope")
 
 
 def test_viewer(api: ServerApi) -> None:
-    assert api.viewer.username == "alice" and api.viewer.entity == "alice"
-    assert api.viewer.admin is False and api.default_entity == "alice"
+    assert api.viewer.username == "analyst" and api.viewer.entity == "analyst"
+    assert api.viewer.admin is False and api.default_entity == "analyst"

@@ -29,7 +29,7 @@ def loss_at(step: int) -> float:
 
 @pytest.fixture(scope="module")
 def curves(seed: Any) -> None:
-    """``alice/curves/peaks``: ``loss`` at every step with one spike, one dip, a NaN and an Inf;
+    """``analyst/curves/peaks``: ``loss`` at every step with one spike, one dip, a NaN and an Inf;
     ``val`` every 10th step; and three system-metrics samples."""
     rows = []
     for step in range(STEPS):
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("curves")
 
 
 def test_sampling_keeps_peaks_and_dips(api: ServerApi) -> None:
-    df = api.run("alice/curves/peaks").history(keys=["loss"], samples=100)
+    df = api.run("analyst/curves/peaks").history(keys=["loss"], samples=100)
     assert list(df.columns) == ["_step", "loss"]
     assert 50 <= len(df) <= 250  # about `samples` points, min and max of each bucket
     by_step = dict(zip(df["_step"], df["loss"], strict=True))
@@ -55,19 +55,19 @@ def test_sampling_keeps_peaks_and_dips(api: ServerApi) -> None:
 
 
 def test_default_history_has_every_column(api: ServerApi) -> None:
-    df = api.run("alice/curves/peaks").history()
+    df = api.run("analyst/curves/peaks").history()
     assert {"_step", "_runtime", "_timestamp", "loss", "val"} <= set(df.columns)
     assert len(df) <= 1_100
 
 
 def test_rows_without_pandas(api: ServerApi) -> None:
-    rows = api.run("alice/curves/peaks").history(keys=["val"], samples=20, pandas=False)
+    rows = api.run("analyst/curves/peaks").history(keys=["val"], samples=20, pandas=False)
     assert isinstance(rows, list) and rows and all(set(r) == {"_step", "val"} for r in rows)
     assert all(r["val"] == r["_step"] / 10 for r in rows)
 
 
 def test_every_point_as_packed_columns_with_nan_and_inf(api: ServerApi, watch: Any) -> None:
-    run = api.run("alice/curves/peaks")
+    run = api.run("analyst/curves/peaks")
     seen = watch(api)
     df = run.history(keys=["loss"], samples=None)
     assert seen and seen[-1].endswith("/history/columns")
@@ -79,23 +79,23 @@ def test_every_point_as_packed_columns_with_nan_and_inf(api: ServerApi, watch: A
 
 
 def test_more_samples_than_steps_is_unsampled(api: ServerApi) -> None:
-    df = api.run("alice/curves/peaks").history(keys=["loss", "val"], samples=50_000)
+    df = api.run("analyst/curves/peaks").history(keys=["loss", "val"], samples=50_000)
     assert list(df.columns) == ["_step", "loss", "val"] and len(df) == STEPS
     assert df["val"][10] == 1.0 and math.isnan(df["val"][11])  # val was logged every 10th step
 
 
 def test_other_x_axis(api: ServerApi) -> None:
-    df = api.run("alice/curves/peaks").history(keys=["val"], x_axis="_runtime", samples=100)
+    df = api.run("analyst/curves/peaks").history(keys=["val"], x_axis="_runtime", samples=100)
     assert list(df.columns) == ["_runtime", "val"] and len(df) > 10
 
 
 def test_system_metrics_stream(api: ServerApi) -> None:
-    df = api.run("alice/curves/peaks").history(stream="events")
+    df = api.run("analyst/curves/peaks").history(stream="events")
     assert list(df["system/cpu"]) == [10.0, 20.0, 30.0]
 
 
 def test_scan_history_pages_lazily_within_step_bounds(api: ServerApi, watch: Any) -> None:
-    run = api.run("alice/curves/peaks")
+    run = api.run("analyst/curves/peaks")
     seen = watch(api)
     scan = run.scan_history(page_size=1000, min_step=2_500, max_step=7_500)
     assert seen == []
@@ -110,10 +110,10 @@ def test_scan_history_pages_lazily_within_step_bounds(api: ServerApi, watch: Any
 
 
 def test_scan_history_keys_and_non_finite_values(api: ServerApi) -> None:
-    rows = list(api.run("alice/curves/peaks").scan_history(keys=["loss"], page_size=64, max_step=300))
+    rows = list(api.run("analyst/curves/peaks").scan_history(keys=["loss"], page_size=64, max_step=300))
     assert len(rows) == 300 and all(set(r) == {"loss"} for r in rows)
     assert math.isnan(rows[NAN_AT]["loss"]) and rows[INF_AT]["loss"] == math.inf
-    vals = list(api.run("alice/curves/peaks").scan_history(keys=["val"], max_step=100))
+    vals = list(api.run("analyst/curves/peaks").scan_history(keys=["val"], max_step=100))
     assert vals == [{"val": float(i)} for i in range(10)]
 
 
@@ -122,7 +122,7 @@ def test_a_million_points_load_in_well_under_a_second(seed: Any, api: ServerApi)
     steps, keys = 250_000, ["a", "b", "c", "d"]
     values = np.random.default_rng(0).standard_normal((steps, len(keys)))
     seed.run("big", "million", rows=[dict(zip(keys, row, strict=True)) for row in values.tolist()])
-    run = api.run("alice/big/million")
+    run = api.run("analyst/big/million")
     run.history(keys=keys, samples=None)  # warm: pandas imported, the server's pages cached
     start = time.perf_counter()
     df = run.history(keys=keys, samples=None)

@@ -23,7 +23,7 @@ def test_wandb_style_export_loop(api: ServerApi) -> None:
     import trackwell as wandb
 
     api = wandb.Api()
-    entity, project = "alice", "sweep"
+    entity, project = "analyst", "sweep"
     runs = api.runs(entity + "/" + project)
     summary_list, config_list, name_list = [], [], []
     for run in runs:
@@ -39,16 +39,16 @@ def test_wandb_style_export_loop(api: ServerApi) -> None:
 
 
 def test_default_order_is_newest_first(api: ServerApi) -> None:
-    assert ids(api.runs("alice/sweep")) == [f"s{i:02d}" for i in reversed(range(12))]
-    assert ids(api.runs("alice/sweep", order="+created_at")) == [f"s{i:02d}" for i in range(12)]
+    assert ids(api.runs("analyst/sweep")) == [f"s{i:02d}" for i in reversed(range(12))]
+    assert ids(api.runs("analyst/sweep", order="+created_at")) == [f"s{i:02d}" for i in range(12)]
 
 
 def test_order_by_summary_and_config(api: ServerApi) -> None:
-    by_acc = ids(api.runs("alice/sweep", order="-summary_metrics.acc"))
+    by_acc = ids(api.runs("analyst/sweep", order="-summary_metrics.acc"))
     finite = [r for r in by_acc if r != "s07"]  # s07's acc is NaN: where it sorts is the server's call
     assert finite == [f"s{i:02d}" for i in reversed(range(12)) if i != 7]
-    assert ids(api.runs("alice/sweep", order="+config.lr"))[:3] == ["s00", "s01", "s02"]
-    assert ids(api.runs("alice/sweep", order="-config.lr"))[:3] == ["s11", "s10", "s09"]
+    assert ids(api.runs("analyst/sweep", order="+config.lr"))[:3] == ["s00", "s01", "s02"]
+    assert ids(api.runs("analyst/sweep", order="-config.lr"))[:3] == ["s11", "s10", "s09"]
 
 
 @pytest.mark.parametrize(
@@ -76,12 +76,12 @@ def test_order_by_summary_and_config(api: ServerApi) -> None:
     ],
 )
 def test_filters(api: ServerApi, filters: dict[str, Any], expected: set[int]) -> None:
-    assert set(ids(api.runs("alice/sweep", filters=filters))) == {f"s{i:02d}" for i in expected}
+    assert set(ids(api.runs("analyst/sweep", filters=filters))) == {f"s{i:02d}" for i in expected}
 
 
 def test_pages_are_fetched_as_iteration_needs_them(api: ServerApi, watch: Any) -> None:
     seen = watch(api)
-    runs = api.runs("alice/sweep", per_page=5, order="+created_at")
+    runs = api.runs("analyst/sweep", per_page=5, order="+created_at")
     assert seen == []  # building the query costs nothing
     first = [run.id for run in itertools.islice(runs, 3)]
     assert first == ["s00", "s01", "s02"] and len(seen) == 1
@@ -95,29 +95,29 @@ def test_pages_are_fetched_as_iteration_needs_them(api: ServerApi, watch: Any) -
 
 def test_len_alone_fetches_one_page(api: ServerApi, watch: Any) -> None:
     seen = watch(api)
-    assert len(api.runs("alice/sweep", filters={"state": "finished"}, per_page=2)) == 10
+    assert len(api.runs("analyst/sweep", filters={"state": "finished"}, per_page=2)) == 10
     assert len(seen) == 1
 
 
 def test_api_caches_until_flush(api: ServerApi, watch: Any) -> None:
     seen = watch(api)
-    run = api.run("alice/sweep/s01")
-    assert api.run("alice/sweep/s01") is run and len(seen) == 1
+    run = api.run("analyst/sweep/s01")
+    assert api.run("analyst/sweep/s01") is run and len(seen) == 1
     api.flush()
-    assert api.run("alice/sweep/s01") is not run and len(seen) == 2
+    assert api.run("analyst/sweep/s01") is not run and len(seen) == 2
 
 
 def test_run_paths(api: ServerApi) -> None:
-    run = api.run("alice/sweep/s03")
-    assert run.path == ["alice", "sweep", "s03"] and run.entity == "alice" and run.project == "sweep"
+    run = api.run("analyst/sweep/s03")
+    assert run.path == ["analyst", "sweep", "s03"] and run.entity == "analyst" and run.project == "sweep"
     assert api.run("sweep/s03").id == "s03"  # the default entity: the key's owner
-    assert api.run("alice/sweep/runs/s03").id == "s03"  # W&B's URL form
-    assert api.default_entity == "alice" and api.viewer.username == "alice"
+    assert api.run("analyst/sweep/runs/s03").id == "s03"  # W&B's URL form
+    assert api.default_entity == "analyst" and api.viewer.username == "analyst"
     assert ids(api.runs("sweep", filters={"config.lr": 0.004})) == ["s03"]
 
 
 def test_run_attributes(api: ServerApi) -> None:
-    run = api.run("alice/sweep/s03")
+    run = api.run("analyst/sweep/s03")
     assert (run.name, run.display_name) == ("adam-3", "adam-3")
     assert (run.group, run.job_type, run.tags, run.state) == ("g1", "train", ["exp", "v2"], "finished")
     assert run.config["model"] == {"depth": 0}
@@ -125,12 +125,12 @@ def test_run_attributes(api: ServerApi) -> None:
     assert run.created_at == "2026-01-01T03:00:00"
     assert run.heartbeat_at is not None and run.url and "s03" in run.url
     assert run.lastHistoryStep == 4 and set(run.history_keys) >= {"acc", "loss"}
-    assert api.run("alice/sweep/s10").state == "failed"
-    assert repr(run) == "<Run alice/sweep/s03 (finished)>"
+    assert api.run("analyst/sweep/s10").state == "failed"
+    assert repr(run) == "<Run analyst/sweep/s03 (finished)>"
 
 
 def test_nan_summary_reads_back_as_a_float(api: ServerApi) -> None:
-    value = api.run("alice/sweep/s07").summary["acc"]
+    value = api.run("analyst/sweep/s07").summary["acc"]
     assert isinstance(value, float) and math.isnan(value)
 
 
@@ -147,17 +147,17 @@ def test_server_chosen_by_overrides_wandb_env_or_login_file(
     from trackwell.api import LocalApi
     from trackwell.settings import user_config_dir, write_settings_file
 
-    key = server.user("alice")
-    explicit = trackwell.Api(overrides={"base_url": server.url, "entity": "alice"}, api_key=key, timeout=5)
+    key = server.user("analyst")
+    explicit = trackwell.Api(overrides={"base_url": server.url, "entity": "analyst"}, api_key=key, timeout=5)
     assert isinstance(explicit, ServerApi) and isinstance(explicit, trackwell.Api)
     assert explicit.run("sweep/s01").id == "s01"
     assert type(trackwell.Api(root=env, overrides={"base_url": server.url})) is LocalApi  # root= stays local
 
     monkeypatch.setenv("WANDB_BASE_URL", server.url)
     monkeypatch.setenv("WANDB_API_KEY", key)
-    assert trackwell.Api().run("alice/sweep/s01").id == "s01"
+    assert trackwell.Api().run("analyst/sweep/s01").id == "s01"
     monkeypatch.delenv("WANDB_BASE_URL")
     monkeypatch.delenv("WANDB_API_KEY")
 
     write_settings_file(user_config_dir() / "settings", {"base_url": server.url, "api_key": key})
-    assert trackwell.Api().run("alice/sweep/s01").id == "s01"
+    assert trackwell.Api().run("analyst/sweep/s01").id == "s01"
