@@ -345,10 +345,11 @@ class Uploader:
         self.failures += 1
         if exc.status == 404 and self.failures > 3:
             raise UploadFailed(exc.message) from None
-        cap = CLOSING_BACKOFF_CAP if final else BACKOFF_CAP
-        delay = min(cap, BACKOFF_BASE * 2 ** min(self.failures - 1, 16)) * random.uniform(0.5, 1.0)
-        if exc.retry_after is not None:
-            delay = max(delay, exc.retry_after)
+        if exc.retry_after is not None:  # the server said when: no need to guess
+            delay = max(0.05, exc.retry_after)
+        else:
+            cap = CLOSING_BACKOFF_CAP if final else BACKOFF_CAP
+            delay = min(cap, BACKOFF_BASE * 2 ** min(self.failures - 1, 16)) * random.uniform(0.5, 1.0)
         self.retry_at = time.monotonic() + delay
         self.closing_backoff = final
         self.error = exc.message

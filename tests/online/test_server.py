@@ -1,0 +1,364 @@
+"""End to end with the real server (server-lite): scripts in real processes, outages, kill -9.
+
+Data is read back with plain HTTP GETs (not the Public API) so these tests check the
+SDK's upload by itself. Waits poll with deadlines; nothing sleeps a fixed time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trackwell.runlog import Kind, read_log
+
+pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
+
+TIMEOUT = 120
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def get(url: str, path: str, key: str | None = None) -> Any:
+    req = urllib.request.Request(f"{url}/api/v1{path}")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def history(url: str, key: str | None, path: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = get(url, f"/runs/{path}/history?page_size=5000" + (f"&cursor={cursor}" if cursor else ""), key)
+        rows += page["rows"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not met within {timeout:g} s"
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def child_env(cwd: Path, url: str, key: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWELL_", "WANDB_"))}
+    env.update(
+        TRACKWELL_SILENT="true", TRACKWELL_X_DISABLE_STATS="true", TRACKWELL_CONFIG_DIR=str(cwd / ".config"),
+        TRACKWELL_BASE_URL=url, PYTHONUNBUFFERED="1",
+    )  # fmt: skip
+    if key:
+        env["TRACKWELL_API_KEY"] = key
+    env.update(extra)
+    return env
+
+
+def spawn(cwd: Path, source: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    script = cwd / "script.py"
+    script.write_text(textwrap.dedent(source), encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, str(script), *args], cwd=cwd, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    return out
+
+
+def sync_cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trackwell", "sync", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+
+
+def local_log(cwd: Path) -> Path:
+    (log,) = (cwd / "trackwell").glob("run-*/run-*.twlog")
+    return log
+
+
+def history_records(log: Path) -> int:
+    return sum(1 for r in read_log(log).records if r.kind == Kind.HISTORY)
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start server-lite as a real process (no auth, loopback) on a given port; stopped at teardown."""
+    from trackwell_server.testing import start_server_process
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        _handle, proc = start_server_process(tmp_path / "server-data", port=port, auth=False)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# -- a plain online script -----------------------------------------------------------------
+
+
+def test_an_online_script_lands_on_the_server(tmp_path: Path, trackwell_server: Any) -> None:
+    key = trackwell_server.create_user("scripter")
+    proc = spawn(tmp_path, """
+        import trackwell
+        run = trackwell.init(project="e2e", mode="online", config={"lr": 0.01, "arch": "mlp"})
+        for i in range(1000):
+            run.log({"loss": 1 / (i + 1), "acc": i / 1000, "odd": float("nan") if i % 2 else 1.0})
+        run.summary["best"] = 0.99
+        run.finish()
+        print(run.id, run.entity, run.url)  # the entity is the key's, learned by the sender
+    """, child_env(tmp_path, trackwell_server.url, key))  # fmt: skip
+    run_id, entity, url = finish(proc).split()
+    assert entity == "scripter"
+    assert url == f"{trackwell_server.url}/scripter/e2e/runs/{run_id}"
+    info = get(trackwell_server.url, f"/runs/scripter/e2e/{run_id}", key)
+    assert info["state"] == "finished"
+    assert info["config"] == {"lr": 0.01, "arch": "mlp"}
+    assert info["last_step"] == 999
+    assert info["summary"]["best"] == 0.99
+    rows = history(trackwell_server.url, key, f"scripter/e2e/{run_id}")
+    assert [r["_step"] for r in rows] == list(range(1000))
+    assert rows[1]["odd"] == "NaN"
+    log = local_log(tmp_path)
+    assert info["streams"] == {read_log(log).records[0].body["stream"]: len(read_log(log).records) - 1}
+    files = {f["path"] for f in get(trackwell_server.url, f"/runs/scripter/e2e/{run_id}/files", key)["files"]}
+    assert {"config.yaml", "summary.json", "metadata.json"} <= files
+    assert json.loads((log.parent / "sync.json").read_text())["complete"] is True
+
+
+def test_the_online_run_fixture_streams_to_the_server_fixture(online_run: Any, trackwell_server: Any) -> None:
+    online_run.log({"x": 1})
+    online_run.finish()
+    info = get(trackwell_server.url, f"/runs/{online_run.path}", trackwell_server.admin_key)
+    assert info["state"] == "finished"
+    assert info["last_step"] == 0
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+PHASED = """
+    import pathlib, sys, time, trackwell
+    here = pathlib.Path(".")
+    run = trackwell.init(project="faults", mode="online")
+    print(run.id, flush=True)
+    n = int(sys.argv[1])
+    for i in range(n):
+        run.log({"i": i})
+    (here / "half").write_text(str(time.monotonic()))
+    deadline = time.monotonic() + 60
+    while not (here / "go").exists():  # the test starts (or restarts) the server meanwhile
+        for _ in range(20):
+            run.log({"i": n})
+            n += 1
+        time.sleep(0.005)  # the pace of a training step, not a wait for anything
+        assert time.monotonic() < deadline, "never told to go on"
+    for i in range(n, n + 1000):
+        run.log({"i": i})
+    run.finish()
+    print(n + 1000)
+"""
+
+
+def test_server_down_for_the_first_half_of_a_run(tmp_path: Path, server_process: Callable[..., Any]) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = spawn(tmp_path, PHASED, child_env(tmp_path, url, None), "5000")
+    wait_until(lambda: (tmp_path / "half").exists() or proc.poll() is not None, what="first half logged")
+    server_process(port)
+    (tmp_path / "go").touch()
+    out = finish(proc).split()
+    run_id, total = out[0], int(out[1])
+    rows = history(url, None, f"local/faults/{run_id}")
+    assert [r["_step"] for r in rows] == list(range(total))
+    assert [r["i"] for r in rows] == list(range(total))
+
+
+def test_kill_9_of_the_server_mid_ingest_loses_and_duplicates_nothing(
+    tmp_path: Path, server_process: Callable[..., Any]
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = server_process(port)
+    proc = spawn(tmp_path, PHASED, child_env(tmp_path, url, None), "2000")
+    run_id = proc.stdout.readline().strip() if proc.stdout else ""
+
+    def rows_on_server() -> int:
+        try:
+            return int(get(url, f"/runs/local/faults/{run_id}")["last_step"] or 0)
+        except OSError:
+            return 0
+
+    wait_until(lambda: rows_on_server() > 500, what="ingest under way")
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    log = local_log(tmp_path)
+    grown = log.stat().st_size
+    wait_until(lambda: log.stat().st_size > grown + 20_000, what="client logging on while the server is dead")
+    server_process(port)
+    (tmp_path / "go").touch()
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    total = int(out.split()[-1])
+    rows = history(url, None, f"local/faults/{run_id}")
+    assert [r["_step"] for r in rows] == list(range(total))
+    info = get(url, f"/runs/local/faults/{run_id}")
+    assert info["state"] == "finished"
+    assert list(info["streams"].values()) == [len(read_log(log).records) - 1]
+
+
+def test_kill_9_of_the_client_then_sync_uploads_the_rest_exactly_once(
+    tmp_path: Path, trackwell_server: Any
+) -> None:
+    key = trackwell_server.create_user("crasher")
+    env = child_env(tmp_path, trackwell_server.url, key)
+    proc = spawn(tmp_path, """
+        import trackwell
+        run = trackwell.init(project="crash", mode="online")
+        print(run.id, flush=True)
+        i = 0
+        while True:
+            run.log({"i": i})
+            i += 1
+    """, env)  # fmt: skip
+    run_id = proc.stdout.readline().strip() if proc.stdout else ""
+    path = f"crasher/crash/{run_id}"
+
+    def last_step() -> int:
+        try:
+            return int(get(trackwell_server.url, f"/runs/{path}", key)["last_step"] or 0)
+        except OSError:
+            return 0
+
+    wait_until(lambda: last_step() > 1000, what="rows reaching the server")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=TIMEOUT)
+    log = local_log(tmp_path)
+    logged = history_records(log)
+    assert logged > last_step()  # the kill left rows only on disk
+    first = sync_cli(tmp_path, env)
+    assert first.returncode == 0, first.stderr
+    assert "Synced" in first.stdout
+    rows = history(trackwell_server.url, key, path)
+    assert [r["_step"] for r in rows] == list(range(logged))
+    info = get(trackwell_server.url, f"/runs/{path}", key)
+    assert info["state"] == "crashed"
+    assert list(info["streams"].values()) == [len(read_log(log).records) - 1]
+    second = sync_cli(tmp_path, env)
+    assert second.returncode == 0, second.stderr
+    assert "Nothing to sync" in second.stdout
+    again = sync_cli(tmp_path, env, "--include-synced", str(log.parent))
+    assert again.returncode == 0, again.stderr
+    assert "no new records" in again.stdout
+    assert len(history(trackwell_server.url, key, path)) == logged
+
+
+def test_eight_concurrent_writer_processes(tmp_path: Path, trackwell_server: Any) -> None:
+    key = trackwell_server.create_user("eight")
+    procs = []
+    for n in range(8):
+        cwd = tmp_path / f"w{n}"
+        cwd.mkdir()
+        procs.append(spawn(cwd, f"""
+            import trackwell
+            run = trackwell.init(project="many", group="g", mode="online", config={{"n": {n}}})
+            for i in range(2000):
+                run.log({{"i": i, "n": {n}}})
+            run.finish()
+            print(run.id)
+        """, child_env(cwd, trackwell_server.url, key)))  # fmt: skip
+    ids = [finish(p).strip() for p in procs]
+    assert len(set(ids)) == 8
+    for n, run_id in enumerate(ids):
+        info = get(trackwell_server.url, f"/runs/eight/many/{run_id}", key)
+        assert (info["state"], info["config"], info["group"]) == ("finished", {"n": n}, "g")
+        rows = history(trackwell_server.url, key, f"eight/many/{run_id}")
+        assert [r["_step"] for r in rows] == list(range(2000))
+        assert {r["n"] for r in rows} == {n}
+
+
+def test_resume_fork_and_rewind_round_trips(tmp_path: Path, trackwell_server: Any) -> None:
+    key = trackwell_server.create_user("rounds")
+    url = trackwell_server.url
+
+    def step(name: str, source: str) -> str:
+        cwd = tmp_path / name  # each process in its own directory: nothing local to resume from
+        cwd.mkdir()
+        return finish(spawn(cwd, source, child_env(cwd, url, key))).strip()
+
+    step("first", """
+        import trackwell
+        run = trackwell.init(project="rt", id="base", config={"lr": 1})
+        for i in range(10):
+            run.log({"v": i})
+        run.finish()
+    """)  # fmt: skip
+    out = step("resume", """
+        import trackwell
+        run = trackwell.init(project="rt", id="base", resume="must")
+        print(run.step, run.config["lr"], run.summary["v"])
+        for i in range(10, 15):
+            run.log({"v": i})
+        run.finish()
+    """)  # fmt: skip
+    assert out == "10 1 9"
+    assert [r["v"] for r in history(url, key, "rounds/rt/base")] == list(range(15))
+    fork_id = step("fork", """
+        import trackwell
+        run = trackwell.init(project="rt", fork_from="base?_step=4")
+        assert run.step == 5, run.step
+        run.log({"v": 100})
+        run.finish()
+        print(run.id)
+    """)  # fmt: skip
+    assert [r["v"] for r in history(url, key, f"rounds/rt/{fork_id}")] == [0, 1, 2, 3, 4, 100]
+    assert get(url, f"/runs/rounds/rt/{fork_id}", key)["fork_of"] == {"run_id": "base", "step": 4}
+    step("rewind", """
+        import trackwell
+        run = trackwell.init(project="rt", resume_from="base?_step=7")
+        assert (run.id, run.step) == ("base", 8), (run.id, run.step)
+        run.log({"v": -8})
+        run.finish()
+    """)  # fmt: skip
+    assert [r["v"] for r in history(url, key, "rounds/rt/base")] == [0, 1, 2, 3, 4, 5, 6, 7, -8]
+    info = get(url, "/runs/rounds/rt/base", key)
+    assert info["summary"]["v"] == -8
+    assert len(info["rewinds"]) == 1
+    never = subprocess.run(
+        [sys.executable, "-c", "import trackwell; trackwell.init(project='rt', id='base', resume='never')"],
+        cwd=tmp_path, env=child_env(tmp_path, url, key), capture_output=True, text=True, timeout=TIMEOUT,
+        check=False,
+    )  # fmt: skip
+    assert never.returncode == 1
+    assert "resume='never' but run rounds/rt/base already exists" in never.stderr
