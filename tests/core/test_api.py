@@ -438,6 +438,7 @@ def test_history_samples_evenly_keeping_first_and_last(tmp_path: Path) -> None:
     assert ten == [0, 222, 444, 666, 888, 1111, 1333, 1555, 1777, 1999]
     assert len(run.history(samples=5000, pandas=False)) == 2000
     assert [r["_step"] for r in run.history(samples=1, pandas=False)] == [1999]
+    assert len(run.history(samples=None, pandas=False)) == 2000  # every row, as on a server
     with pytest.raises(UsageError, match="samples"):
         run.history(samples=0)
     with pytest.raises(UsageError, match="samples"):

@@ -31,14 +31,15 @@ def columns(keys: Sequence[str], x_axis: str | None) -> list[str]:
     return names
 
 
-def sample(rows: Sequence[dict[str, Any]], samples: int) -> list[dict[str, Any]]:
-    """At most ``samples`` rows spread evenly over ``rows``, always keeping the first and last.
+def sample(rows: Sequence[dict[str, Any]], samples: int | None) -> list[dict[str, Any]]:
+    """At most ``samples`` rows spread evenly over ``rows``, always keeping the first and last
+    (every row with ``None``, as the server-backed API reads ``samples=None``).
 
     Even spacing (not W&B's random buckets) keeps a chart's shape and makes results
     repeatable, which tests and users comparing two calls both rely on.
     """
     n = len(rows)
-    if n <= samples:
+    if samples is None or n <= samples:
         return list(rows)
     if samples == 1:  # one point can't be both ends: the latest says more
         return [rows[-1]]
@@ -46,9 +47,13 @@ def sample(rows: Sequence[dict[str, Any]], samples: int) -> list[dict[str, Any]]
     return [rows[i] for i in picked]
 
 
-def check_samples(samples: Any) -> int:
+def check_samples(samples: Any) -> int | None:
+    if samples is None:
+        return None
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise UsageError(f"history(samples=...) must be a positive integer, got {samples!r}")
+        raise UsageError(
+            f"history(samples=...) must be a positive integer or None (every row), got {samples!r}"
+        )
     return samples
 
 

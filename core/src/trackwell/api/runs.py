@@ -215,13 +215,13 @@ class Run:
     # -- history -----------------------------------------------------------------
     def history(
         self,
-        samples: int = 500,
+        samples: int | None = 500,
         keys: Sequence[str] | None = None,
         x_axis: str = "_step",
         pandas: bool = True,
         stream: str = "default",
     ) -> Any:
-        """Up to ``samples`` rows, evenly spaced and keeping the first and last.
+        """Up to ``samples`` rows (every row with ``None``), evenly spaced and keeping the first and last.
 
         With ``keys``, only rows that hold every key (and ``x_axis``), with just those
         columns. ``stream="events"`` (or ``"system"``) gives system-metrics samples,
