@@ -115,9 +115,8 @@ def _teams_of(conn: sa.Connection, user: str) -> frozenset[str]:
     return frozenset(conn.execute(sa.select(memberships.c.team).where(memberships.c.user == user)).scalars())
 
 
-def key_from_headers(request: Request) -> str | None:
+def key_from_header(header: str) -> str | None:
     """The API key of ``Authorization: Bearer KEY`` or W&B's ``Basic api:KEY``."""
-    header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     value = value.strip()
@@ -145,7 +144,7 @@ class Authenticator:
     def principal(self, request: Request) -> Principal:
         if not self.enabled:
             return Principal(LOCAL_USER, True, frozenset())
-        key = key_from_headers(request)
+        key = key_from_header(request.headers.get("authorization", ""))
         if key is None:
             raise ApiError(401, "missing API key: send 'Authorization: Bearer <key>' (see `trackwell login`)")
         user, admin = self._verify(key)

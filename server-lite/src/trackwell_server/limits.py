@@ -15,6 +15,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trackwell_server.auth import key_from_header
 from trackwell_server.errors import error_response
 
 
@@ -43,9 +44,12 @@ class TokenBucket:
 
 
 def _client(scope: Scope) -> str:
+    """The bucket of a request: its API key (hashed), else its address."""
     for name, value in scope.get("headers") or ():
         if name == b"authorization":
-            return hashlib.sha256(value).hexdigest()[:24]
+            key = key_from_header(value.decode("latin-1"))
+            if key:
+                return hashlib.sha256(key.encode()).hexdigest()[:24]
     client = scope.get("client")
     return f"addr:{client[0]}" if client else "anonymous"
 
@@ -69,7 +73,8 @@ class LimitsMiddleware:
         allowed, tokens, reset = self.bucket.take(_client(scope))
         headers = [
             (b"ratelimit-limit", b"1000"),
-            (b"ratelimit-remaining", str(int(1000 * tokens / self.bucket.burst)).encode()),
+            # whole requests left, scaled: 0 exactly when the next request would be refused
+            (b"ratelimit-remaining", str(int(1000 * math.floor(tokens) / self.bucket.burst)).encode()),
             (b"ratelimit-reset", str(math.ceil(reset)).encode()),
         ]
 

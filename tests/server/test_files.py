@@ -1,0 +1,95 @@
+"""Run files: upload and download, parts, listing, path traversal rejected; S3 through moto."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from trackwell_server.testing import ServerHandle, start_server
+
+from .conftest import Client
+
+
+def test_upload_list_download(admin: Client, run_path: str) -> None:
+    data = os.urandom(100_000)
+    resp = admin.put(f"/runs/{run_path}/files/code/train.py", content=data)
+    assert resp.status_code == 200
+    assert resp.json() == {
+        "path": "code/train.py",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    assert admin.get(f"/runs/{run_path}/files/code/train.py").content == data
+    admin.put(f"/runs/{run_path}/files/output.log", content=b"hello\n")
+    admin.put(f"/runs/{run_path}/files/output.log", content=b"hello again\n")  # replaced
+    listed = admin.get(f"/runs/{run_path}/files").json()["files"]
+    assert [(f["path"], f["size"]) for f in listed] == [("code/train.py", len(data)), ("output.log", 12)]
+    assert listed[1]["url"].endswith(f"/api/v1/runs/{run_path}/files/output.log")
+    assert admin.get(f"/runs/{run_path}/files/output.log").content == b"hello again\n"
+    assert admin.get(f"/runs/{run_path}/files/missing.txt").status_code == 404
+
+
+def test_parts_make_one_file(admin: Client, run_path: str) -> None:
+    parts = [os.urandom(1000), os.urandom(1000), b"tail"]
+    for i in (2, 0, 1):  # any order
+        resp = admin.put(f"/runs/{run_path}/files/big.bin", content=parts[i], params={"part": i, "parts": 3})
+        assert resp.status_code == 200, resp.text
+    whole = b"".join(parts)
+    assert resp.json() == {"path": "big.bin", "size": len(whole), "sha256": hashlib.sha256(whole).hexdigest()}
+    assert admin.get(f"/runs/{run_path}/files/big.bin").content == whole
+    assert (
+        admin.put(f"/runs/{run_path}/files/x", content=b"x", params={"part": 3, "parts": 3}).status_code
+        == 422
+    )
+    assert admin.put(f"/runs/{run_path}/files/x", content=b"x", params={"part": 0}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../escape",
+        "..%2Fescape",
+        "a/../../b",
+        "a/%2E%2E/%2E%2E/b",
+        "%2Fetc%2Fpasswd",
+        "a//b",
+        "a/./b",
+        "a%5C..%5Cb",
+    ],
+)
+def test_path_traversal_is_rejected(server: ServerHandle, run_path: str, bad: str) -> None:
+    # http.client sends the path as written: httpx would normalise the dots away first
+    host, port = server.url.removeprefix("http://").split(":")
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    for method, body in (("PUT", b"x"), ("GET", None)):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request(method, f"/api/v1/runs/{run_path}/files/{bad}", body=body, headers=headers)
+        resp = conn.getresponse()
+        payload = json.loads(resp.read())
+        conn.close()
+        assert resp.status in (404, 422), (method, payload)
+        assert payload["error"]["code"] in ("invalid", "not_found")
+    listed = httpx.get(f"{server.api_url}/runs/{run_path}/files", headers=headers).json()
+    assert listed["files"] == []
+
+
+def test_s3_blob_store(tmp_path: Path, s3_endpoint: str) -> None:
+    with start_server(tmp_path, blob_store="s3://tw-bucket/blobs", s3_endpoint_url=s3_endpoint) as server:
+        admin = Client(server, server.admin_key)
+        admin.put("/runs/local/p/r", json={})
+        data = os.urandom(5000)
+        assert admin.put("/runs/local/p/r/files/model.bin", content=data).status_code == 200
+        assert admin.get("/runs/local/p/r/files/model.bin").content == data
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tw-bucket")["Contents"]]
+    digest = hashlib.sha256(data).hexdigest()
+    assert keys == [f"blobs/{digest[:2]}/{digest}"]
+    assert not (tmp_path / "blobs").exists()

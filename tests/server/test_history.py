@@ -1,0 +1,105 @@
+"""History reads: sampling keeps peaks, columns for DataFrames, paged scans, small-batch chunking."""
+
+from __future__ import annotations
+
+import math
+
+import msgpack
+import numpy as np
+
+from .conftest import Client
+
+
+def log_series(admin: Client, path: str, values: np.ndarray, batch: int = 5000) -> None:
+    seq = 0
+    for start in range(0, len(values), batch):
+        chunk = values[start : start + batch]
+        rows = [{"_step": start + i, "y": float(v), "z": float(-v)} for i, v in enumerate(chunk)]
+        admin.log_rows(path, rows, first_seq=seq)
+        seq += len(rows)
+
+
+def test_samples_keep_the_peaks(admin: Client, run_path: str) -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=20_000)
+    values[12_345] = 50.0  # a spike that plain every-nth sampling would miss
+    values[777] = -40.0
+    log_series(admin, run_path, values)
+    resp = admin.get(f"/runs/{run_path}/history", params={"keys": "y", "samples": 100})
+    rows = resp.json()["rows"]
+    assert 50 <= len(rows) <= 102
+    ys = {r["_step"]: r["y"] for r in rows}
+    assert ys[12_345] == 50.0 and ys[777] == -40.0
+    assert 0 in ys and 19_999 in ys
+    assert [r["_step"] for r in rows] == sorted(r["_step"] for r in rows)
+    assert all(set(r) == {"_step", "y"} for r in rows)
+    both = admin.get(f"/runs/{run_path}/history", params={"keys": "y,z", "samples": 100}).json()["rows"]
+    assert all(r["z"] == -r["y"] for r in both)
+    ranged = admin.get(f"/runs/{run_path}/history", params={"keys": "y", "samples": 10, "min_step": 100,
+                                                            "max_step": 199}).json()["rows"]  # fmt: skip
+    assert all(100 <= r["_step"] <= 199 for r in ranged) and len(ranged) <= 12
+
+
+def test_columns_msgpack_and_json(admin: Client, run_path: str) -> None:
+    rows = [{"_step": s, "a": float(s)} for s in range(10)] + [{"_step": 10, "b": 5}]
+    rows[3]["a"] = float("inf")
+    admin.log_rows(run_path, rows)
+    packed = admin.get(f"/runs/{run_path}/history/columns", params={"keys": "a,b"},
+                       headers={"Accept": "application/x-msgpack"})  # fmt: skip
+    assert packed.headers["content-type"] == "application/x-msgpack"
+    cols = msgpack.unpackb(packed.content)
+    steps = np.frombuffer(cols["_step"], "<i8")
+    a, b = np.frombuffer(cols["a"], "<f8"), np.frombuffer(cols["b"], "<f8")
+    assert steps.tolist() == list(range(11))
+    assert math.isinf(a[3]) and math.isnan(a[10]) and b[10] == 5.0 and np.isnan(b[:10]).all()
+    as_json = admin.get(f"/runs/{run_path}/history/columns", params={"keys": "b", "min_step": 9}).json()
+    assert as_json == {"_step": [10], "b": [5.0]}
+    default = admin.get(f"/runs/{run_path}/history/columns").json()
+    assert {"_step", "a", "b"} <= set(default)
+    assert admin.get(f"/runs/{run_path}/history/columns", params={"keys": "missing"}).json() == {"_step": []}
+
+
+def test_scan_pages_with_a_cursor(admin: Client, run_path: str) -> None:
+    admin.log_rows(run_path, [{"_step": s, "x": s, "label": f"s{s}"} for s in range(25)])
+    seen, cursor = [], None
+    while True:
+        params: dict[str, object] = {"page_size": 10}
+        if cursor:
+            params["cursor"] = cursor
+        page = admin.get(f"/runs/{run_path}/history", params=params).json()
+        seen += page["rows"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [r["_step"] for r in seen] == list(range(25))
+    assert seen[7]["label"] == "s7" and seen[7]["x"] == 7
+    only = admin.get(f"/runs/{run_path}/history", params={"keys": "label", "min_step": 20}).json()["rows"]
+    assert only == [{"label": f"s{s}", "_step": s} for s in range(20, 25)]
+    texts = admin.get(f"/runs/{run_path}/history", params={"keys": "label", "samples": 5}).json()["rows"]
+    assert 1 <= len(texts) <= 5 and all("label" in r for r in texts)
+    assert admin.get(f"/runs/{run_path}/history", params={"cursor": "abc"}).status_code == 422
+
+
+def test_small_batches_are_merged_into_chunks(admin: Client, run_path: str) -> None:
+    seq = 0
+    for start in range(0, 300, 3):  # a sender posting a few rows at a time
+        seq = (
+            admin.log_rows(
+                run_path, [{"_step": s, "v": float(s)} for s in range(start, start + 3)], first_seq=seq
+            )
+            + 1
+        )
+    cols = admin.get(f"/runs/{run_path}/history/columns", params={"keys": "v"}).json()
+    assert cols["_step"] == list(range(300)) and cols["v"] == [float(s) for s in range(300)]
+    rows = admin.get(f"/runs/{run_path}/history", params={"page_size": 1000}).json()["rows"]
+    assert [r["_step"] for r in rows] == list(range(300))
+
+
+def test_system_metrics_sampled(admin: Client, run_path: str) -> None:
+    records = [
+        ["stats", i, {"system/cpu": float(i), "_timestamp": 1e9 + i, "_runtime": float(i)}] for i in range(50)
+    ]
+    admin.ingest(run_path, "s", 0, records)
+    assert len(admin.get(f"/runs/{run_path}/system").json()["rows"]) == 50
+    sampled = admin.get(f"/runs/{run_path}/system", params={"samples": 10}).json()["rows"]
+    assert len(sampled) == 10 and sampled[0]["system/cpu"] == 0.0 and sampled[-1]["system/cpu"] == 49.0

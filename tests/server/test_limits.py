@@ -1,0 +1,95 @@
+"""Limits: value and body size (413), metric count (422), rate limit (429), JSON errors everywhere."""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from trackwell_server.testing import ServerHandle, start_server
+
+from .conftest import Client
+
+
+def test_every_response_has_rate_limit_headers(server: ServerHandle, admin: Client) -> None:
+    for resp in (admin.get("/viewer"), admin.get("/no/such/route"), httpx.get(f"{server.api_url}/viewer"),
+                 httpx.get(f"{server.url}/openapi.json")):  # fmt: skip
+        assert resp.headers["RateLimit-Limit"] == "1000"
+        assert 0 <= int(resp.headers["RateLimit-Remaining"]) <= 1000
+        assert int(resp.headers["RateLimit-Reset"]) >= 0
+    unknown = admin.get("/no/such/route")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    wrong_method = admin.delete("/viewer")
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+
+
+def test_value_over_1mb_is_413(admin: Client, run_path: str) -> None:
+    resp = admin.ingest(run_path, "s", 0, [["history", 0, {"_step": 0, "blob": "x" * (1024 * 1024 + 1)}]])
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_large"
+    assert "blob" in resp.json()["error"]["message"]
+    assert admin.get(f"/runs/{run_path}/streams/s").json() == {"last_seq": -1}  # nothing of the batch stored
+
+
+def test_body_over_25mb_is_413(server: ServerHandle, admin: Client, run_path: str) -> None:
+    big = b"x" * (25 * 1024 * 1024 + 1)
+    resp = admin.put(f"/runs/{run_path}/files/big.bin", content=big)
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_large"
+
+    def stream() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
+        for _ in range(26):
+            yield b"y" * (1024 * 1024)
+
+    streamed = admin.put(f"/runs/{run_path}/files/big.bin", content=stream())
+    assert streamed.status_code == 413
+    lying = admin.post(
+        f"/runs/{run_path}/ingest", content=stream(), headers={"Content-Type": "application/json"}
+    )
+    assert lying.status_code == 413
+    assert admin.get(f"/runs/{run_path}/files").json()["files"] == []
+
+
+def test_too_many_metrics_is_422(tmp_path: Path) -> None:
+    with start_server(tmp_path, max_metrics=5) as server:
+        admin = Client(server, server.admin_key)
+        admin.put("/runs/local/p/r", json={})
+        ok = admin.ingest(
+            "local/p/r", "s", 0, [["history", 0, {"_step": 0, **{f"k{i}": 1.0 for i in range(5)}}]]
+        )
+        assert ok.status_code == 200
+        resp = admin.ingest("local/p/r", "s", 1, [["history", 1, {"_step": 1, "k9": 1.0}]])
+        assert resp.status_code == 422
+        assert "max_metrics" in resp.json()["error"]["message"] and "5" in resp.json()["error"]["message"]
+
+
+def test_rate_limit_gives_429_with_retry_after(tmp_path: Path) -> None:
+    with start_server(tmp_path, rate_limit=0.5, rate_burst=3) as server:
+        client = Client(server, server.admin_key)
+        statuses = [client.get("/viewer") for _ in range(5)]
+        assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
+        limited = statuses[-1]
+        assert limited.status_code == 429
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert limited.headers["RateLimit-Remaining"] == "0"
+        # buckets are per key (or address without one): another caller is not limited
+        assert httpx.get(f"{server.api_url}/health").status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"name": 5}', b"[]", b'{"tags": "x"}', b'{"start_time": "NaN"}'])
+def test_bad_json_is_422_never_500(admin: Client, body: bytes) -> None:
+    resp = admin.put("/runs/local/p/r-bad-json", content=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["code"] == "invalid"
+
+
+def test_raw_garbage_request_line(server: ServerHandle) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/api/v1/runs/%ZZ/%00/x")
+    resp = conn.getresponse()
+    assert resp.status in (400, 401, 404, 422)
+    resp.read()
+    conn.close()
