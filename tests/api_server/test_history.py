@@ -84,6 +84,14 @@ def test_more_samples_than_steps_is_unsampled(api: ServerApi) -> None:
     assert df["val"][10] == 1.0 and math.isnan(df["val"][11])  # val was logged every 10th step
 
 
+def test_every_row_without_pandas(api: ServerApi, watch: Any) -> None:
+    run = api.run("analyst/curves/peaks")
+    seen = watch(api)
+    rows = run.history(samples=None, pandas=False)
+    assert [r["_step"] for r in rows] == list(range(STEPS)) and len(seen) == 1  # big pages
+    assert rows[PEAK]["loss"] == 100.0 and rows[10]["val"] == 1.0 and "val" not in rows[11]
+
+
 def test_other_x_axis(api: ServerApi) -> None:
     df = api.run("analyst/curves/peaks").history(keys=["val"], x_axis="_runtime", samples=100)
     assert list(df.columns) == ["_runtime", "val"] and len(df) > 10

@@ -20,6 +20,8 @@ from trackwell.errors import UsageError
 SYSTEM_STREAMS = ("events", "system")
 
 _RunKey = tuple[str, str, str]
+#: Rows per request when ``history(samples=None)`` reads every row: big pages, few round trips.
+_FULL_READ_PAGE = 10_000
 
 
 def history(
@@ -48,7 +50,7 @@ def history(
     if endpoint == "history" and wanted and pandas and unsampled:
         return columns_frame(client, key, wanted, x_axis)
     if endpoint == "history" and samples is None:
-        rows = list(_pages(client, key, _query_keys(wanted, x_axis), 1000, None, None))
+        rows = list(_pages(client, key, _query_keys(wanted, x_axis), _FULL_READ_PAGE, None, None))
     else:
         params = {"keys": _query_keys(wanted, x_axis), "samples": samples, "x_axis": x_axis}
         rows = decode_floats(client.get(run_path(*key, endpoint), params)["rows"])

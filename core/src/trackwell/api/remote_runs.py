@@ -249,7 +249,8 @@ class ServerRun:
         ``x_axis``); ``stream="events"`` gives system metrics; a DataFrame, or a list
         of dicts with ``pandas=False``. ``samples=None`` means every row; with
         ``keys`` and ``pandas=True`` those come as packed columns, which is what makes
-        a million points load in well under a second.
+        a million points load in well under a second (one row per step where any of
+        ``keys`` was logged, NaN where one was not, as W&B documents).
         """
         return _remote_history.history(
             self._client, self._key, self.lastHistoryStep, samples, keys, x_axis, pandas, stream
