@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trackwell import errors
+from trackwell import _post_import, errors
 from trackwell._version import __version__
 from trackwell.alerts import AlertLevel
 from trackwell.errors import TrackwellError, UsageError
@@ -70,8 +70,17 @@ def __getattr__(name: str) -> Any:
         from trackwell.plugins import hookimpl
 
         return hookimpl
+    if name == "integration":  # wandb.integration.keras under `import trackwell as wandb`
+        import trackwell.integration
+
+        return trackwell.integration
     raise AttributeError(f"module 'trackwell' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | {"Api", "hookimpl"})
+
+
+# Integrations that must hook into their framework at import time (Hugging Face's
+# report_to table) get the chance here; costs one finder on sys.meta_path.
+_post_import.install()
