@@ -202,7 +202,7 @@ class LogTail:
                 buf += fh.read(end - len(buf))  # one record larger than max_bytes
                 if end > len(buf):
                     break
-            payload = bytes(buf[pos + _FRAME.size : end])
+            payload = buf[pos + _FRAME.size : end]
             if zlib.crc32(payload) != crc:
                 break
             try:

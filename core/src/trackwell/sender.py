@@ -127,10 +127,6 @@ class Uploader:
         self._packer = msgpack.Packer(use_bin_type=True)
 
     # -- identity --------------------------------------------------------------
-    @property
-    def path(self) -> str:
-        return f"{self.entity}/{self.project}/{self.run_id}"
-
     def url(self) -> str | None:
         """The run's page on the server, once the entity is known."""
         if not (self.entity and self.project and self.run_id):
