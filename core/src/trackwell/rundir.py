@@ -24,10 +24,14 @@ from trackwell.errors import RunDirError
 LOG_SUFFIX = ".twlog"
 _RUN_DIR = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-([A-Za-z0-9_-]+)$")
 _ID_CHARS = string.ascii_lowercase + string.digits
+# Our own generator, seeded from the OS: training scripts seed the global `random`
+# (Lightning's seed_everything, keras.utils.set_random_seed, HF's Trainer), and run
+# ids drawn from it were the same for every run of a script.
+_ids = random.SystemRandom()
 
 
 def new_run_id() -> str:
-    return "".join(random.choices(_ID_CHARS, k=8))
+    return "".join(_ids.choices(_ID_CHARS, k=8))
 
 
 def check_run_id(run_id: str) -> str:
