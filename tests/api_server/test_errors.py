@@ -37,6 +37,10 @@ def test_bad_paths_are_usage_errors(api: ServerApi) -> None:
         api.runs("a/b/c")
     with pytest.raises(trackwell.UsageError, match="filters"):
         api.runs("analyst/sweep", filters="state=finished")  # type: ignore[arg-type]
+    with pytest.raises(trackwell.UsageError, match="project"):
+        api.run("s01")  # no project given, none configured
+    with pytest.raises(trackwell.UsageError, match="per_page"):
+        api.runs("analyst/sweep", per_page=0)
     with pytest.raises(trackwell.UsageError, match="page_size"):
         api.run("analyst/sweep/s01").scan_history(page_size=0)
 
