@@ -18,7 +18,10 @@ nox.options.reuse_existing_virtualenvs = True
 def lint(session: nox.Session) -> None:
     """ruff on the repository, mypy on the core (settings in pyproject.toml)."""
     # the test requirements too: mypy checks trackwell.testing, the pytest plugin
-    session.install("-e", "core", "-r", "requirements-lint.txt", "-r", "requirements-test.txt")
+    session.install(
+        "-e", "core", "-e", "plugins/webhook", "-e", "plugins/tensorboard",
+        "-r", "requirements-lint.txt", "-r", "requirements-test.txt",
+    )  # fmt: skip
     session.run("ruff", "check", ".")
     session.run("mypy")
 
@@ -27,6 +30,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Every distribution's tests (tests/), with the pinned test dependencies."""
     session.install("-e", "core", "-r", "requirements-test.txt")
+    session.install("-e", "plugins/webhook", "-e", "plugins/tensorboard", "-r", "requirements-plugins.txt")
     session.run("pytest", *session.posargs)
 
 

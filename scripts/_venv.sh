@@ -84,10 +84,17 @@ tw_setup_torch() {
     tw_install torch "requirements-torch.txt" -r requirements-torch.txt
 }
 
+# The first-party plugins (editable) and what their tests and the template's need.
+tw_setup_plugins() {
+    tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml requirements-plugins.txt" \
+        -e plugins/webhook -e plugins/tensorboard -r requirements-plugins.txt
+}
+
 tw_setup_tests() {
     tw_setup_core
     tw_install test "core/pyproject.toml requirements-test.txt" -e core -r requirements-test.txt
     tw_setup_torch
+    tw_setup_plugins
 }
 
 tw_setup_lint() {

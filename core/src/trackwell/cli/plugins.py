@@ -15,14 +15,17 @@ def register(cli: click.Group) -> None:
     cli.add_command(plugins_command)
 
 
-@click.command("plugins")
+@click.group("plugins", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--hooks", "show_hooks", is_flag=True, help="List every hook, with its summary.")
-def plugins_command(as_json: bool, show_hooks: bool) -> None:
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool, show_hooks: bool) -> None:
     """List plugins: their package, version and the hooks they implement.
 
     Plugins that are disabled, or that failed to load (with the reason), are listed too.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from trackwell.plugins import get_plugin_manager, plugin_info
 
     pm = get_plugin_manager()
@@ -40,6 +43,33 @@ def plugins_command(as_json: bool, show_hooks: bool) -> None:
         return
     rows = [(p["name"], p["package"], p["version"] or "-", _hooks_cell(p)) for p in info]
     click.echo(_table(("NAME", "PACKAGE", "VERSION", "HOOKS"), rows))
+
+
+@plugins_command.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to create the project in.",
+)
+def new_command(name: str, parent: str) -> None:
+    """Create a new plugin project, trackwell-NAME/, from the template.
+
+    It is ready to install and test: a pyproject.toml with the entry point, a module
+    implementing one hook, a test using trackwell's pytest fixtures, and a README.
+    """
+    from trackwell.errors import UsageError
+    from trackwell.plugins.scaffold import create_plugin
+
+    try:
+        dest, names = create_plugin(name, parent)
+    except UsageError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {dest}/ (distribution {names.dist}, module {names.module}, plugin {names.plugin})")
+    click.echo(f"next: cd {dest} && pip install -e '.[test]' && pytest")
 
 
 def _hooks_cell(plugin: dict[str, Any]) -> str:
