@@ -91,6 +91,42 @@ def bench_log(python: str, plan: Plan, raw: dict[str, Any]) -> list[Check]:
     ]
 
 
+def bench_hooks(python: str, plan: Plan, raw: dict[str, Any]) -> list[Check]:
+    """What the on_log hook costs: log() with no plugin implementing it, and with one.
+
+    With no implementer the writer never builds the batch, so the first line matches
+    the plain log() benchmark. One trivial implementer shows what dispatching the hook
+    costs; it runs on the writer thread, so the caller's median does not move.
+    """
+    params = {"steps": plan.steps, "metrics": 10}
+    none = repeat(python, "log", plan.log_runs, {**params, "on_log": 0})
+    one = repeat(python, "log", plan.log_runs, {**params, "on_log": 1})
+    raw["hooks"] = {"no_on_log": [o.result for o in none], "one_on_log": [o.result for o in one]}
+    seen = {o.result["on_log_rows"] for o in one}
+    if seen != {plan.steps}:
+        raise WorkloadError(f"the on_log plugin saw {seen} rows, expected {plan.steps}")
+    cpu_none, cpu_one = _med(none, "cpu_per_row_us"), _med(one, "cpu_per_row_us")
+    med_none, med_one = _median_run(none, "median_us"), _median_run(one, "median_us")
+    return [
+        Check(
+            "log() 10 scalars, no on_log plugin: caller median",
+            med_none["median_us"],
+            "us",
+            5.0,
+            detail=f"process CPU per row {fmt(cpu_none, 'us')}; {_runs(len(none))}",
+        ),
+        Check(
+            "log() 10 scalars, one on_log plugin: caller median",
+            med_one["median_us"],
+            "us",
+            5.0,
+            detail=f"process CPU per row {fmt(cpu_one, 'us')} ({fmt(cpu_one - cpu_none, 'us')} more: "
+            "building the batch and calling the hook, on the writer thread); "
+            f"{_runs(len(one))}",
+        ),
+    ]
+
+
 def bench_wide(python: str, plan: Plan, raw: dict[str, Any]) -> list[Check]:
     """Caller-side cost of ``log()`` with a 1000-scalar row."""
     outs = repeat(python, "log", plan.log_runs, {"steps": plan.wide_rows, "metrics": 1000, "prebuild": 0})
@@ -198,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     stages: list[tuple[str, Callable[[], list[Check]]]] = [
         ("log() 10 scalars", lambda: bench_log(args.python, plan, raw)),
         ("log() 1000 scalars", lambda: bench_wide(args.python, plan, raw)),
+        ("on_log hook cost", lambda: bench_hooks(args.python, plan, raw)),
         ("whole script", lambda: bench_script(args.python, plan, raw)),
         ("import trackwell", lambda: bench_import(args.python, plan, raw)),
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),

@@ -90,8 +90,30 @@ def script(out: str, steps: int = 20_000, metrics: int = 10) -> dict[str, Any]:
     }
 
 
+def _register_on_log() -> Any:
+    """A plugin with the cheapest possible ``on_log``: what any implementer costs at least."""
+    import trackwell
+    from trackwell.plugins import get_plugin_manager
+
+    class OnLog:
+        rows = 0
+
+        @trackwell.hookimpl
+        def on_log(self, run: Any, rows: Any) -> None:
+            self.rows += len(rows)
+
+    plugin = OnLog()
+    get_plugin_manager().register(plugin, name="bench_on_log")
+    return plugin
+
+
 def log_calls(
-    out: str, steps: int = 20_000, metrics: int = 10, prebuild: int = 1, mode: str = "offline"
+    out: str,
+    steps: int = 20_000,
+    metrics: int = 10,
+    prebuild: int = 1,
+    mode: str = "offline",
+    on_log: int = 0,
 ) -> dict[str, Any]:
     """Time each ``run.log`` call alone, and the process CPU that logging costs per row.
 
@@ -99,10 +121,12 @@ def log_calls(
     (process time over the loop and ``finish()``: caller and writer thread together)
     holds only trackwell's work. Wide rows (``prebuild=0``) are built one by one
     outside the timed region instead, to keep memory small; their CPU figure then
-    includes building them and is reported for information only.
+    includes building them and is reported for information only. ``on_log=1`` registers
+    a plugin implementing the ``on_log`` hook first.
     """
     import trackwell
 
+    plugin = _register_on_log() if on_log else None
     run = trackwell.init(project="bench", mode=mode, dir=out, config=_CONFIG)
     keys = _keys(metrics)
     log = run.log
@@ -135,6 +159,7 @@ def log_calls(
         "cpu_per_row_us": cpu / steps * 1e6,
         "finish_s": f1 - f0,
         "timer_overhead_ns": _timer_overhead_ns(),
+        "on_log_rows": plugin.rows if plugin is not None else None,
     }
 
 
