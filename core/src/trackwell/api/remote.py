@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 from trackwell.api.base import Api, server_settings
-from trackwell.api.remote_http import ServerClient, run_path
+from trackwell.api.remote_http import ServerClient
 from trackwell.api.remote_runs import ServerRun, ServerRuns
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
+from trackwell.transport import run_path
 
 
 class Viewer:
@@ -59,7 +60,10 @@ class Project:
 
 
 class ServerApi(Api):
-    """The Public API over a trackwell server. Made by ``trackwell.Api()``; see ``trackwell.api.base``."""
+    """The Public API over a trackwell server. Made by ``trackwell.Api()``; see ``trackwell.api.base``.
+
+    ``root`` is there because ``Api(...)`` hands its arguments on; it is always None here.
+    """
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class ServerApi(Api):
             )
         self.settings = dict(overrides or {})
         self.settings.update(base_url=resolved.base_url, entity=resolved.entity, project=resolved.project)
+        self.api_key = resolved.api_key  # W&B's ``api.api_key``
         self._client = ServerClient(resolved.base_url, resolved.api_key, timeout)
         self._viewer: Viewer | None = None
         self._runs: dict[tuple[str, str, str], ServerRun] = {}
@@ -82,7 +87,7 @@ class ServerApi(Api):
 
     @property
     def client(self) -> ServerClient:
-        """The HTTP client every request goes through (its ``base_url``, ``api_key``, ``timeout``)."""
+        """The client every request goes through; ``api.client.base_url`` is the server's URL."""
         return self._client
 
     @property

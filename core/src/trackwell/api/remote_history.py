@@ -13,8 +13,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from trackwell.api import history as _history
-from trackwell.api.remote_http import MSGPACK, ServerClient, decode_floats, run_path
+from trackwell.api.remote_http import ServerClient, decode_floats
 from trackwell.errors import UsageError
+from trackwell.transport import MSGPACK, run_path
 
 #: Streams of ``history(stream=...)`` that mean system metrics (W&B calls them "events").
 SYSTEM_STREAMS = ("events", "system")

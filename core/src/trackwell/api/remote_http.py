@@ -18,9 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trackwell.errors import CommError
-from trackwell.transport import MSGPACK, Transport, run_path
-
-__all__ = ["MSGPACK", "ServerClient", "decode_floats", "encode_floats", "run_path"]
+from trackwell.transport import Transport
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 #: How often a 429 (rate limited) answer is retried, waiting ``Retry-After`` each time.

@@ -17,12 +17,9 @@ from typing import IO, Any, overload
 from urllib.parse import quote
 
 from trackwell.api import remote_history as _remote_history
-from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats, run_path
+from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
-from trackwell.transport import file_path
-
-#: RunInfo fields ``run.update()`` may send (PATCH), as W&B's ``Run.update`` does.
-_EDITABLE = ("name", "group", "job_type", "tags", "notes", "config", "summary")
+from trackwell.transport import file_path, run_path
 
 
 class ServerSummary(MutableMapping[str, Any]):
