@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import trackwell
 from trackwell.api.remote import ServerApi
 from trackwell.errors import NotFoundError
 
@@ -52,6 +53,27 @@ def test_files_by_name_and_missing_file(api: ServerApi, with_files: None) -> Non
     assert [f.name for f in run.files(names=["config.yaml", "nope"])] == ["config.yaml"]
     with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         run.file("nope.txt")
+
+
+def test_upload_file_to_a_finished_run(api: ServerApi, seed: Any, tmp_path: Path) -> None:
+    seed.run("artifacts", "uploads", rows=[{"x": 1.0}])
+    run = api.run("analyst/artifacts/uploads")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "notes.txt").write_text("looks good")
+    big = bytes(range(256)) * (17 * 4096)  # 17 MiB: over one part, so it goes up in two
+    (tmp_path / "big.bin").write_bytes(big)
+    stored = run.upload_file(str(tmp_path / "results" / "notes.txt"), root=str(tmp_path))
+    assert stored.name == "results/notes.txt" and stored.size == 10
+    assert run.upload_file(str(tmp_path / "big.bin"), root=str(tmp_path)).size == len(big)
+    assert {f.name for f in run.files()} == {"results/notes.txt", "big.bin"}
+    assert run.file("big.bin").read_bytes() == big
+    with pytest.raises(trackwell.UsageError, match="under root"):
+        run.upload_file(str(tmp_path / "big.bin"), root=str(tmp_path / "results"))
+
+
+def test_system_metrics(api: ServerApi, seed: Any) -> None:
+    seed.run("artifacts", "sysm", rows=[{"x": 1.0}], stats=[{"system/cpu": 5.0}, {"system/cpu": 7.0}])
+    assert api.run("analyst/artifacts/sysm").system_metrics["system/cpu"] == 7.0
 
 
 def test_projects(api: ServerApi, with_files: None, seed: Any) -> None:

@@ -70,6 +70,10 @@ class ServerClient:
         """The undecoded answer to a GET: a file's bytes, or a msgpack body to unpack here."""
         return self._call(lambda: self._transport.get_raw(path, params, accept=accept))
 
+    def put_bytes(self, path: str, data: bytes, params: Mapping[str, Any] | None = None) -> Any:
+        """PUT raw bytes (a file upload); the decoded answer."""
+        return self._call(lambda: self._transport.request("PUT", path, params=params, data=data).body)
+
     def _call(self, request: Any) -> Any:
         for attempt in range(_RATE_LIMIT_RETRIES + 1):
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,9 @@ from trackwell.api import remote_history as _remote_history
 from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 from trackwell.transport import file_path, run_path
+
+#: Upload part size: under the server's 25 MB per request, as the sender's parts are.
+_PART_BYTES = 16 * 1024 * 1024
 
 
 class ServerSummary(MutableMapping[str, Any]):
@@ -228,6 +232,14 @@ class ServerRun:
         return list(self._info.get("history_keys") or ())
 
     @property
+    def system_metrics(self) -> dict[str, Any]:
+        """The latest value of each system metric (one request each time it is read)."""
+        latest: dict[str, Any] = {}
+        for row in decode_floats(self._client.get(run_path(*self._key, "system"))["rows"]):
+            latest.update(row)
+        return latest
+
+    @property
     def fork_of(self) -> dict[str, Any] | None:
         return copy.deepcopy(self._info.get("fork_of"))
 
@@ -282,6 +294,24 @@ class ServerRun:
         for found in self.files([name]):
             return found
         raise FileNotFoundError(f"run {'/'.join(self.path)} has no file {name!r} on {self._client.base_url}")
+
+    def upload_file(self, path: str, root: str = ".") -> ServerFile:
+        """Upload the local file ``path`` to the run, named by its path relative to ``root`` (W&B's).
+
+        Files over the server's per-request limit go up in parts.
+        """
+        local = Path(path).resolve()
+        name = Path(os.path.relpath(local, Path(root).resolve())).as_posix()
+        if name.startswith("../"):
+            raise UsageError(f"run.upload_file({path!r}, root={root!r}): the file must be under root")
+        size = local.stat().st_size
+        parts = max(1, -(-size // _PART_BYTES))
+        target = file_path(*self._key, name)
+        with open(local, "rb") as fh:
+            for part in range(parts):
+                params = {"part": part, "parts": parts} if parts > 1 else None
+                stored = self._client.put_bytes(target, fh.read(_PART_BYTES), params)
+        return ServerFile(self._client, self, {**stored, "size": size})
 
     # -- writes --------------------------------------------------------------------
     def update(self) -> None:
