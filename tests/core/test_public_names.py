@@ -18,6 +18,7 @@ from trackwell import errors
 DOCUMENTED = [
     "AlertLevel",
     "Api",
+    "CommError",  # W&B's wandb.CommError: what the Public API raises when a server request fails
     "Run",
     "Settings",
     "TrackwellError",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from trackwell import _post_import, errors
 from trackwell._version import __version__
 from trackwell.alerts import AlertLevel
-from trackwell.errors import TrackwellError, UsageError
+from trackwell.errors import CommError, TrackwellError, UsageError
 from trackwell.run import Run
 from trackwell.session import PreInit as _PreInit
 from trackwell.session import finish, init
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlertLevel",
     "Api",
+    "CommError",
     "Run",
     "Settings",
     "TrackwellError",
