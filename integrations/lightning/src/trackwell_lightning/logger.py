@@ -249,7 +249,7 @@ class TrackwellLogger(Logger):
             metadata = {
                 "score": score.item() if hasattr(score, "item") else score,
                 "original_filename": Path(path).name,
-                type(callback).__name__: {
+                callback.__class__.__name__: {
                     k: getattr(callback, k) for k in _CHECKPOINT_FIELDS if hasattr(callback, k)
                 },
             }

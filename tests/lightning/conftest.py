@@ -1,0 +1,23 @@
+"""Fixtures for the Lightning integration tests (skipped when Lightning is missing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("lightning", reason="trackwell-lightning's tests need lightning (and torch)")
+pytest.importorskip("trackwell_lightning", reason="pip install -e integrations/lightning")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(trackwell_dir: object) -> Iterator[None]:
+    """Each test sees the integrations' once-per-process warnings again, in its own directory."""
+    from trackwell.integration import support
+
+    support._warned.clear()
+    yield
+    import trackwell
+
+    while trackwell.run is not None:
+        trackwell.finish()
