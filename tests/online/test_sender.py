@@ -150,14 +150,17 @@ def test_finish_waits_only_upload_timeout_then_says_how_to_sync(
     fake_online: FakeServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     fake_online.down = True
-    monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "0.5")
+    monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "2.5")
+    monkeypatch.delenv("TRACKWELL_SILENT")
     run = trackwell.init(project="p")
     run.log({"a": 1})
     start = time.monotonic()
     run.finish()
     assert time.monotonic() - start < 10
     err = capfd.readouterr().err
-    assert "did not reach the server" in err
+    assert f"uploading run {run.id}: " in err  # progress, after 2 s
+    assert "records left (retrying: the server answered 503" in err
+    assert "did not reach the server within 2.5 s (upload_timeout; last error: the server answered 503" in err
     assert f"trackwell sync {run.dir}" in err
     assert ("tester", "p", run.id) not in fake_online.runs
 
@@ -224,3 +227,26 @@ def test_the_sender_is_not_started_for_offline_runs(trackwell_dir: Path) -> None
     assert run._sender is None
     run.finish()
     assert not (run.dir / "sync.json").exists()
+
+
+def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(fake_online: FakeServer) -> None:
+    import os
+    import subprocess
+
+    fake_online.down = True
+    script = Path("script.py")
+    script.write_text(
+        "import os, signal, threading, trackwell\n"
+        "run = trackwell.init(project='p')\n"
+        "run.log({'a': 1})\n"
+        "threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "run.finish()\n"
+        "print('finish returned', run.state)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "TRACKWELL_UPLOAD_TIMEOUT": "60"}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "finish returned finished" in proc.stdout
+    assert "did not reach the server (upload interrupted; last error: the server answered 503" in proc.stderr
+    assert "trackwell sync" in proc.stderr

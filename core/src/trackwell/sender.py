@@ -401,6 +401,9 @@ class Sender:
         self._closing = threading.Event()  # the writer has closed the log
         self._abort = threading.Event()  # finish() gave up waiting
         self._kick = threading.Event()  # cut a backoff wait short
+        # Set when the thread ends. finish() waits on this, not on Thread.join(): a join
+        # interrupted by Ctrl-C marks a live thread stopped (CPython, bpo-45274's fix).
+        self._ended = threading.Event()
         self._thread = threading.Thread(target=self._main, name="trackwell-sender", daemon=True)
 
     def start(self) -> None:
@@ -432,6 +435,7 @@ class Sender:
             _stderr(f"trackwell: ERROR the sender of run {up.run_id} stopped: {up.error}")
         finally:
             up.close()
+            self._ended.set()
 
     def finish(self, timeout: float, last_seq: int, quiet: bool = False) -> bool:
         """Wait up to ``timeout`` s for the upload to end; True when all of it is up.
@@ -444,33 +448,46 @@ class Sender:
         self._closing.set()
         self._kick.set()
         self.wake.set()
-        start = time.monotonic()
-        shown = start + 2.0
-        while self._thread.is_alive():
-            left = start + timeout - time.monotonic()
-            if left <= 0:
-                break
-            self._thread.join(min(left, 0.5))
-            if not quiet and self._thread.is_alive() and time.monotonic() >= shown:
-                shown = time.monotonic() + 5.0
-                state = f" (retrying: {up.error})" if up.error else ""
-                left = up.records_left(last_seq)
-                _stderr(f"trackwell: uploading run {up.run_id}: {left} records left{state}")
-        if self._thread.is_alive():
+        try:
+            self._wait(timeout, last_seq, quiet)
+            why = f" within {timeout:g} s (upload_timeout"
+        except KeyboardInterrupt:  # Ctrl-C while waiting means: stop waiting, not lose data
+            why = " (upload interrupted"
+        if not self._ended.is_set():
             self._abort.set()
             self._kick.set()
             self.wake.set()
-        if up.done and up.error is None:
+            why += f"; last error: {up.error})" if up.error else ")"
+        elif up.done and up.error is None:
             return True
+        else:  # the sender gave up: the server refused the run
+            why = f": {up.error}"
         records = up.records_left(last_seq)
         files = len(up.changed_files())
-        why = f": {up.error}" if up.error else f" within {timeout:g} s (upload_timeout)"
         _stderr(
             f"trackwell: {records} record(s) and {files} file(s) of run {up.run_id} did not reach "
             f"the server{why}. They are safe in {up.run_dir}: run `trackwell sync {up.run_dir}` "
             "to upload them."
         )
         return False
+
+    def _wait(self, timeout: float, last_seq: int, quiet: bool) -> None:
+        """Join the thread for up to ``timeout`` s, saying how far it got every few seconds."""
+        up = self.uploader
+        start = time.monotonic()
+        shown = start + 2.0
+        while not self._ended.is_set():
+            remaining = start + timeout - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._ended.wait(min(remaining, 0.5)):
+                return
+            if not quiet and time.monotonic() >= shown:
+                shown = time.monotonic() + 5.0
+                state = f" (retrying: {up.error})" if up.error else ""
+                _stderr(
+                    f"trackwell: uploading run {up.run_id}: {up.records_left(last_seq)} records left{state}"
+                )
 
 
 def _stderr(message: str) -> None:
