@@ -175,6 +175,8 @@ class TrackwellPluginManager(pluggy.PluginManager):
 
     def _guard_plugin(self, plugin: object, plugin_name: str) -> _Guarded:
         proxy = _Guarded(plugin)
+        # pluggy names an unnamed object by its id(): say what it is, too
+        shown = f"{type(plugin).__qualname__} ({plugin_name})" if plugin_name.isdigit() else plugin_name
         for attr in dir(plugin):
             opts = self.parse_hookimpl_opts(plugin, attr)
             if opts is None:
@@ -182,7 +184,7 @@ class TrackwellPluginManager(pluggy.PluginManager):
             fn = getattr(plugin, attr)
             guarded: Callable[..., Any] = fn  # wrappers see other plugins' errors: not theirs to guard
             if not (opts.get("wrapper") or opts.get("hookwrapper")):
-                guarded = self._guard(plugin_name, opts.get("specname") or attr, fn)
+                guarded = self._guard(shown, opts.get("specname") or attr, fn)
             setattr(proxy, attr, guarded)
         return proxy
 
