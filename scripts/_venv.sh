@@ -90,11 +90,18 @@ tw_setup_plugins() {
         -e plugins/webhook -e plugins/tensorboard -r requirements-plugins.txt
 }
 
+# The reference server (editable) and what its tests need (schemathesis, moto, httpx, psycopg).
+tw_setup_server() {
+    tw_install server "core/pyproject.toml server-lite/pyproject.toml requirements-server-test.txt" \
+        -e core -e server-lite -r requirements-server-test.txt
+}
+
 tw_setup_tests() {
     tw_setup_core
     tw_install test "core/pyproject.toml requirements-test.txt" -e core -r requirements-test.txt
     tw_setup_torch
     tw_setup_plugins
+    tw_setup_server
 }
 
 tw_setup_lint() {

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.login",
     "trackwell.cli.sync",
     "trackwell.cli.demo",
+    "trackwell.cli.server_hint",  # replaced by trackwell-server's real command when installed
 )
 
 
