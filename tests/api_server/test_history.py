@@ -92,6 +92,20 @@ def test_every_row_without_pandas(api: ServerApi, watch: Any) -> None:
     assert rows[PEAK]["loss"] == 100.0 and rows[10]["val"] == 1.0 and "val" not in rows[11]
 
 
+def test_every_point_of_a_text_metric_comes_from_rows(seed: Any, api: ServerApi, watch: Any) -> None:
+    seed.run(
+        "curves", "text", rows=[{"phase": "warmup" if s < 3 else "train", "loss": s / 10} for s in range(6)]
+    )
+    run = api.run("analyst/curves/text")
+    seen = watch(api)
+    df = run.history(keys=["phase", "loss"], samples=None)
+    assert (
+        list(df.columns) == ["_step", "phase", "loss"] and list(df["phase"]) == ["warmup"] * 3 + ["train"] * 3
+    )
+    assert list(df["loss"]) == [s / 10 for s in range(6)]
+    assert seen[0].endswith("/history/columns") and seen[1].endswith("/history")  # packed numbers only
+
+
 def test_other_x_axis(api: ServerApi) -> None:
     df = api.run("analyst/curves/peaks").history(keys=["val"], x_axis="_runtime", samples=100)
     assert list(df.columns) == ["_runtime", "val"] and len(df) > 10

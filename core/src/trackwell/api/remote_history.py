@@ -29,6 +29,7 @@ def history(
     client: ServerClient,
     key: _RunKey,
     last_step: int,
+    logged: Sequence[str],
     samples: int | None,
     keys: Sequence[str] | None,
     x_axis: str,
@@ -49,7 +50,10 @@ def history(
         raise UsageError(f"history(stream={stream!r}): use 'default', or 'events' for system metrics")
     unsampled = samples is None or samples > last_step  # more samples than steps: every row
     if endpoint == "history" and wanted and pandas and unsampled:
-        return columns_frame(client, key, wanted, x_axis)
+        frame = columns_frame(client, key, wanted, x_axis, logged)
+        if frame is not None:
+            return frame
+        samples = None  # a key holds strings or other non-numbers: every row, as rows
     if endpoint == "history" and samples is None:
         rows = list(_pages(client, key, _query_keys(wanted, x_axis), _FULL_READ_PAGE, None, None))
     else:
@@ -104,12 +108,16 @@ def _pages(
             return
 
 
-def columns_frame(client: ServerClient, key: _RunKey, keys: Sequence[str], x_axis: str) -> Any:
+def columns_frame(
+    client: ServerClient, key: _RunKey, keys: Sequence[str], x_axis: str, logged: Sequence[str]
+) -> Any:
     """Every logged value of ``keys`` as a DataFrame, from the packed ``history/columns`` endpoint.
 
     Columns are ``x_axis`` then ``keys``, as ``history(keys=...)`` returns them, one
     row per step the server lists; NaN marks a step where a key has no value (or the
-    run logged NaN: packed floats cannot tell the two apart).
+    run logged NaN: packed floats cannot tell the two apart). ``None`` when a key the
+    run logged (``logged``) is not among the columns: the server packs numbers only,
+    so that key holds something else and must be read from rows.
     """
     import msgpack
 
@@ -120,6 +128,8 @@ def columns_frame(client: ServerClient, key: _RunKey, keys: Sequence[str], x_axi
     fetch = [n for n in names if n != "_step"]
     body = client.get_bytes(run_path(*key, "history", "columns"), {"keys": ",".join(fetch)}, accept=MSGPACK)
     payload = msgpack.unpackb(body, raw=False)
+    if any(name in logged and name not in payload for name in fetch):
+        return None
     steps = _array(np, payload.get("_step"), "<i8")
     data: dict[str, Any] = {}
     for name in names:

@@ -262,7 +262,15 @@ class ServerRun:
         ``keys`` was logged, NaN where one was not, as W&B documents).
         """
         return _remote_history.history(
-            self._client, self._key, self.lastHistoryStep, samples, keys, x_axis, pandas, stream
+            self._client,
+            self._key,
+            self.lastHistoryStep,
+            self.history_keys,
+            samples,
+            keys,
+            x_axis,
+            pandas,
+            stream,
         )
 
     def scan_history(
