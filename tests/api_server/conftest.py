@@ -141,6 +141,15 @@ def sweep(seed: Seeder) -> list[dict[str, Any]]:
     return made
 
 
+@pytest.fixture(scope="session")
+def team_run(server: Server) -> str:
+    """A run of team ``apiteam`` (member: ``analyst``, not ``outsider``), written by analyst."""
+    server.user("analyst")
+    server._handle.create_team("apiteam", ["analyst"])
+    Seeder(server.url, server.user("analyst"), "apiteam").run("shared", "t1", rows=[{"x": 1.0}])
+    return "apiteam/shared/t1"
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No settings from the machine: an empty config dir and working directory."""

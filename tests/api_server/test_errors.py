@@ -75,6 +75,19 @@ def test_other_entities_private_runs_are_not_found(
     assert "sweep" not in {p.name for p in outsider.projects(entity="analyst")}
 
 
+def test_team_runs_are_read_by_members_only(
+    server: Any, team_run: str, env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
+    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("analyst"))
+    member = trackwell.Api()
+    assert member.run(team_run).entity == "apiteam" and "apiteam" in member.viewer.teams
+    assert [r.id for r in member.runs("apiteam/shared")] == ["t1"]
+    monkeypatch.setenv("TRACKWELL_API_KEY", server.user("outsider"))
+    with pytest.raises(RunNotFoundError, match=team_run):
+        trackwell.Api().run(team_run)
+
+
 def test_server_unreachable_names_the_url(env: Any) -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
