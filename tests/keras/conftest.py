@@ -1,0 +1,25 @@
+"""Fixtures for the Keras integration tests: Keras 3 on the torch backend, skipped when missing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported; tensorflow is not installed
+pytest.importorskip("torch", reason="the Keras tests run on the torch backend")
+pytest.importorskip("keras", reason="trackwell-keras' tests need keras 3")
+pytest.importorskip("trackwell_keras", reason="pip install -e integrations/keras")
+
+
+@pytest.fixture(autouse=True)
+def _fresh(trackwell_dir: object) -> Iterator[None]:
+    from trackwell.integration import support
+
+    support._warned.clear()
+    yield
+    import trackwell
+
+    while trackwell.run is not None:
+        trackwell.finish()

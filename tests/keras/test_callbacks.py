@@ -1,0 +1,219 @@
+"""The Keras callbacks under a real keras.Model.fit (torch backend), read back through the Public API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import keras
+import trackwell
+from trackwell.errors import TrackwellWarning, UsageError
+from trackwell.integration.support import MissingFeature
+from trackwell_keras import (
+    TrackwellEvalCallback,
+    TrackwellMetricsLogger,
+    TrackwellModelCheckpoint,
+    WandbCallback,
+    WandbEvalCallback,
+    WandbMetricsLogger,
+    WandbModelCheckpoint,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples"))
+import keras_example  # noqa: E402
+
+# 96 samples, validation_split=0.25 -> 72 for training, batch 16 -> 5 batches per epoch
+X = np.random.default_rng(0).normal(size=(96, 8)).astype("float32")
+Y = (X[:, :4].sum(axis=1) > 0).astype("int64")
+
+
+def _model(lr: Any = 0.01) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _fit(model: keras.Model, callbacks: list[Any], epochs: int = 2) -> keras.callbacks.History:
+    return model.fit(
+        X, Y, epochs=epochs, batch_size=16, validation_split=0.25, verbose=0, callbacks=callbacks
+    )
+
+
+def _only_run(root: Path) -> Any:
+    runs = list(trackwell.Api(root=root).runs())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def _rows(run: Any) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in run.scan_history()]
+
+
+def test_wandb_names_and_the_core_alias() -> None:
+    assert WandbMetricsLogger is TrackwellMetricsLogger
+    assert WandbModelCheckpoint is TrackwellModelCheckpoint
+    assert WandbEvalCallback is TrackwellEvalCallback
+    from trackwell.integration.keras import WandbMetricsLogger as via_core
+
+    assert via_core is TrackwellMetricsLogger
+
+
+def test_the_example_logs_batches_epochs_and_checkpoints(
+    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["keras_example.py", "--dir", str(trackwell_dir)])
+    with pytest.warns(TrackwellWarning, match="WandbModelCheckpoint needs trackwell artifacts"):
+        keras_example.main()
+    read = _only_run(trackwell_dir)
+    assert read.project == "keras-demo" and read.state == "finished"
+    assert dict(read.config) == {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "epochs": 2}
+    rows = _rows(read)
+    batches = [r for r in rows if "batch/batch_step" in r]
+    epochs = [r for r in rows if "epoch/epoch" in r]
+    assert [r["batch/batch_step"] for r in batches] == list(range(10))  # 5 batches x 2 epochs
+    assert all({"batch/loss", "batch/accuracy", "batch/learning_rate"} <= set(r) for r in batches)
+    assert [r["epoch/epoch"] for r in epochs] == [0, 1]
+    assert set(epochs[0]) == {
+        "epoch/epoch", "epoch/loss", "epoch/accuracy", "epoch/val_loss", "epoch/val_accuracy", "epoch/learning_rate"
+    }  # fmt: skip
+    assert epochs[0]["epoch/learning_rate"] == pytest.approx(0.001)  # adam's default
+    assert read.summary["epoch/val_loss"] == epochs[-1]["epoch/val_loss"]
+    assert sorted(p.name for p in (trackwell_dir / "models").iterdir()) == [
+        "model-01.keras",
+        "model-02.keras",
+    ]
+
+
+def test_metrics_match_keras_history_and_log_freq_n(trackwell_dir: Path) -> None:
+    trackwell.init(project="k")
+    history = _fit(_model(), [WandbMetricsLogger(log_freq=2)], epochs=2)
+    trackwell.finish()
+    rows = _rows(_only_run(trackwell_dir))
+    epochs = [r for r in rows if "epoch/epoch" in r]
+    assert [r["epoch/loss"] for r in epochs] == pytest.approx(history.history["loss"])
+    assert [r["epoch/val_accuracy"] for r in epochs] == pytest.approx(history.history["val_accuracy"])
+    # every 2nd batch of each epoch (batches 0, 2, 4), counted in units of log_freq
+    assert [r["batch/batch_step"] for r in rows if "batch/batch_step" in r] == [0, 2, 4, 6, 8, 10]
+
+
+def test_learning_rate_follows_a_schedule(trackwell_dir: Path) -> None:
+    trackwell.init(project="k")
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    _fit(_model(schedule), [WandbMetricsLogger(log_freq="batch")], epochs=1)
+    trackwell.finish()
+    lrs = [r["batch/learning_rate"] for r in _rows(_only_run(trackwell_dir)) if "batch/learning_rate" in r]
+    # read after each optimizer step: 0.1 * 0.5 ** step
+    assert lrs == pytest.approx([0.1 * 0.5**k for k in range(1, 6)])
+
+
+def test_callbacks_need_a_run() -> None:
+    for make in (
+        lambda: WandbMetricsLogger(),
+        lambda: WandbModelCheckpoint("m.keras"),
+        lambda: WandbCallback(),
+    ):
+        with pytest.raises(UsageError, match=r"trackwell.init\(\) before"):
+            make()
+
+
+def test_bad_log_freq(trackwell_dir: Path) -> None:
+    trackwell.init(project="k")
+    for bad in ("weekly", 0, True):
+        with pytest.raises(ValueError, match="log_freq"):
+            WandbMetricsLogger(log_freq=bad)
+
+
+class _Recorder:
+    def __init__(self, name: str, type: str, metadata: dict[str, Any]) -> None:
+        self.name, self.type, self.metadata = name, type, metadata
+        self.files: dict[str, str] = {}
+
+    def add_file(self, path: str, name: str) -> None:
+        self.files[name] = path
+
+
+def test_checkpoint_logs_each_save_as_a_model_artifact(
+    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged: list[tuple[_Recorder, list[str]]] = []
+    monkeypatch.setattr(trackwell, "Artifact", _Recorder, raising=False)
+    monkeypatch.setattr(
+        trackwell.Run, "log_artifact", lambda self, a, aliases: logged.append((a, aliases)), raising=False
+    )
+    run = trackwell.init(project="k")
+    best = str(trackwell_dir / "best.keras")
+    _fit(_model(), [WandbModelCheckpoint(best, monitor="val_loss", save_best_only=True)], epochs=2)
+    # the validation loss improves in both epochs: saved (and logged) twice
+    assert [aliases for _, aliases in logged] == [
+        ["latest", "epoch_1", "best"],
+        ["latest", "epoch_2", "best"],
+    ]
+    artifact = logged[-1][0]
+    assert (artifact.name, artifact.type) == (f"run_{run.id}_model", "model")
+    assert artifact.files == {"best.keras": best}
+    assert artifact.metadata["epoch"] == 2 and artifact.metadata["monitor"] == "val_loss"
+    assert keras.models.load_model(best).count_params() == 90
+
+
+def test_checkpoint_every_n_batches_with_weights_only(
+    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged: list[list[str]] = []
+    monkeypatch.setattr(trackwell, "Artifact", _Recorder, raising=False)
+    monkeypatch.setattr(
+        trackwell.Run, "log_artifact", lambda self, a, aliases: logged.append(aliases), raising=False
+    )
+    trackwell.init(project="k")
+    path = str(trackwell_dir / "w-{epoch}.weights.h5")
+    _fit(_model(), [WandbModelCheckpoint(path, save_weights_only=True, save_freq=4)], epochs=2)
+    assert logged == [["latest", "epoch_1_batch_3"], ["latest", "epoch_2_batch_2"]]
+    assert sorted(p.name for p in trackwell_dir.glob("w-*.weights.h5")) == [
+        "w-1.weights.h5",
+        "w-2.weights.h5",
+    ]
+
+
+def test_legacy_wandb_callback_logs_epochs_and_the_best_model(trackwell_dir: Path) -> None:
+    run = trackwell.init(project="k")
+    with pytest.warns(TrackwellWarning, match=r"log_weights=True\) needs trackwell's media release"):
+        callback = WandbCallback(log_weights=True, log_evaluation=True)
+    _fit(_model(), [callback], epochs=2)
+    assert (run.dir / "checkpoints" / "model-best.keras").is_file()
+    run.finish()
+    read = _only_run(trackwell_dir)
+    rows = _rows(read)
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(rows[0])
+    assert read.summary["best_val_loss"] == min(r["val_loss"] for r in rows)
+    assert read.summary["best_epoch"] == 1
+    assert "model-best.keras" in [f.name for f in read.files()]
+
+
+def test_eval_callback_needs_tables_and_artifacts(trackwell_dir: Path) -> None:
+    class Predictions(WandbEvalCallback):
+        def add_ground_truth(self, logs: Any = None) -> None:
+            for x, y in zip(X[:4], Y[:4], strict=True):
+                self.data_table.add_data(x.tolist(), int(y))
+
+        def add_model_predictions(self, epoch: int, logs: Any = None) -> None:
+            preds = self.model.predict(X[:4], verbose=0).argmax(axis=1)
+            for i, p in enumerate(preds):
+                self.pred_table.add_data(epoch, self.data_table_ref.data[i][0], int(p))
+
+    trackwell.init(project="k")
+    with pytest.raises(MissingFeature, match=r"trackwell\.Table comes with the media/artifacts release"):
+        Predictions(["x", "y"], ["epoch", "x", "pred"])
+    with pytest.raises(TypeError, match="abstract"):
+        WandbEvalCallback(["x"], ["y"])  # type: ignore[abstract]
