@@ -84,6 +84,19 @@ tw_setup_torch() {
     tw_install torch "requirements-torch.txt" -r requirements-torch.txt
 }
 
+# The framework integrations (editable) and their pinned frameworks, only where torch
+# is installed (tw_setup_torch): Lightning, transformers' Trainer and Keras' torch
+# backend all need it, and without the local CPU wheel pip would fetch a CUDA build.
+# Their tests skip cleanly when a framework is missing.
+tw_setup_integrations() {
+    if ! "$TW_PY" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'; then
+        tw_log "integrations: torch is not installed, their tests will skip"
+        return 0
+    fi
+    tw_install integrations "core/pyproject.toml integrations/lightning/pyproject.toml integrations/transformers/pyproject.toml integrations/keras/pyproject.toml requirements-integrations.txt" \
+        -e core -e integrations/lightning -e integrations/transformers -e integrations/keras -r requirements-integrations.txt
+}
+
 # The first-party plugins (editable) and what their tests and the template's need.
 tw_setup_plugins() {
     tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml requirements-plugins.txt" \
@@ -100,6 +113,7 @@ tw_setup_tests() {
     tw_setup_core
     tw_install test "core/pyproject.toml requirements-test.txt" -e core -r requirements-test.txt
     tw_setup_torch
+    tw_setup_integrations
     tw_setup_plugins
     tw_setup_server
 }
