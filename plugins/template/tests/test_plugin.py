@@ -20,7 +20,7 @@ def test_a_finished_run_records_its_state(trackwell_dir: Path) -> None:
     run.log({"loss": 0.25})
     run.finish()
     assert run.summary["example/final_state"] == "finished"
-    assert trackwell.Api().run(run.id).summary["example/final_state"] == "finished"
+    assert trackwell.Api().run(f"{run.project}/{run.id}").summary["example/final_state"] == "finished"
 
 
 def test_a_failed_run_records_failed(trackwell_dir: Path) -> None:

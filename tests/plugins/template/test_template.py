@@ -109,9 +109,14 @@ def overlay_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    # offline, and settings isolated from this machine's user (who may have logged in)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWELL_", "WANDB_", "PYTEST_"))}
-    env["TRACKWELL_SILENT"] = "true"
-    env["TRACKWELL_X_DISABLE_STATS"] = "true"
+    env.update(
+        TRACKWELL_CONFIG_DIR=str(cwd / ".trackwell-config"),
+        TRACKWELL_MODE="offline",
+        TRACKWELL_SILENT="true",
+        TRACKWELL_X_DISABLE_STATS="true",
+    )
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
@@ -120,7 +125,17 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complete
 def _pip_install_editable(python: Path, project: Path) -> None:
     pytest.importorskip("hatchling", reason="the template builds with hatchling (requirements-plugins.txt)")
     _run(
-        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", str(project)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            str(project),
+        ],
         cwd=project,
     )
 
@@ -132,7 +147,9 @@ def test_a_new_plugin_installs_is_discovered_and_passes_its_own_tests(
     _pip_install_editable(overlay_python, project)
 
     # discovered through its entry point, with its version and hooks
-    listed = json.loads(_run([str(overlay_python), "-m", "trackwell", "plugins", "--json"], cwd=tmp_path).stdout)
+    listed = json.loads(
+        _run([str(overlay_python), "-m", "trackwell", "plugins", "--json"], cwd=tmp_path).stdout
+    )
     mine = next(p for p in listed if p["name"] == names.plugin)
     assert mine == {
         "name": "final_state",
@@ -147,7 +164,7 @@ def test_a_new_plugin_installs_is_discovered_and_passes_its_own_tests(
         "run = trackwell.init(project='demo')\n"
         "run.log({'loss': 0.5})\n"
         "run.finish(exit_code=3)\n"
-        "print(trackwell.Api().run(run.id).summary['final_state/final_state'])\n"
+        "print(trackwell.Api().run(f'{run.project}/{run.id}').summary['final_state/final_state'])\n"
     )
     out = _run([str(overlay_python), "-c", script], cwd=tmp_path).stdout
     assert out.strip().splitlines()[-1] == "failed"
@@ -157,7 +174,9 @@ def test_a_new_plugin_installs_is_discovered_and_passes_its_own_tests(
     assert "4 passed" in proc.stdout, proc.stdout
 
 
-def test_the_template_itself_builds_a_wheel_with_its_entry_point(overlay_python: Path, tmp_path: Path) -> None:
+def test_the_template_itself_builds_a_wheel_with_its_entry_point(
+    overlay_python: Path, tmp_path: Path
+) -> None:
     pytest.importorskip("hatchling", reason="the template builds with hatchling (requirements-plugins.txt)")
     _run(
         [
@@ -178,5 +197,5 @@ def test_the_template_itself_builds_a_wheel_with_its_entry_point(overlay_python:
     with zipfile.ZipFile(wheel) as zf:
         entry_points = zf.read("trackwell_example-0.1.0.dist-info/entry_points.txt").decode()
         names = zf.namelist()
-    assert '[trackwell]\nexample = trackwell_example.plugin' in entry_points
+    assert "[trackwell]\nexample = trackwell_example.plugin" in entry_points
     assert "trackwell_example/plugin.py" in names

@@ -30,6 +30,18 @@ tensorboardX = pytest.importorskip("tensorboardX")
 HAS_TORCH_TB = all(importlib.util.find_spec(m) is not None for m in ("torch", "tensorboard"))
 
 
+def _env(tmp_path: Path) -> dict[str, str]:
+    """A child process's environment: offline, settings isolated from this machine's user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWELL_", "WANDB_"))}
+    env.update(
+        TRACKWELL_CONFIG_DIR=str(tmp_path / ".config"),
+        TRACKWELL_MODE="offline",
+        TRACKWELL_SILENT="true",
+        TRACKWELL_X_DISABLE_STATS="true",
+    )
+    return env
+
+
 def _records(run_dir: Path | str, kind: str) -> list[Any]:
     log = rundir.find_log(Path(run_dir))
     assert log is not None
@@ -204,8 +216,7 @@ def test_import_errors(trackwell_dir: Path) -> None:
 
 def test_cli_import_tensorboard(tmp_path: Path) -> None:
     write_tbx_logdir(tmp_path / "logs")
-    env = {**os.environ, "TRACKWELL_SILENT": "true", "TRACKWELL_X_DISABLE_STATS": "true"}
-    env.pop("TRACKWELL_MODE", None)
+    env = _env(tmp_path)
     proc = subprocess.run(
         [
             sys.executable,
@@ -238,6 +249,7 @@ def test_cli_import_of_a_folder_without_events_fails_clearly(tmp_path: Path) -> 
     proc = subprocess.run(
         [sys.executable, "-m", "trackwell", "import", "tensorboard", str(tmp_path)],
         cwd=tmp_path,
+        env=_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -330,7 +342,7 @@ print(run.dir)
 
 def _run_script(tmp_path: Path, imports: str) -> Path:
     (tmp_path / "train.py").write_text(SCRIPT.format(imports=textwrap.dedent(imports)))
-    env = {**os.environ, "TRACKWELL_SILENT": "true", "TRACKWELL_X_DISABLE_STATS": "true"}
+    env = _env(tmp_path)
     proc = subprocess.run(
         [sys.executable, "train.py"],
         cwd=tmp_path,
