@@ -14,6 +14,11 @@ from typing import Any
 
 import click
 
+#: How long an idle keep-alive connection stays open. uvicorn's 5 s default closes a
+#: sender's connection between two flushes, and clients that do not retry a request
+#: on a connection closed under them (http.client) fail with a broken pipe.
+KEEP_ALIVE_S = 120
+
 #: The port tried first, so the URL saved in the SDK's settings stays valid across restarts.
 PREFERRED_PORT = 8765
 
@@ -148,7 +153,7 @@ def serve(app: Any, host: str, port: int, workers: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=isinstance(app, str),
-                            log_level="info", access_log=False)  # fmt: skip
+                            log_level="info", access_log=False, timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if workers > 1:

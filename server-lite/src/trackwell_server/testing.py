@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from trackwell_server.app import create_app, open_server
+from trackwell_server.cli import KEEP_ALIVE_S
 from trackwell_server.config import ServerConfig
 
 START_TIMEOUT = 30.0
@@ -117,7 +118,11 @@ def start_server(
     config.public_url = url
     srv, admin_key = open_server(config)
     app = create_app(config, srv)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", lifespan="on", access_log=False, timeout_keep_alive=KEEP_ALIVE_S
+        )
+    )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="trackwell-server", daemon=True
     )

@@ -1,13 +1,14 @@
 """The server's tables, as SQLAlchemy Core ``Table`` objects (no ORM).
 
 Why history is not a row per point: a row per point cannot be written at a million
-points a second, nor read back at that rate. Each run's history is stored twice:
+points a second, nor read back at that rate. Each run's history is stored in two parts:
 
 - ``series_chunks``: per (run, key) a chunk of packed float64 values and int64 steps,
   with its step range and value range, so one metric's series is a handful of blobs
   and ``history/columns`` or ``history?samples=`` never touch the other keys;
-- ``row_chunks``: per ingest batch the full rows (msgpack list), with their step range,
-  for ``scan_history`` and for values that are not numbers (strings, media refs).
+- ``row_chunks``: per ingest batch the values that are not numbers (strings, bools,
+  media refs), with the batch's step range; ``scan_history`` rebuilds full rows from
+  both (the numbers are not stored twice).
 
 Both carry ``archive``: 0 for the live history, a rewind's id for history moved aside
 by ``resume_from``, so the discarded part stays readable. Chunk bytes live in the
@@ -124,11 +125,14 @@ series_chunks = sa.Table(
     sa.Column("max_step", sa.BigInteger, nullable=False),
     sa.Column("min_value", sa.Float),
     sa.Column("max_value", sa.Float),
+    sa.Column("ints", sa.Boolean, nullable=False),  # every value was an int: scans give ints back
     sa.Column("steps", sa.LargeBinary, nullable=False),  # int64 little endian
     sa.Column("vals", sa.LargeBinary, nullable=False),  # float64 little endian
 )
 sa.Index("ix_series_run_key", series_chunks.c.run_pk, series_chunks.c.archive, series_chunks.c.key,
          series_chunks.c.min_step)  # fmt: skip
+# finds the small tail chunks an ingest extends without visiting every chunk of the run
+sa.Index("ix_series_run_n", series_chunks.c.run_pk, series_chunks.c.archive, series_chunks.c.n)
 
 row_chunks = sa.Table(
     "row_chunks",
@@ -140,9 +144,12 @@ row_chunks = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),
     sa.Column("min_step", sa.BigInteger, nullable=False),
     sa.Column("max_step", sa.BigInteger, nullable=False),
-    sa.Column("rows", sa.LargeBinary, nullable=False),  # msgpack list of flattened rows
+    # msgpack list of rows: history keeps only what the series cannot (non-numeric
+    # values, empty rows); its step range is the window a scan rebuilds from both
+    sa.Column("rows", sa.LargeBinary, nullable=False),
 )
 sa.Index("ix_rows_run", row_chunks.c.run_pk, row_chunks.c.kind, row_chunks.c.archive, row_chunks.c.min_step)
+sa.Index("ix_rows_run_n", row_chunks.c.run_pk, row_chunks.c.kind, row_chunks.c.archive, row_chunks.c.n)
 
 files = sa.Table(
     "files",

@@ -103,13 +103,7 @@ def _scan(
     max_step: int | None, page_size: int,
 ) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
     rows: list[dict[str, Any]] = []
-    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step):
-        if wanted is not None:
-            picked = {k: row[k] for k in wanted if k in row}
-            if not picked:
-                continue
-            picked["_step"] = row["_step"]
-            row = picked
+    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step, wanted):
         rows.append(row)
         if len(rows) > page_size:
             break
@@ -162,13 +156,13 @@ def _fill_others(
     or, when only such keys were asked for, from rows picked evenly."""
     after = None if min_step is None else min_step - 1
     found: list[dict[str, Any]] = []
-    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step):
+    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step, others):
         step = row["_step"]
         if steps_chosen:
             if step in by_step:
-                by_step[step].update({k: row[k] for k in others if k in row})
-        elif any(k in row for k in others):
-            found.append({"_step": step, **{k: row[k] for k in others if k in row}})
+                by_step[step].update(row)
+        else:
+            found.append(row)
     if found:
         idx = np.unique(np.linspace(0, len(found) - 1, min(samples, len(found))).astype(np.int64))
         for i in idx.tolist():

@@ -98,35 +98,49 @@ class _Folder:
         self.system: list[dict[str, Any]] = []
 
     def fold(self, records: Sequence[Any]) -> None:
-        summary = self.summary
-        rows = self.rows
-        last_step = self.last_step
-        rules = summary.rules
-        for kind, _seq, body in records:
-            if kind == "history":
-                if type(body) is dict:
-                    step = body.get("_step")
-                    if type(step) is not int:
-                        step = last_step + 1
-                        body["_step"] = step
-                    if step > last_step:
-                        last_step = step
-                    if rules:
-                        summary.apply_row(dict(body))
-                    else:  # the same as apply_row without rules, minus a copy per row
-                        summary.fold(body)
-                    rows.append(flatten(body) if dict in map(type, body.values()) else body)
-            elif kind == "stats":
+        kinds = [rec[0] for rec in records]
+        start = 0
+        while start < len(records):  # runs of history records go in bulk, in log order
+            if kinds[start] == "history":
+                end = start + 1
+                while end < len(records) and kinds[end] == "history":
+                    end += 1
+                self._history([rec[2] for rec in records[start:end]])
+                start = end
+                continue
+            _kind, _seq, body = records[start]
+            if kinds[start] == "stats":
                 if isinstance(body, dict):
                     self.system.append(flatten(body))
             else:
-                self._other(kind, body)
-        self.last_step = last_step
+                self._other(kinds[start], body)
+            start += 1
         if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
             self.runtime = float(self.rows[-1]["_runtime"])
         if self.state == "crashed":  # it was only silent: data arriving means it is alive
             self.state = "running"
         self._write()
+
+    def _history(self, bodies: list[Any]) -> None:
+        """Fold a run of history rows: per batch where possible, per row only where needed."""
+        rows = [b for b in bodies if type(b) is dict]
+        if not rows:
+            return
+        steps: list[Any] = [row.get("_step") for row in rows]
+        if {type(step) for step in steps} != {int}:  # rows without a step get the next one
+            for i, row in enumerate(rows):
+                if type(steps[i]) is not int:
+                    steps[i] = row["_step"] = (steps[i - 1] if i else self.last_step) + 1
+        self.last_step = max(self.last_step, max(steps))
+        summary = self.summary
+        if summary.rules:
+            for row in rows:
+                summary.apply_row(dict(row))
+        else:  # apply_row without rules is values.update(row): skip the copy and the call
+            update = summary.values.update
+            for row in rows:
+                update(row)
+        self.rows.extend(rows)
 
     def _other(self, kind: str, body: Any) -> None:
         if not isinstance(body, dict):
@@ -175,26 +189,34 @@ class _Folder:
         run, cfg = self.run, self.cfg
         keys = set(run.history_keys or [])
         before = len(keys)
-        for row in self.rows:
-            keys.update(row)
-        keys.discard("_step")
-        if len(keys) > cfg.max_metrics and len(keys) > before:
-            raise ApiError(
-                422,
-                f"run {run.run_id} would have {len(keys):,} distinct history keys, "
-                f"over the limit of {cfg.max_metrics:,} (max_metrics)",
-            )
         if self.rows:
+            rows = self.rows
             try:
-                cols = history.numeric_columns(self.rows, cfg.max_value_bytes)
+                cols, residual, nested = history.split_rows(rows, cfg.max_value_bytes)
+                if nested:  # as the SDK's reader: nested keys become "a.b"
+                    rows = [flatten(r) if dict in map(type, r.values()) else r for r in rows]
+                    cols, residual, _ = history.split_rows(rows, cfg.max_value_bytes)
             except history.ValueTooLarge as exc:
                 raise ApiError(413, str(exc)) from None
-            history.write_rows(self.conn, run.pk, "history", self.rows, [r["_step"] for r in self.rows])
+            keys.update(cols)
+            for row in residual:
+                keys.update(row)
+            keys.discard("_step")
+            if len(keys) > cfg.max_metrics and len(keys) > before:
+                raise ApiError(
+                    422,
+                    f"run {run.run_id} would have {len(keys):,} distinct history keys, "
+                    f"over the limit of {cfg.max_metrics:,} (max_metrics)",
+                )
+            steps = [r["_step"] for r in rows]
+            history.write_rows(self.conn, run.pk, "history", residual, len(rows), min(steps), max(steps))
             history.write_series(self.conn, run.pk, cols)
         if self.system:
             stamps = [int(1000 * r["_timestamp"]) if isinstance(r.get("_timestamp"), (int, float)) else 0
                       for r in self.system]  # fmt: skip
-            history.write_rows(self.conn, run.pk, "system", self.system, stamps)
+            history.write_rows(
+                self.conn, run.pk, "system", self.system, len(stamps), min(stamps), max(stamps)
+            )
         values = dict(self.values)
         values.update(
             state=self.state,

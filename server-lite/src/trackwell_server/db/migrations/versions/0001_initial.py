@@ -99,10 +99,12 @@ def upgrade() -> None:
         sa.Column("max_step", sa.BigInteger, nullable=False),
         sa.Column("min_value", sa.Float),
         sa.Column("max_value", sa.Float),
+        sa.Column("ints", sa.Boolean, nullable=False),
         sa.Column("steps", sa.LargeBinary, nullable=False),
         sa.Column("vals", sa.LargeBinary, nullable=False),
     )
     op.create_index("ix_series_run_key", "series_chunks", ["run_pk", "archive", "key", "min_step"])
+    op.create_index("ix_series_run_n", "series_chunks", ["run_pk", "archive", "n"])
     op.create_table(
         "row_chunks",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -115,6 +117,7 @@ def upgrade() -> None:
         sa.Column("rows", sa.LargeBinary, nullable=False),
     )
     op.create_index("ix_rows_run", "row_chunks", ["run_pk", "kind", "archive", "min_step"])
+    op.create_index("ix_rows_run_n", "row_chunks", ["run_pk", "kind", "archive", "n"])
     op.create_table(
         "files",
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
