@@ -392,3 +392,26 @@ def test_import_files_written_by_torch_utils_tensorboard(trackwell_dir: Path) ->
     assert rows[1]["t"] == "torch text"
     assert rows[2]["grad.max"] == 4.0 and rows[2]["grad.count"] == 4.0
     assert rows[2]["x"].endswith(".png")
+
+
+def test_patching_by_hand_right_after_init(trackwell_dir: Path) -> None:
+    """The exact way: no window between init() returning and the patch."""
+    from tensorboardX.event_file_writer import EventFileWriter
+
+    original = EventFileWriter.add_event
+    run = trackwell.init(project="p")
+    tbplugin.patch(root_logdir=trackwell_dir / "tb")
+    tbplugin.register_run(run)
+    for sub in ("train", "eval"):
+        writer = tensorboardX.SummaryWriter(str(trackwell_dir / "tb" / sub))
+        writer.add_scalar("loss", 1.0 if sub == "train" else 2.0, 0)
+        writer.close()  # close flushes: the step is logged
+    run.finish()
+    assert EventFileWriter.add_event is original
+    rows = _history(run)
+    assert {k: v for row in rows for k, v in row.items() if k.endswith("loss")} == {
+        "train/loss": 1.0,
+        "eval/loss": 2.0,
+    }
+    saved = sorted(p.parent.name for p in (Path(run.dir) / "files").rglob("*tfevents*"))
+    assert saved == ["eval", "train"]
