@@ -103,3 +103,30 @@ def test_system_metrics_sampled(admin: Client, run_path: str) -> None:
     assert len(admin.get(f"/runs/{run_path}/system").json()["rows"]) == 50
     sampled = admin.get(f"/runs/{run_path}/system", params={"samples": 10}).json()["rows"]
     assert len(sampled) == 10 and sampled[0]["system/cpu"] == 0.0 and sampled[-1]["system/cpu"] == 49.0
+
+
+def test_scan_rebuilds_rows_exactly(admin: Client, run_path: str) -> None:
+    rows = [
+        {"_step": 0, "epoch": 1, "loss": 0.5, "ok": True, "note": "a", "nothing": None},
+        {"_step": 1, "epoch": 1, "loss": float("inf"), "mixed": 3},
+        {"_step": 2},  # an empty row is still a row
+        {"_step": 3, "mixed": "three", "deep": {"a": {"b": 2.5}}, "big": 2**40},
+        {"_step": 4, "epoch": 2, "mixed": 4.5, "list": [1, 2]},
+    ]
+    admin.log_rows(run_path, [dict(r) for r in rows])
+    packed = admin.get(f"/runs/{run_path}/history", headers={"Accept": "application/x-msgpack"}).content
+    got = msgpack.unpackb(packed)["rows"]
+    expected = [dict(r) for r in rows]
+    expected[3] = {"_step": 3, "mixed": "three", "deep.a.b": 2.5, "big": 2**40}
+    assert got == expected
+    assert [type(r.get("epoch")) for r in got] == [int, int, type(None), type(None), int]
+    # a key whose numbers mix ints and floats reads back as floats (as in a DataFrame column)
+    assert type(got[4]["mixed"]) is float and type(got[1]["mixed"]) is float
+    # a rewind inside the batch splits numbers and residual values alike
+    admin.put(f"/runs/{run_path}", json={"resume_from": {"step": 1}})
+    live = admin.get(f"/runs/{run_path}/history", headers={"Accept": "application/x-msgpack"}).content
+    archived = admin.get(
+        f"/runs/{run_path}/history", params={"rewind": 1}, headers={"Accept": "application/x-msgpack"}
+    ).content
+    assert msgpack.unpackb(live)["rows"] == expected[:2]
+    assert msgpack.unpackb(archived)["rows"] == expected[2:]
