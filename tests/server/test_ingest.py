@@ -140,3 +140,27 @@ def test_summary_continues_across_batches(admin: Client, run_path: str) -> None:
     admin.log_rows(run_path, [{"_step": 0, "acc": 0.5}, {"_step": 1, "acc": 0.9}], first_seq=1)
     admin.log_rows(run_path, [{"_step": 2, "acc": 0.1}], first_seq=3)
     assert admin.get(f"/runs/{run_path}").json()["summary"]["acc"] == {"max": 0.9, "mean": 0.5}
+
+
+def test_malformed_records_are_skipped_not_500(admin: Client, run_path: str) -> None:
+    records = [
+        ["summary", 0, {"update": [1, 2], "remove": [[1]]}],
+        ["config", 1, {"update": {"ok": 1}, "remove": [[1]]}],
+        ["metric", 2, {"name": "x", "summary": [1, 2]}],
+        ["history", 3, {"_step": 0, "huge": 2**70, "x": 1.0}],
+        ["exit", 4, {"exit_code": 2**40, "state": "weird"}],
+        ["run", 5, "not a dict"],
+    ]
+    resp = admin.post(f"/runs/{run_path}/ingest", json={"stream": "s", "first_seq": 0, "records": records})
+    assert resp.status_code == 200, resp.text
+    info = admin.get(f"/runs/{run_path}").json()
+    assert info["summary"]["huge"] == 2**70 and info["config"]["ok"] == 1
+    assert info["state"] == "finished" and info["exit_code"] is None
+    packed = msgpack.packb(
+        {"stream": "s2", "first_seq": 0, "records": [["history", 0, {"_step": 0, 7: 1.5}]]}
+    )
+    resp = admin.post(
+        f"/runs/{run_path}/ingest", content=packed, headers={"Content-Type": "application/x-msgpack"}
+    )
+    assert resp.status_code == 200
+    assert admin.get(f"/runs/{run_path}/history/columns", params={"keys": "7"}).json()["7"] == [1.5]

@@ -113,7 +113,10 @@ class _Folder:
                 if isinstance(body, dict):
                     self.system.append(flatten(body))
             else:
-                self._other(kinds[start], body)
+                try:
+                    self._other(kinds[start], body)
+                except (TypeError, ValueError, AttributeError, KeyError, UsageError):
+                    pass  # a malformed record is skipped, as the SDK's own reader does
             start += 1
         if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
             self.runtime = float(self.rows[-1]["_runtime"])
@@ -126,6 +129,8 @@ class _Folder:
         rows = [b for b in bodies if type(b) is dict]
         if not rows:
             return
+        if any(type(k) is not str for k in set().union(*rows)):  # msgpack maps may have other keys
+            rows = [{str(k): v for k, v in row.items()} for row in rows]
         steps: list[Any] = [row.get("_step") for row in rows]
         if {type(step) for step in steps} != {int}:  # rows without a step get the next one
             for i, row in enumerate(rows):
@@ -166,10 +171,7 @@ class _Folder:
         elif kind == "summary":
             self.summary.edit(body.get("update"), body.get("remove"))
         elif kind == "metric":
-            try:
-                self.summary.define(MetricRule.from_dict(body))
-            except (UsageError, KeyError, TypeError, ValueError):
-                pass  # a rule this version rejects must not lose the batch (as the local reader)
+            self.summary.define(MetricRule.from_dict(body))
         elif kind == "alert":
             self.alerts.append(body)
         elif kind == "final_summary":

@@ -119,8 +119,21 @@ def load_summary(row: Any) -> SummaryState:
 
 
 def dump_summary(state: SummaryState) -> bytes:
-    data: bytes = msgpack.packb(state.to_state(), use_bin_type=True, default=repr)
+    try:
+        data: bytes = msgpack.packb(state.to_state(), use_bin_type=True, default=repr)
+    except OverflowError:  # an int past 64 bits (JSON ingest allows them): keep it as a float
+        data = msgpack.packb(_fit_ints(state.to_state()), use_bin_type=True, default=repr)
     return data
+
+
+def _fit_ints(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _fit_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fit_ints(v) for v in value]
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        return float(value)
+    return value
 
 
 def rebuild_summary(conn: sa.Connection, run_pk: int, rules: Iterable[Mapping[str, Any]]) -> SummaryState:
