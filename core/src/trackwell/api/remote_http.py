@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trackwell.errors import CommError
@@ -74,7 +74,7 @@ class ServerClient:
         """PUT raw bytes (a file upload); the decoded answer."""
         return self._call(lambda: self._transport.request("PUT", path, params=params, data=data).body)
 
-    def _call(self, request: Any) -> Any:
+    def _call(self, request: Callable[[], Any]) -> Any:
         for attempt in range(_RATE_LIMIT_RETRIES + 1):
             try:
                 with self._lock:
@@ -84,10 +84,6 @@ class ServerClient:
                     raise
                 time.sleep(min(exc.retry_after if exc.retry_after is not None else 1.0, 30.0))
         raise AssertionError("unreachable")  # the loop returns or raises
-
-    def close(self) -> None:
-        with self._lock:
-            self._transport.close()
 
 
 def dumps(value: Any) -> str:
