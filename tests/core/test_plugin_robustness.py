@@ -107,9 +107,25 @@ def test_a_plugin_that_fails_to_import_is_skipped_with_one_warning(
 
 def test_a_plugin_whose_import_raises_anything_is_skipped(make_dist: MakeDist) -> None:
     make_dist("raisingimport", "raise RuntimeError('no config found')\n")
-    with pytest.warns(PluginWarning, match=r"'raisingimport'.*RuntimeError: no config found"):
+    make_dist("exitingimport", "import sys\nsys.exit('no GPU, giving up')\n")
+    with pytest.warns(PluginWarning) as record:
         pm = create_plugin_manager()
-    assert not pm.has_plugin("raisingimport")
+    messages = "\n".join(str(w.message) for w in record)
+    assert "'raisingimport' (package raisingimport 0.1) could not be loaded" in messages
+    assert "RuntimeError: no config found" in messages
+    assert "'exitingimport'" in messages and "SystemExit: no GPU, giving up" in messages
+    assert not pm.has_plugin("raisingimport") and not pm.has_plugin("exitingimport")
+
+
+def test_a_plugin_registered_in_code_is_listed_as_such(register_plugin: Callable[..., str]) -> None:
+    register_plugin(Counting(), name="in_code")
+    info = {p["name"]: p for p in plugin_info(get_plugin_manager())}["in_code"]
+    assert info == {
+        "name": "in_code",
+        "version": None,
+        "package": "(registered in code)",
+        "hooks": ["on_log", "on_run_finish"],
+    }
 
 
 class Exploding:

@@ -48,6 +48,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "trackwell.default_plugins.console_alerts",
 )
 
+_BUILT_IN = frozenset(m.rsplit(".", 1)[-1] for m in DEFAULT_PLUGINS)
+
 _pm: pluggy.PluginManager | None = None
 _lock = threading.Lock()
 
@@ -331,7 +333,7 @@ def _load(pm: pluggy.PluginManager, ep: EntryPoint) -> None:
     try:
         plugin = ep.load()
         pm.register(plugin, name=ep.name)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # even sys.exit() at import must not end the run
         why = f"{type(exc).__name__}: {str(exc).rstrip('.')}"
         _skipped[ep.name] = (ep.dist, ep.version, why)
         version = f" {ep.version}" if ep.version else ""
@@ -389,7 +391,12 @@ def plugin_info(pm: pluggy.PluginManager | None = None) -> list[dict[str, Any]]:
         if plugin is None:  # blocked by TRACKWELL_DISABLE_PLUGINS / disable_plugins
             out.append({"name": name, "version": None, "package": "-", "hooks": [], "error": "disabled"})
             continue
-        package, version = _dists.get(name, ("trackwell (built in)", __version__))
+        if name in _dists:
+            package, version = _dists[name]
+        elif name in _BUILT_IN:
+            package, version = "trackwell (built in)", __version__
+        else:  # registered in code (a test, an application), not installed
+            package, version = "(registered in code)", None
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
         out.append({"name": name, "version": version, "package": package, "hooks": hooks})
     for name, (package, version, why) in sorted(_skipped.items()):
