@@ -123,6 +123,11 @@ def init(
         from trackwell.plugins import get_plugin_manager
 
         run._plugins = get_plugin_manager(s)
+        if s.sync_tensorboard and not run._plugins.has_plugin("tensorboard"):
+            warn_user(
+                "trackwell.init(sync_tensorboard=True) needs the trackwell-tensorboard plugin "
+                "(pip install trackwell-tensorboard); TensorBoard events are not logged to this run"
+            )
         run._writer.start()
         if s.mode == "online":
             from trackwell.online import start_sender
