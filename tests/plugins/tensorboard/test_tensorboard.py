@@ -415,3 +415,18 @@ def test_patching_by_hand_right_after_init(trackwell_dir: Path) -> None:
     }
     saved = sorted(p.parent.name for p in (Path(run.dir) / "files").rglob("*tfevents*"))
     assert saved == ["eval", "train"]
+
+
+def test_sync_tensorboard_without_the_plugin_says_what_to_install(
+    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackwell.plugins import reset_plugin_manager
+
+    monkeypatch.setenv("TRACKWELL_DISABLE_PLUGINS", "tensorboard")
+    reset_plugin_manager()
+    try:
+        with pytest.warns(UserWarning, match=r"needs the trackwell-tensorboard plugin \(pip install"):
+            run = trackwell.init(project="p", sync_tensorboard=True)
+        run.finish()
+    finally:
+        reset_plugin_manager()
