@@ -186,7 +186,7 @@ def test_an_idle_live_run_sends_heartbeats(fake_online: FakeServer, monkeypatch:
     run.finish()
 
 
-def test_a_configured_server_makes_online_the_default_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_configured_server_makes_online_the_default_mode(trackwell_dir: Path) -> None:
     env = {"TRACKWELL_BASE_URL": "http://127.0.0.1:9"}
     assert Settings.resolve(environ=env).mode == "online"
     assert Settings.resolve({"mode": "offline"}, environ=env).mode == "offline"

@@ -171,3 +171,13 @@ def test_a_local_resume_keeps_the_logs_stream(trackwell_dir: Path) -> None:
     records = runlog.read_log(next(run.dir.glob("*.twlog"))).records
     streams = {r.body.get("stream") for r in records if r.kind == Kind.RUN}
     assert streams == {run.stream}
+
+
+@pytest.mark.parametrize("seq", [0, 127, 128, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32])
+def test_without_bodies_kind_and_seq_come_from_the_payload_head(tmp_path: Path, seq: int) -> None:
+    log = tmp_path / "run.twlog"
+    log.write_bytes(runlog.MAGIC + frame(seq, {"x": 1}) + frame(seq + 1, {"id": "r"}, kind=Kind.RUN))
+    first, second = LogTail(log, bodies=(Kind.RUN,)).read()
+    assert (first.kind, first.seq, first.body) == (Kind.HISTORY, seq, None)
+    assert msgpack.unpackb(first.raw, raw=False) == [Kind.HISTORY, seq, {"x": 1}]
+    assert (second.kind, second.seq, second.body) == (Kind.RUN, seq + 1, {"id": "r"})

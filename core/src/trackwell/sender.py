@@ -17,6 +17,7 @@ far the upload got (``complete`` once every record and file is on the server).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -98,7 +99,7 @@ class Uploader:
         self.run_dir = run_dir
         self.files_dir = run_dir / "files"
         self.transport = transport
-        self.tail = LogTail(log_file)
+        self.tail = LogTail(log_file, bodies=(Kind.RUN,))
         self.live = live
         self.entity = entity
         self.project = project
@@ -111,7 +112,7 @@ class Uploader:
         self.first_acked = -1  # what it held when this uploader first asked
         self.files_uploaded = 0
         self._read_seq = -1  # the last seq read from the log
-        self.exit_acked = False
+        self._exit_seq: int | None = None  # seq of an EXIT that is the last record read so far
         self.done = False
         self.complete = False
         self.error: str | None = None
@@ -238,11 +239,15 @@ class Uploader:
             self._note(rec)
             if rec.seq > self.acked:
                 self.pending.append(rec)
-            elif rec.kind == Kind.EXIT:
-                self.exit_acked = True
+
+    @property
+    def exit_acked(self) -> bool:
+        """The log ends with an EXIT record and the server holds it: the run is over."""
+        return self._exit_seq is not None and self.acked >= self._exit_seq
 
     def _note(self, rec: Record) -> None:
         """What the sender itself needs from a record as it passes."""
+        self._exit_seq = rec.seq if rec.kind == Kind.EXIT else None
         if rec.kind == Kind.RUN and isinstance(rec.body, dict):
             self.info.update({k: v for k, v in rec.body.items() if v is not None and k != "start_time"})
             self.info.setdefault("start_time", rec.body.get("start_time"))
@@ -282,15 +287,9 @@ class Uploader:
         self._drop_acked()
 
     def _drop_acked(self) -> None:
-        keep = 0
-        for rec in self.pending:
-            if rec.seq > self.acked:
-                break
-            keep += 1
-            if rec.kind == Kind.EXIT:
-                self.exit_acked = True
-        if keep:
-            del self.pending[:keep]
+        done = bisect.bisect_right(self.pending, self.acked, key=_seq)
+        if done:
+            del self.pending[:done]
 
     # -- files ---------------------------------------------------------------
     def changed_files(self) -> list[tuple[str, Path, list[int]]]:
@@ -488,6 +487,10 @@ class Sender:
                 _stderr(
                     f"trackwell: uploading run {up.run_id}: {up.records_left(last_seq)} records left{state}"
                 )
+
+
+def _seq(rec: Record) -> int:
+    return rec.seq
 
 
 def _stderr(message: str) -> None:
