@@ -131,11 +131,12 @@ class TrackwellLogger(Logger):
                 if self._id is not None:
                     args["id"] = self._id
                 self._experiment = trackwell.init(**args)
-            if self._init_args.get("sync_tensorboard"):
-                self._experiment.define_metric("*", step_metric="global_step")
-            else:
-                self._experiment.define_metric(STEP_METRIC)
-                self._experiment.define_metric("*", step_metric=STEP_METRIC, step_sync=True)
+                # the x-axis of a run this logger started (a user's own run keeps its own)
+                if self._init_args.get("sync_tensorboard"):
+                    self._experiment.define_metric("*", step_metric="global_step")
+                else:
+                    self._experiment.define_metric(STEP_METRIC)
+                    self._experiment.define_metric("*", step_metric=STEP_METRIC, step_sync=True)
         return self._experiment
 
     @property
