@@ -57,6 +57,9 @@ def _sqlite_engine(url: str) -> Engine:
         # "begin" hook below issues the BEGIN itself instead.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        # 16 KiB pages (set before the first table exists): history chunks are blobs of
+        # tens of KiB, read and written whole; bigger pages mean shorter overflow chains.
+        cur.execute("PRAGMA page_size=16384")
         cur.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a commit survives the process being killed; only a power
         # loss can lose the last transactions, never corrupt the database.

@@ -126,7 +126,8 @@ series_chunks = sa.Table(
     sa.Column("min_value", sa.Float),
     sa.Column("max_value", sa.Float),
     sa.Column("ints", sa.Boolean, nullable=False),  # every value was an int: scans give ints back
-    sa.Column("steps", sa.LargeBinary, nullable=False),  # int64 little endian
+    # int64 little endian; empty when the steps are min_step..max_step without a gap
+    sa.Column("steps", sa.LargeBinary, nullable=False),
     sa.Column("vals", sa.LargeBinary, nullable=False),  # float64 little endian
 )
 sa.Index("ix_series_run_key", series_chunks.c.run_pk, series_chunks.c.archive, series_chunks.c.key,

@@ -133,8 +133,18 @@ def _value_range(values: np.ndarray) -> tuple[float | None, float | None]:
     return float(finite.min()), float(finite.max())
 
 
+def _steps_of(chunk: Any) -> np.ndarray:
+    """A chunk's steps; an empty blob means every step from min_step to max_step."""
+    if chunk.steps:
+        return np.frombuffer(chunk.steps, _I8)
+    return np.arange(chunk.min_step, chunk.max_step + 1, dtype=_I8)
+
+
 def _series_row(steps: np.ndarray, values: np.ndarray, ints: bool) -> dict[str, Any]:
     lo, hi = _value_range(values)
+    # A key logged at every step (the usual case) needs no step array at all: half the
+    # bytes to write and to read back.
+    contiguous = int(steps[-1]) - int(steps[0]) == len(steps) - 1 and bool(np.all(np.diff(steps) == 1))
     return {
         "n": len(steps),
         "min_step": int(steps[0]),
@@ -142,7 +152,7 @@ def _series_row(steps: np.ndarray, values: np.ndarray, ints: bool) -> dict[str, 
         "min_value": lo,
         "max_value": hi,
         "ints": ints,
-        "steps": steps.astype(_I8, copy=False).tobytes(),
+        "steps": b"" if contiguous else steps.astype(_I8, copy=False).tobytes(),
         "vals": values.astype(_F8, copy=False).tobytes(),
     }
 
@@ -174,7 +184,7 @@ def write_series(conn: sa.Connection, run_pk: int, cols: Columns) -> None:
     t = series_chunks.c
     tails: dict[str, Any] = {}
     for tail in conn.execute(
-        sa.select(t.id, t.key, t.n, t.max_step, t.ints, t.steps, t.vals).where(
+        sa.select(t.id, t.key, t.n, t.min_step, t.max_step, t.ints, t.steps, t.vals).where(
             t.run_pk == run_pk, t.archive == LIVE, t.n < SERIES_TARGET
         )
     ):
@@ -190,7 +200,7 @@ def write_series(conn: sa.Connection, run_pk: int, cols: Columns) -> None:
         s, v = arrays
         last = tails.get(key)
         if last is not None and last.max_step < s[0]:
-            s = np.concatenate([np.frombuffer(last.steps, _I8), s])
+            s = np.concatenate([_steps_of(last), s])
             v = np.concatenate([np.frombuffer(last.vals, _F8), v])
             row = _series_row(s, v, ints and bool(last.ints))
             conn.execute(sa.update(series_chunks).where(t.id == last.id).values(**row))
@@ -251,7 +261,7 @@ def read_series(
     if not keys:
         return {}
     t = series_chunks.c
-    query = sa.select(t.key, t.steps, t.vals).where(
+    query = sa.select(t.key, t.min_step, t.max_step, t.steps, t.vals).where(
         t.run_pk == run_pk, t.archive == archive, t.key.in_(list(keys))
     )
     if min_step is not None:
@@ -259,10 +269,10 @@ def read_series(
     if max_step is not None:
         query = query.where(t.min_step <= max_step)
     parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-    for key, steps, values in conn.execute(query.order_by(t.key, t.min_step, t.id)):
-        part = parts.setdefault(key, ([], []))
-        part[0].append(np.frombuffer(steps, _I8))
-        part[1].append(np.frombuffer(values, _F8))
+    for chunk in conn.execute(query.order_by(t.key, t.min_step, t.id)):
+        part = parts.setdefault(chunk.key, ([], []))
+        part[0].append(_steps_of(chunk))
+        part[1].append(np.frombuffer(chunk.vals, _F8))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key in keys:
         if key not in parts:
@@ -388,16 +398,17 @@ def _fill_from_series(
 ) -> None:  # fmt: skip
     """Put each key's numbers at steps ``lo..hi`` into ``rows`` (creating rows as needed)."""
     t = series_chunks.c
-    query = sa.select(t.key, t.ints, t.steps, t.vals).where(
+    query = sa.select(t.key, t.ints, t.min_step, t.max_step, t.steps, t.vals).where(
         t.run_pk == run_pk, t.archive == archive, t.max_step >= lo, t.min_step <= hi
     )
     if keys is not None:
         query = query.where(t.key.in_(list(keys)))
-    for key, ints, steps_b, vals_b in conn.execute(query.order_by(t.min_step, t.id)):
-        steps = np.frombuffer(steps_b, _I8)
+    for chunk in conn.execute(query.order_by(t.min_step, t.id)):
+        key = chunk.key
+        steps = _steps_of(chunk)
         start, stop = np.searchsorted(steps, lo, side="left"), np.searchsorted(steps, hi, side="right")
-        values = np.frombuffer(vals_b, _F8)[start:stop]
-        listed = values.astype(np.int64).tolist() if ints else values.tolist()
+        values = np.frombuffer(chunk.vals, _F8)[start:stop]
+        listed = values.astype(np.int64).tolist() if chunk.ints else values.tolist()
         for step, value in zip(steps[start:stop].tolist(), listed, strict=True):
             row = rows.get(step)
             if row is None:
@@ -410,7 +421,7 @@ def _fill_from_series(
 
 def _split_series(chunk: Any, step: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """A series chunk cut after ``step``: the column values of both halves."""
-    steps, values = np.frombuffer(chunk.steps, _I8), np.frombuffer(chunk.vals, _F8)
+    steps, values = _steps_of(chunk), np.frombuffer(chunk.vals, _F8)
     cut = int(np.searchsorted(steps, step, side="right"))
     return _series_row(steps[:cut], values[:cut], chunk.ints), _series_row(
         steps[cut:], values[cut:], chunk.ints
