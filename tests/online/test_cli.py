@@ -200,3 +200,14 @@ def test_sync_without_a_server_says_how_to_configure_one(trackwell_dir: Path) ->
     code, out = invoke("sync")
     assert code == 1
     assert "trackwell login --host URL" in out
+
+
+def test_sync_to_another_project_uploads_the_files_again(server_env: FakeServer) -> None:
+    run = offline_run(1)
+    assert invoke("sync", str(run.dir))[0] == 0
+    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run.dir))
+    assert code == 0, out
+    copy = server_env.run(run.id, project="copy")
+    assert {"config.yaml", "summary.json"} <= set(copy.files)
+    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run.dir))
+    assert "0 file(s)" in out  # the same target again: nothing to send

@@ -122,7 +122,8 @@ class Uploader:
         self._connected = False
         self._connected_once = False
         self._max_batch = MAX_BATCH_RECORDS
-        self._files_sent: dict[str, list[int]] = read_marker(run_dir).get("files", {}) if not live else {}
+        self._marker = read_marker(run_dir) if not live else {}  # files a previous sync sent
+        self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
         self._last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
@@ -211,6 +212,14 @@ class Uploader:
         if not self._connected_once:
             self._connected_once = True
             self.first_acked = self.acked
+            m = self._marker
+            if (m.get("base_url"), m.get("entity"), m.get("project"), m.get("run_id")) == (
+                t.base_url,
+                self.entity,
+                self.project,
+                self.run_id,
+            ) and isinstance(m.get("files"), dict):
+                self._files_sent = m["files"]  # uploaded to this very run before: not again
         self._connected = True
         self._contact()
         if self.on_identity is not None:
