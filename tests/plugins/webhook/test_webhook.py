@@ -257,3 +257,11 @@ def test_the_sink_can_be_used_directly(hook: Hook, offline_run: trackwell.Run) -
     sink.deliver(offline_run, make_alert("direct", "text", "INFO", 0))
     assert sink.flush(timeout=30)
     assert sink.sent == 1 and hook.bodies[0]["title"] == "direct"
+
+
+def test_an_online_run_links_to_its_page_on_the_server(hook: Hook, online_run: trackwell.Run) -> None:
+    online_run.alert(title="online", text="x")
+    online_run.finish()
+    [body] = hook.bodies
+    assert online_run.url and online_run.url.startswith("http://127.0.0.1:")
+    assert body["run"]["url"] == body["run"]["link"] == online_run.url

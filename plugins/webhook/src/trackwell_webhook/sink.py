@@ -24,6 +24,9 @@ logger = logging.getLogger("trackwell.webhook")
 FORMATS = ("json", "slack")
 LEVELS = ("INFO", "WARN", "ERROR")
 MAX_BACKOFF = 30.0
+#: Longest the delivery thread waits for an online run's page URL (known once the server
+#: has answered), so an alert raised right after init() still links to the run's page.
+LINK_WAIT = 5.0
 _EMOJI = {"INFO": ":information_source:", "WARN": ":warning:", "ERROR": ":rotating_light:"}
 _USER_AGENT = "trackwell-webhook/0.1.0"
 
@@ -107,7 +110,7 @@ class WebhookSink:
         self.timeout = float(timeout)
         self.sent = 0
         self.failed = 0
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._queue: queue.Queue[tuple[Run, Alert]] = queue.Queue()
         self._idle = threading.Condition()
         self._pending = 0
         self._last: dict[str, float] = {}  # title -> time it was last posted (wait_duration)
@@ -124,11 +127,10 @@ class WebhookSink:
         if last is not None and alert.timestamp - last < alert.wait_duration:
             return
         self._last[alert.title] = alert.timestamp
-        payload = slack_payload(run, alert) if self.format == "slack" else json_payload(run, alert)
         with self._idle:
             self._pending += 1
         self._ensure_thread()
-        self._queue.put(payload)
+        self._queue.put((run, alert))  # the payload is built on the sink's thread
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued alert is posted or given up; False on timeout."""
@@ -158,11 +160,19 @@ class WebhookSink:
                 self._thread = threading.Thread(target=self._loop, name="trackwell-webhook", daemon=True)
                 self._thread.start()
 
+    def payload(self, run: Run, alert: Alert) -> dict[str, Any]:
+        """The body posted for ``alert``; for an online run, once its page URL is known."""
+        if not run.offline and not run.disabled and getattr(run, "url", None) is None:
+            deadline = time.monotonic() + LINK_WAIT
+            while getattr(run, "url", None) is None and time.monotonic() < deadline:
+                time.sleep(0.05)  # the sink's own thread; the link is worth a moment
+        return slack_payload(run, alert) if self.format == "slack" else json_payload(run, alert)
+
     def _loop(self) -> None:
         while True:
-            payload = self._queue.get()
+            run, alert = self._queue.get()
             try:
-                self._post_with_retries(payload)
+                self._post_with_retries(self.payload(run, alert))
             finally:
                 with self._idle:
                     self._pending -= 1
