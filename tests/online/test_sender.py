@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from conftest import FakeServer
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -239,7 +239,10 @@ def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(fake_online
         "import os, signal, threading, trackwell\n"
         "run = trackwell.init(project='p')\n"
         "run.log({'a': 1})\n"
-        "threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "def interrupt():\n"
+        "    run._sender._closing.wait()  # finish() is waiting for the upload\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=interrupt, daemon=True).start()\n"
         "run.finish()\n"
         "print('finish returned', run.state)\n",
         encoding="utf-8",

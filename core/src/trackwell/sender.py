@@ -453,10 +453,10 @@ class Sender:
         send it later (it is safe in the run directory).
         """
         up = self.uploader
-        self._closing.set()
-        self._kick.set()
-        self.wake.set()
         try:
+            self._closing.set()
+            self._kick.set()
+            self.wake.set()
             self._wait(timeout, last_seq, quiet)
             why = f" within {timeout:g} s (upload_timeout"
         except KeyboardInterrupt:  # Ctrl-C while waiting means: stop waiting, not lose data
