@@ -430,3 +430,23 @@ def test_sync_tensorboard_without_the_plugin_says_what_to_install(
         run.finish()
     finally:
         reset_plugin_manager()
+
+
+def test_add_scalars_series_keep_their_names(trackwell_dir: Path) -> None:
+    """add_scalars() writes each series through its own writer in a sub-folder, all with
+    the same tag; the sub-folder keeps them apart."""
+    run = trackwell.init(project="p", sync_tensorboard=True)
+    run.flush()
+    writer = tensorboardX.SummaryWriter(str(trackwell_dir / "tb"))
+    writer.add_scalar("lr", 0.1, 0)
+    writer.add_scalars("loss", {"train": 1.0, "val": 2.0}, 0)
+    writer.close()
+    run.finish()
+    values = {k: v for row in _history(run) for k, v in row.items() if not k.startswith("_")}
+    # tensorboardX puts the series in tb/loss/train and tb/loss/val: TensorBoard's runs
+    assert values == {
+        "lr": pytest.approx(0.1),
+        "loss/train/loss": 1.0,
+        "loss/val/loss": 2.0,
+        "global_step": 0,
+    }

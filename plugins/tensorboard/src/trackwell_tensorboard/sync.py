@@ -43,7 +43,8 @@ WRITER_MODULES = (
 
 _lock = threading.RLock()
 _runs: list[Run] = []  # runs syncing, oldest first; events go to the newest
-_root_logdir: str | None = None
+_root_logdir: str | None = None  # given to patch(): prefixes and where event files go
+_first_logdir: str | None = None  # without one: prefixes are relative to the first writer's
 _originals: dict[type, tuple[Any, Any]] = {}  # EventFileWriter class -> (add_event, flush)
 _finder: _PatchOnImport | None = None
 _streams: weakref.WeakKeyDictionary[Any, _Stream] = weakref.WeakKeyDictionary()
@@ -86,9 +87,14 @@ def _forward(writer: Any, event: Any) -> None:
     with _lock:
         stream = _streams.get(writer)
         if stream is None:
+            global _first_logdir
             logdir = os.fspath(writer.get_logdir())
             _logdirs.setdefault(logdir, None)
-            stream = _streams[writer] = _Stream(prefix_for(logdir, _root_logdir))
+            if _first_logdir is None:
+                _first_logdir = logdir
+            # add_scalars() writes each series through a writer in a sub-folder of the
+            # main one, all with the same tag: the sub-folder tells them apart.
+            stream = _streams[writer] = _Stream(prefix_for(logdir, _root_logdir or _first_logdir))
         if stream.step is not None and decoded.step != stream.step:
             _emit(stream, run)
         stream.step = decoded.step
@@ -204,7 +210,7 @@ def patch(root_logdir: str | os.PathLike[str] | None = None) -> None:
 
 def unpatch() -> None:
     """Undo :func:`patch`: writers stop logging to trackwell."""
-    global _finder, _root_logdir
+    global _finder, _root_logdir, _first_logdir
     with _lock:
         for cls, (add_event, flush) in _originals.items():
             cls.add_event = add_event  # type: ignore[attr-defined]
@@ -214,7 +220,7 @@ def unpatch() -> None:
         if _finder is not None and _finder in sys.meta_path:
             sys.meta_path.remove(_finder)
         _finder = None
-        _root_logdir = None
+        _root_logdir = _first_logdir = None
 
 
 def register_run(run: Run) -> None:
