@@ -250,3 +250,29 @@ def test_cli_shows_broken_and_disabled_plugins(make_dist: MakeDist, monkeypatch:
     assert "(disabled)" in next(line for line in lines if line.startswith("system_nvml "))
     data = {p["name"]: p for p in json.loads(CliRunner().invoke(group, ["plugins", "--json"]).output)}
     assert data["brokenimport"]["hooks"] == [] and data["system_nvml"]["error"] == "disabled"
+
+
+def test_guarding_keeps_tryfirst_and_trylast() -> None:
+    order: list[str] = []
+
+    class First:
+        @trackwell.hookimpl(tryfirst=True)
+        def register_commands(self, cli: object) -> None:
+            order.append("first")
+
+    class Plain:
+        @trackwell.hookimpl
+        def register_commands(self, cli: object) -> None:
+            raise RuntimeError("plain is broken")
+
+    class Last:
+        @trackwell.hookimpl(trylast=True)
+        def register_commands(self, cli: object) -> None:
+            order.append("last")
+
+    pm = create_plugin_manager(load_entry_points=False)
+    for name, plugin in (("first", First()), ("last", Last()), ("plain", Plain())):
+        pm.register(plugin, name=name)
+    with pytest.warns(PluginWarning, match="'plain' raised in its register_commands hook"):
+        pm.hook.register_commands(cli=None)
+    assert order == ["first", "last"]  # the broken one in the middle did not stop "last"

@@ -125,8 +125,9 @@ _skipped: dict[str, tuple[str, str | None, str]] = {}
 class _Guarded:
     """Stands in for a plugin at registration: the same hook functions, each guarded.
 
-    pluggy calls the first implementation that raises its last: guarding each one
-    keeps a broken plugin from silencing the plugins called after it.
+    pluggy stops calling a hook's implementations at the first one that raises:
+    guarding each one keeps a broken plugin from silencing the plugins after it.
+    The hookimpl options (``tryfirst``, ``trylast``, ...) travel with each function.
     """
 
     def __init__(self, plugin: object) -> None:
