@@ -118,7 +118,7 @@ class Uploader:
         self.error: str | None = None
         self.failures = 0  # consecutive retryable failures
         self.retry_at = 0.0
-        self.closing_backoff = False
+        self._final_backoff = False  # the current backoff was chosen after the log closed
         self._connected = False
         self._connected_once = False
         self._max_batch = MAX_BATCH_RECORDS
@@ -129,6 +129,9 @@ class Uploader:
         self._packer = msgpack.Packer(use_bin_type=True)
 
     # -- identity --------------------------------------------------------------
+    def _run_path(self, *rest: str) -> str:
+        return run_path(self.entity or "", self.project or "", self.run_id or "", *rest)
+
     def url(self) -> str | None:
         """The run's page on the server, once the entity is known."""
         if not (self.entity and self.project and self.run_id):
@@ -143,8 +146,8 @@ class Uploader:
         everything in it and every file is up, ``done`` is set.
         """
         now = time.monotonic()
-        if self.retry_at > now and not (final and not self.closing_backoff):
-            return self.retry_at - now
+        if self.retry_at > now and not (final and not self._final_backoff):
+            return self.retry_at - now  # (finish() cuts short a wait chosen before it)
         try:
             return self._step(final)
         except CommError as exc:
@@ -152,7 +155,10 @@ class Uploader:
 
     def _step(self, final: bool) -> float:
         if self.stream is None and not self._read_head():
-            return 0.0 if final and self._give_up_empty() else 0.2
+            if final:  # a finished log without even its RUN record: nothing to upload
+                self.done = True
+                self.error = f"{self.tail.path} holds no complete record"
+            return 0.2
         if not self._connected:
             self._connect()
         self._fill()
@@ -171,8 +177,7 @@ class Uploader:
             self._save_marker()
             self._files_due = now + FILES_INTERVAL
         if self.live and now - self._last_contact >= HEARTBEAT_INTERVAL:
-            self.transport.request("POST", run_path(self.entity or "", self.project or "", self.run_id or "",
-                                                    "heartbeat"))  # fmt: skip
+            self.transport.request("POST", self._run_path("heartbeat"))
             self._contact()
         return min(self._files_due, self._last_contact + HEARTBEAT_INTERVAL) - time.monotonic()
 
@@ -191,12 +196,6 @@ class Uploader:
         self.entity = self.entity or self.info.get("entity")
         return True
 
-    def _give_up_empty(self) -> bool:
-        """A finished log without even a RUN record: nothing to upload."""
-        self.done = True
-        self.error = f"{self.tail.path} holds no complete record"
-        return True
-
     def _connect(self) -> None:
         """Upsert the run and learn where its stream continues; after every reconnect too."""
         t = self.transport
@@ -206,8 +205,8 @@ class Uploader:
         if not self.run_id:
             raise UploadFailed(f"{self.tail.path}: the run log names no run id")
         body = {k: self.info[k] for k in _UPSERT_FIELDS if self.info.get(k) is not None}
-        t.put_json(run_path(self.entity, self.project or "", self.run_id), body)
-        held = t.get(run_path(self.entity, self.project or "", self.run_id, "streams", self.stream or ""))
+        t.put_json(self._run_path(), body)
+        held = t.get(self._run_path("streams", self.stream or ""))
         self._resume_at(int(held["last_seq"]))
         if not self._connected_once:
             self._connected_once = True
@@ -279,9 +278,8 @@ class Uploader:
             + pack("first_seq") + pack(self.pending[0].seq)
             + pack("records") + self._packer.pack_array_header(len(batch))
         )  # fmt: skip
-        path = run_path(self.entity or "", self.project or "", self.run_id or "", "ingest")
         try:
-            answer = self.transport.post_msgpack(path, head + b"".join(batch)).body
+            answer = self.transport.post_msgpack(self._run_path("ingest"), head + b"".join(batch)).body
         except CommError as exc:
             if exc.code == "sequence_gap" and exc.body and isinstance(exc.body.get("last_seq"), int):
                 self._resume_at(exc.body["last_seq"])
@@ -355,7 +353,7 @@ class Uploader:
             cap = CLOSING_BACKOFF_CAP if final else BACKOFF_CAP
             delay = min(cap, BACKOFF_BASE * 2 ** min(self.failures - 1, 16)) * random.uniform(0.5, 1.0)
         self.retry_at = time.monotonic() + delay
-        self.closing_backoff = final
+        self._final_backoff = final
         self.error = exc.message
         return delay
 
