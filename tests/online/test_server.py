@@ -362,3 +362,22 @@ def test_resume_fork_and_rewind_round_trips(tmp_path: Path, trackwell_server: An
     )  # fmt: skip
     assert never.returncode == 1
     assert "resume='never' but run rounds/rt/base already exists" in never.stderr
+
+
+def test_login_to_a_server_without_auth_needs_no_key(
+    tmp_path: Path, server_process: Callable[..., Any]
+) -> None:
+    port = free_port()
+    server_process(port)
+    url = f"http://127.0.0.1:{port}"
+    env = child_env(tmp_path, url, None)
+    del env["TRACKWELL_BASE_URL"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "trackwell", "login", "--host", url], cwd=tmp_path, env=env,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "as local (entity local)" in proc.stdout
+    saved = (tmp_path / ".config" / "settings").read_text()
+    assert f"base_url = {url}" in saved
+    assert "entity = local" in saved
