@@ -450,3 +450,28 @@ def test_add_scalars_series_keep_their_names(trackwell_dir: Path) -> None:
         "loss/val/loss": 2.0,
         "global_step": 0,
     }
+
+
+def test_hparams_become_the_run_config(trackwell_dir: Path) -> None:
+    writer = tensorboardX.SummaryWriter(str(trackwell_dir / "hp"))
+    writer.add_scalar("loss", 0.5, 0)
+    writer.add_hparams({"lr": 0.01, "opt": "adam", "bn": True, "layers": 3}, {"hparam/acc": 0.9})
+    writer.close()
+    result = import_logdir(trackwell_dir / "hp")
+    assert result.config == {"lr": 0.01, "opt": "adam", "bn": True, "layers": 3}
+    assert "hparams" not in result.skipped
+    [config] = _records(result.run.dir, Kind.CONFIG)[-1:]
+    assert config["update"] == {"lr": 0.01, "opt": "adam", "bn": True, "layers": 3}
+    values = {k: v for row in _history(result.run) for k, v in row.items() if not k.startswith("_")}
+    [acc_key] = [k for k in values if k.endswith("hparam/acc")]  # in add_hparams' own sub-folder
+    assert values[acc_key] == pytest.approx(0.9) and values["loss"] == 0.5
+
+
+def test_hparams_while_syncing(trackwell_dir: Path) -> None:
+    run = trackwell.init(project="p", sync_tensorboard=True)
+    run.flush()
+    writer = tensorboardX.SummaryWriter(str(trackwell_dir / "tb"))
+    writer.add_hparams({"lr": 0.1, "batch": 32}, {"m": 1.0})
+    writer.close()
+    run.finish()
+    assert run.config["lr"] == 0.1 and run.config["batch"] == 32

@@ -24,7 +24,7 @@ def tensorboard_command(
     tags: tuple[str, ...],
     no_files: bool,
 ) -> None:
-    """Import a TensorBoard logdir (scalars, text, histograms, images) into a new run.
+    """Import a TensorBoard logdir (scalars, text, histograms, images, hparams) into a new run.
 
     Every event file under LOGDIR is read; those in sub-folders prefix their keys
     with the sub-folder (train/loss, eval/loss). TensorFlow is not needed.
@@ -50,6 +50,8 @@ def tensorboard_command(
         f"imported {result.events} events from {result.files} file(s): {result.steps} steps, "
         f"{result.values} values, {result.media} media files"
     )
+    if result.config:
+        click.echo(f"hyperparameters into the run's config: {', '.join(sorted(result.config))}")
     if result.skipped:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(result.skipped.items()))
         click.echo(f"skipped (not supported yet): {kinds}")

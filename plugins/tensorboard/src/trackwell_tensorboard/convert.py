@@ -5,7 +5,8 @@
 - histograms (legacy ``HistogramProto`` and TF2 ``histograms`` tensors) -> summary
   statistics as numbers: ``<tag>.min``, ``.max``, ``.mean``, ``.std``, ``.count``;
 - images and audio -> the encoded file saved into the run (``files/media/tensorboard/``
-  through ``run.save``), its path under the tag.
+  through ``run.save``), its path under the tag;
+- hyperparameters (``add_hparams``) -> the run's config.
 
 When trackwell's media types land, histograms become ``trackwell.Histogram`` and images
 ``trackwell.Image`` under the tag itself; the keys above stay as they are.
@@ -19,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackwell_tensorboard.events import DT_STRING, Event, Histogram, Value
+from trackwell_tensorboard.events import DT_STRING, Event, Histogram, Value, hparams
 
 
 @dataclass
@@ -35,6 +36,7 @@ class MediaFile:
 class Converted:
     values: dict[str, Any] = field(default_factory=dict)
     media: list[MediaFile] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # hyperparameters (add_hparams)
     skipped: Counter[str] = field(default_factory=Counter)  # plugin or kind -> count
 
 
@@ -93,7 +95,10 @@ def _text(values: list[Any]) -> str:
 
 def convert_value(value: Value, step: int, prefix: str, out: Converted) -> None:
     key = f"{prefix}/{value.tag}" if prefix else value.tag
-    if value.simple_value is not None:
+    if value.plugin == "hparams":
+        # experiment / session_end_info only describe the session: nothing to log
+        out.config.update(hparams(value.plugin_content))
+    elif value.simple_value is not None:
         out.values[key] = value.simple_value
     elif value.histo is not None:
         out.values.update(_histogram_stats(key, value.histo))

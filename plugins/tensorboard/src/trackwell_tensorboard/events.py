@@ -227,6 +227,7 @@ class Tensor:
 class Value:
     tag: str = ""
     plugin: str = ""  # metadata.plugin_data.plugin_name: "scalars", "text", "histograms", ...
+    plugin_content: bytes = b""  # metadata.plugin_data.content: the plugin's own message
     simple_value: float | None = None
     histo: Histogram | None = None
     image: Image | None = None
@@ -325,13 +326,50 @@ def _tensor(buf: bytes) -> Tensor:
     return t
 
 
-def _plugin_name(metadata: bytes) -> str:
+def _plugin_data(metadata: bytes) -> tuple[str, bytes]:
+    """(plugin_name, content) of a SummaryMetadata."""
+    name, content = "", b""
     for number, _, raw in fields(metadata):
         if number == 1:  # plugin_data
             for n, _, v in fields(raw):
                 if n == 1:
-                    return bytes(v).decode("utf-8", "replace")
-    return ""
+                    name = bytes(v).decode("utf-8", "replace")
+                elif n == 2:
+                    content = bytes(v)
+    return name, content
+
+
+def _struct_value(buf: bytes) -> Any:
+    """A ``google.protobuf.Value``: null, number, string, bool (nested ones as None)."""
+    for number, wire, raw in fields(buf):
+        if number == 2 and wire == 1:
+            value = _double(raw)
+            return int(value) if value.is_integer() and abs(value) < 2**53 else value
+        if number == 3:
+            return bytes(raw).decode("utf-8", "replace")
+        if number == 4:
+            return bool(raw)
+    return None
+
+
+def hparams(content: bytes) -> dict[str, Any]:
+    """The hyperparameters of an ``hparams`` plugin's ``session_start_info`` (else {})."""
+    out: dict[str, Any] = {}
+    for number, _, raw in fields(content):
+        if number != 3:  # HParamsPluginData.session_start_info
+            continue
+        for n, _, entry in fields(raw):
+            if n != 1:  # SessionStartInfo.hparams: map<string, google.protobuf.Value>
+                continue
+            key, value = "", None
+            for k, _, v in fields(entry):
+                if k == 1:
+                    key = bytes(v).decode("utf-8", "replace")
+                elif k == 2:
+                    value = _struct_value(v)
+            if key:
+                out[key] = value
+    return out
 
 
 def _value(buf: bytes) -> Value:
@@ -340,7 +378,7 @@ def _value(buf: bytes) -> Value:
         if number == 1 or (number == 7 and not v.tag):
             v.tag = bytes(raw).decode("utf-8", "replace")
         elif number == 9:
-            v.plugin = _plugin_name(raw)
+            v.plugin, v.plugin_content = _plugin_data(raw)
         elif number == 2 and wire == 5:
             v.simple_value = _float(raw)
         elif number == 4:

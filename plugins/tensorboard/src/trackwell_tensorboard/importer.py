@@ -65,6 +65,7 @@ class ImportResult:
     steps: int = 0
     values: int = 0
     media: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
 
 
@@ -112,6 +113,7 @@ def import_logdir(
         )
     result = ImportResult(run=run, files=len(files))
     by_step: dict[int, Converted] = {}
+    config: dict[str, Any] = {}
     for path in files:
         prefix = prefix_for(os.path.dirname(path), root)
         for event in read_events(path):
@@ -119,11 +121,17 @@ def import_logdir(
             if not event.values:
                 continue
             converted = convert_event(event, prefix)
+            config.update(converted.config)
+            result.skipped.update(converted.skipped)
+            if not converted.values and not converted.media:
+                continue
             merged = by_step.setdefault(event.step, Converted())
             merged.values.update(converted.values)
             merged.media += converted.media
-            result.skipped.update(converted.skipped)
     try:
+        if config:
+            run.config.update(config, allow_val_change=True)
+            result.config = config
         for step in sorted(by_step):
             converted = by_step[step]
             row = {**converted.values, **save_media(run, converted.media), "global_step": step}

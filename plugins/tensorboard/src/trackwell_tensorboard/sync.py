@@ -99,6 +99,8 @@ def _forward(writer: Any, event: Any) -> None:
             _emit(stream, run)
         stream.step = decoded.step
         converted = convert_event(decoded, stream.prefix)
+        if converted.config:
+            run.config.update(converted.config, allow_val_change=True)
         stream.row.update(converted.values)
         stream.row.update(save_media(run, converted.media))
 
