@@ -113,7 +113,7 @@ def import_logdir(
         )
     result = ImportResult(run=run, files=len(files))
     by_step: dict[int, Converted] = {}
-    config: dict[str, Any] = {}
+    hyper: dict[str, Any] = {}
     for path in files:
         prefix = prefix_for(os.path.dirname(path), root)
         for event in read_events(path):
@@ -121,7 +121,7 @@ def import_logdir(
             if not event.values:
                 continue
             converted = convert_event(event, prefix)
-            config.update(converted.config)
+            hyper.update(converted.config)
             result.skipped.update(converted.skipped)
             if not converted.values and not converted.media:
                 continue
@@ -129,9 +129,9 @@ def import_logdir(
             merged.values.update(converted.values)
             merged.media += converted.media
     try:
-        if config:
-            run.config.update(config, allow_val_change=True)
-            result.config = config
+        if hyper:
+            run.config.update(hyper, allow_val_change=True)
+            result.config = hyper
         for step in sorted(by_step):
             converted = by_step[step]
             row = {**converted.values, **save_media(run, converted.media), "global_step": step}
