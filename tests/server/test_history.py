@@ -130,3 +130,22 @@ def test_scan_rebuilds_rows_exactly(admin: Client, run_path: str) -> None:
     ).content
     assert msgpack.unpackb(live)["rows"] == expected[:2]
     assert msgpack.unpackb(archived)["rows"] == expected[2:]
+
+
+def test_cached_series_follow_every_change(admin: Client, run_path: str) -> None:
+    def column() -> list[float]:
+        values: list[float] = admin.get(f"/runs/{run_path}/history/columns", params={"keys": "v"}).json()["v"]
+        return values
+
+    admin.log_rows(run_path, [{"_step": s, "v": float(s)} for s in range(6)])
+    assert column() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # now cached
+    admin.log_rows(run_path, [{"_step": 6, "v": 6.0}], first_seq=6)  # the tail chunk grows
+    assert column()[-1] == 6.0
+    admin.put(f"/runs/{run_path}", json={"resume_from": {"step": 2}})
+    assert column() == [0.0, 1.0, 2.0]
+    admin.log_rows(run_path, [{"_step": s, "v": -float(s)} for s in range(3, 7)], stream="after-rewind")
+    assert column() == [0.0, 1.0, 2.0, -3.0, -4.0, -5.0, -6.0]  # same steps as before, new values
+    admin.delete(f"/runs/{run_path}")
+    admin.put(f"/runs/{run_path}", json={})
+    admin.log_rows(run_path, [{"_step": s, "v": 10.0 + s} for s in range(6)])
+    assert column() == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]

@@ -126,6 +126,7 @@ series_chunks = sa.Table(
     sa.Column("min_value", sa.Float),
     sa.Column("max_value", sa.Float),
     sa.Column("ints", sa.Boolean, nullable=False),  # every value was an int: scans give ints back
+    sa.Column("rev", sa.BigInteger, nullable=False),  # random, new on every write (storage/cache.py)
     # int64 little endian; empty when the steps are min_step..max_step without a gap
     sa.Column("steps", sa.LargeBinary, nullable=False),
     sa.Column("vals", sa.LargeBinary, nullable=False),  # float64 little endian

@@ -16,6 +16,7 @@ their ``min_step``/``max_step``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from trackwell_server.db.schema import row_chunks, series_chunks
+from trackwell_server.storage.cache import series_cache
 
 #: A tail chunk with fewer points than this is extended by the next batch.
 SERIES_TARGET = 4096
@@ -152,6 +154,7 @@ def _series_row(steps: np.ndarray, values: np.ndarray, ints: bool) -> dict[str, 
         "min_value": lo,
         "max_value": hi,
         "ints": ints,
+        "rev": random.getrandbits(62),  # a new one on every write: the cache's key
         "steps": b"" if contiguous else steps.astype(_I8, copy=False).tobytes(),
         "vals": values.astype(_F8, copy=False).tobytes(),
     }
@@ -257,38 +260,50 @@ def read_series(
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each key's (steps, values), sorted by step, one value per step (the last logged)."""
+    """Each key's (steps, values), sorted by step, one value per step (the last logged).
+
+    The arrays may be shared with the cache: read-only. A key's chunks are listed
+    first (ids and revs, no blobs); only a key the cache does not hold is fetched.
+    """
     if not keys:
         return {}
     t = series_chunks.c
-    query = sa.select(t.key, t.min_step, t.max_step, t.steps, t.vals).where(
-        t.run_pk == run_pk, t.archive == archive, t.key.in_(list(keys))
-    )
-    if min_step is not None:
-        query = query.where(t.max_step >= min_step)
-    if max_step is not None:
-        query = query.where(t.min_step <= max_step)
-    parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-    for chunk in conn.execute(query.order_by(t.key, t.min_step, t.id)):
-        part = parts.setdefault(chunk.key, ([], []))
-        part[0].append(_steps_of(chunk))
-        part[1].append(np.frombuffer(chunk.vals, _F8))
+    listing = conn.execute(
+        sa.select(t.key, t.id, t.rev)
+        .where(t.run_pk == run_pk, t.archive == archive, t.key.in_(list(keys)))
+        .order_by(t.key, t.min_step, t.id)
+    ).all()
+    fingerprints: dict[str, list[tuple[int, int]]] = {}
+    for key, chunk_id, rev in listing:
+        fingerprints.setdefault(key, []).append((chunk_id, rev))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for key in keys:
-        if key not in parts:
-            continue
-        s_parts, v_parts = parts[key]
-        s = s_parts[0] if len(s_parts) == 1 else np.concatenate(s_parts)
-        v = v_parts[0] if len(v_parts) == 1 else np.concatenate(v_parts)
-        if min_step is not None or max_step is not None:
-            keep = np.ones(len(s), dtype=bool)
-            if min_step is not None:
-                keep &= s >= min_step
-            if max_step is not None:
-                keep &= s <= max_step
-            s, v = s[keep], v[keep]
-        out[key] = _ordered(s, v)
-    return out
+    missing: list[str] = []
+    for key, chunks in fingerprints.items():
+        hit = series_cache.get((run_pk, archive, key, tuple(chunks)))
+        if hit is None:
+            missing.append(key)
+        else:
+            out[key] = hit
+    if missing:
+        parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        query = sa.select(t.key, t.min_step, t.max_step, t.steps, t.vals).where(
+            t.run_pk == run_pk, t.archive == archive, t.key.in_(missing)
+        )
+        for chunk in conn.execute(query.order_by(t.key, t.min_step, t.id)):
+            part = parts.setdefault(chunk.key, ([], []))
+            part[0].append(_steps_of(chunk))
+            part[1].append(np.frombuffer(chunk.vals, _F8))
+        for key, (s_parts, v_parts) in parts.items():
+            s = s_parts[0] if len(s_parts) == 1 else np.concatenate(s_parts)
+            v = v_parts[0] if len(v_parts) == 1 else np.concatenate(v_parts)
+            out[key] = _ordered(s, v)
+            series_cache.put((run_pk, archive, key, tuple(fingerprints[key])), out[key])
+    if min_step is not None or max_step is not None:
+        for key, (s, v) in out.items():
+            start = 0 if min_step is None else int(np.searchsorted(s, min_step, side="left"))
+            stop = len(s) if max_step is None else int(np.searchsorted(s, max_step, side="right"))
+            out[key] = (s[start:stop], v[start:stop])
+    return {key: out[key] for key in keys if key in out}
 
 
 def _ordered(s: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +481,19 @@ def archive_after(conn: sa.Connection, run_pk: int, step: int, archive: int) -> 
 def copy_until(conn: sa.Connection, src_pk: int, dst_pk: int, step: int) -> None:
     """Give run ``dst_pk`` the live history of ``src_pk`` up to and including ``step`` (a fork)."""
     s, r = series_chunks.c, row_chunks.c
-    whole = [s.archive, s.key, s.n, s.min_step, s.max_step, s.min_value, s.max_value, s.ints, s.steps, s.vals]
+    whole = [
+        s.archive,
+        s.key,
+        s.n,
+        s.min_step,
+        s.max_step,
+        s.min_value,
+        s.max_value,
+        s.ints,
+        s.rev,
+        s.steps,
+        s.vals,
+    ]
     conn.execute(
         sa.insert(series_chunks).from_select(
             ["run_pk", *[c.name for c in whole]],

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("min_value", sa.Float),
         sa.Column("max_value", sa.Float),
         sa.Column("ints", sa.Boolean, nullable=False),
+        sa.Column("rev", sa.BigInteger, nullable=False),
         sa.Column("steps", sa.LargeBinary, nullable=False),
         sa.Column("vals", sa.LargeBinary, nullable=False),
     )
