@@ -9,6 +9,7 @@ requests. Tests of the real server use the ``trackwell_server`` fixture instead.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -174,6 +175,17 @@ class FakeServer:
         return 200, {"last_seq": last}
 
 
+def _wire(value: Any) -> Any:
+    """NaN and ±Inf as strings, as the server's JSON writes them (docs/server-api.md)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
 def _err(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -208,7 +220,7 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                     status, answer = 401, _err("unauthorized", "bad key")
                 else:
                     status, answer = server.handle(self.command, parts.path, parse_qs(parts.query), body)
-            data = json.dumps(answer).encode()
+            data = json.dumps(_wire(answer)).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

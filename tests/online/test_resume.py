@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,3 +161,14 @@ def test_fork_with_the_server_away_is_a_clear_error(fake_online: FakeServer) -> 
     fake_online.down = True
     with pytest.raises(CommError, match="fork_from=orig\\?_step=1 needs the trackwell server"):
         trackwell.init(project="p", fork_from="orig?_step=1")
+
+
+def test_non_finite_values_come_back_as_floats_on_resume(fake_online: FakeServer, tmp_path: Path) -> None:
+    run = trackwell.init(project="p", id="nan", config={"eps": float("inf")})
+    run.log({"loss": float("nan"), "best": float("-inf")})
+    run.finish()
+    again = trackwell.init(project="p", id="nan", resume="must", dir=elsewhere(tmp_path))
+    assert math.isnan(again.summary["loss"])
+    assert again.summary["best"] == -math.inf
+    assert again.config["eps"] == math.inf
+    again.finish()

@@ -18,7 +18,7 @@ from trackwell.errors import AuthenticationError, CommError, NotFoundError, Usag
 from trackwell.metrics import SummaryState
 from trackwell.sender import Sender, Uploader
 from trackwell.settings import Settings
-from trackwell.transport import Transport, run_path
+from trackwell.transport import Transport, decode_floats, run_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -122,14 +122,10 @@ def continue_from(run: Run, info: dict[str, Any]) -> SummaryState:
     run._step = int(last) + 1 if isinstance(last, int) and last >= 0 else 0
     config = info.get("config")
     if isinstance(config, dict):
-        run.config._items.update(config)
+        run.config._items.update(decode_floats(config))
     summary = SummaryState()
     if isinstance(info.get("summary"), dict):
-        summary.values.update(info["summary"])
-    for key in ("name", "display_name"):
-        if isinstance(info.get(key), str) and not run.settings.name:
-            run._name = info[key]
-            break
+        summary.values.update(decode_floats(info["summary"]))
     return summary
 
 

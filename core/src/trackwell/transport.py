@@ -226,6 +226,20 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def decode_floats(value: Any) -> Any:
+    """``value`` with the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` of JSON answers as floats."""
+    if isinstance(value, str):
+        return _NON_FINITE.get(value, value)
+    if isinstance(value, dict):
+        return {k: decode_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_floats(v) for v in value]
+    return value
+
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if value is None:
