@@ -475,3 +475,14 @@ def test_hparams_while_syncing(trackwell_dir: Path) -> None:
     writer.close()
     run.finish()
     assert run.config["lr"] == 0.1 and run.config["batch"] == 32
+
+
+def test_import_with_config_and_hparams_together(trackwell_dir: Path) -> None:
+    writer = tensorboardX.SummaryWriter(str(trackwell_dir / "hp"))
+    writer.add_hparams({"lr": 0.01}, {"acc": 0.5})
+    writer.close()
+    result = import_logdir(trackwell_dir / "hp", config={"source": "tensorboard"})
+    updates: dict[str, Any] = {}
+    for record in _records(result.run.dir, Kind.CONFIG):
+        updates.update(record["update"])
+    assert updates == {"source": "tensorboard", "lr": 0.01}
