@@ -211,3 +211,18 @@ def test_sync_to_another_project_uploads_the_files_again(server_env: FakeServer)
     assert {"config.yaml", "summary.json"} <= set(copy.files)
     code, out = invoke("sync", "--include-synced", "--project", "copy", str(run.dir))
     assert "0 file(s)" in out  # the same target again: nothing to send
+
+
+def test_trackwell_online_says_when_no_server_is_configured(trackwell_dir: Path) -> None:
+    code, out = invoke("online")
+    assert code == 0
+    assert "no server is configured yet; run `trackwell login --host URL`" in out
+
+
+def test_trackwell_enabled_goes_back_to_online_when_a_server_is_configured(server_env: FakeServer) -> None:
+    assert invoke("disabled")[0] == 0
+    assert Settings.resolve().mode == "disabled"
+    code, out = invoke("enabled")
+    assert code == 0
+    assert "now online" in out
+    assert Settings.resolve().mode == "online"
