@@ -110,7 +110,6 @@ def child_lightning(variant: str, steps: int) -> dict[str, float]:
 
 def child_transformers(variant: str, steps: int) -> dict[str, float]:
     import torch
-
     from transformers import (
         BertConfig,
         BertForSequenceClassification,
@@ -160,9 +159,8 @@ def child_transformers(variant: str, steps: int) -> dict[str, float]:
 
 def child_keras(variant: str, steps: int) -> dict[str, float]:
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    import numpy as np
-
     import keras
+    import numpy as np
 
     stamps: list[tuple[float, float]] = []
 
@@ -186,6 +184,77 @@ def child_keras(variant: str, steps: int) -> dict[str, float]:
         callbacks.append(WandbMetricsLogger(log_freq=variant))
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Timer(), *callbacks])
     return _steps_time(stamps)
+
+
+# -- the integration's own per-step code, called directly: steady figures on a busy machine ---
+
+
+HOOK_CALLS = 5000
+
+
+def _per_call(fn: Any) -> float:
+    for i in range(200):  # warm-up
+        fn(i)
+    start = time.thread_time()
+    for i in range(HOOK_CALLS):
+        fn(i)
+    return (time.thread_time() - start) / HOOK_CALLS
+
+
+def hooks_lightning() -> dict[str, float]:
+    import torch
+
+    from trackwell_lightning import TrackwellLogger
+
+    logger = TrackwellLogger(project="bench")
+    metrics = {"train/loss": torch.tensor(0.5), "epoch": 0.0}
+    return {
+        "TrackwellLogger.log_metrics (a tensor + a float)": _per_call(
+            lambda i: logger.log_metrics(metrics, i)
+        )
+    }
+
+
+def hooks_transformers() -> dict[str, float]:
+    import types
+
+    import trackwell
+    from trackwell_transformers import TrackwellCallback
+
+    callback = TrackwellCallback()
+    callback._initialized, callback._run = True, trackwell.init(project="bench")
+    state = types.SimpleNamespace(is_world_process_zero=True, global_step=0)
+    logs = {"loss": 0.5, "grad_norm": 0.1, "learning_rate": 1e-4, "epoch": 0.1}
+
+    def on_log(i: int) -> None:
+        state.global_step = i
+        callback.on_log(None, state, None, logs=logs)
+
+    return {"TrackwellCallback.on_log (4 values)": _per_call(on_log)}
+
+
+def hooks_keras() -> dict[str, float]:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    import trackwell
+    from trackwell_keras import WandbMetricsLogger
+
+    trackwell.init(project="bench")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    out = {}
+    for freq in ("batch", "epoch"):
+        callback = WandbMetricsLogger(log_freq=freq)
+        callback.set_model(model)
+        out[f'WandbMetricsLogger(log_freq="{freq}") per batch'] = _per_call(
+            lambda i, cb=callback: cb.on_train_batch_end(i, {"loss": 0.5, "accuracy": 0.9})
+        )
+    return out
+
+
+HOOKS = {"lightning": hooks_lightning, "transformers": hooks_transformers, "keras": hooks_keras}
 
 
 CHILDREN = {"lightning": child_lightning, "transformers": child_transformers, "keras": child_keras}
@@ -217,6 +286,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--only", default="lightning,transformers,keras")
+    parser.add_argument("--hooks-only", action="store_true", help="only the per-call figures (fast)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -224,9 +294,20 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(1)
-        print(json.dumps(CHILDREN[framework](variant, int(steps))))
+        if variant == "hooks":
+            print(json.dumps(HOOKS[framework]()))
+        else:
+            print(json.dumps(CHILDREN[framework](variant, int(steps))))
         return 0
 
+    frameworks = [f for f in args.only.split(",") if importlib.util.find_spec(NEEDS[f]) is not None]
+    print(f"the integration's own code per training step ({HOOK_CALLS} calls, training-thread CPU)")
+    for framework in frameworks:
+        for what, seconds in measure(framework, "hooks", 0).items():
+            print(f"{framework:<13} {what:<56} {seconds * 1e6:7.1f} µs")
+    if args.hooks_only:
+        return 0
+    print()
     print(f"per-step time of a tiny model on the CPU, {args.steps} steps, median of {args.trials} runs")
     print(
         f"{'framework':<13} {'variant':<40} {'thread CPU':>10} {'overhead':>17} {'wall':>10} {'overhead':>10}"

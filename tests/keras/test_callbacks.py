@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 import trackwell
 from trackwell.errors import TrackwellWarning, UsageError
 from trackwell.integration.support import MissingFeature

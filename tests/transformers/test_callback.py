@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import torch
+from transformers import Trainer, TrainingArguments
 
 import trackwell
 from trackwell.errors import TrackwellWarning
 from trackwell_transformers import TrackwellCallback, register_with_transformers
-from transformers import Trainer, TrainingArguments
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
