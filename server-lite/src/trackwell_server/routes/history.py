@@ -33,10 +33,12 @@ class Rows(BaseModel):
 
 
 def _keys(keys: str | None) -> list[str] | None:
+    """The ``keys`` parameter as a list; ``_step`` is in every row anyway, so it is dropped
+    (asked for alone, it means every key)."""
     if keys is None:
         return None
-    out = [k for k in (part.strip() for part in keys.split(",")) if k]
-    return list(dict.fromkeys(out))
+    out = [k for k in (part.strip() for part in keys.split(",")) if k and k != "_step"]
+    return list(dict.fromkeys(out)) or None
 
 
 def _wants_msgpack(request: Request) -> bool:
