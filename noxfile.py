@@ -19,7 +19,7 @@ def lint(session: nox.Session) -> None:
     """ruff on the repository, mypy on the core (settings in pyproject.toml)."""
     # the test requirements too: mypy checks trackwell.testing, the pytest plugin
     session.install(
-        "-e", "core", "-e", "plugins/webhook", "-e", "plugins/tensorboard",
+        "-e", "core", "-e", "plugins/webhook", "-e", "plugins/tensorboard", "-e", "server-lite",
         "-r", "requirements-lint.txt", "-r", "requirements-test.txt",
     )  # fmt: skip
     session.run("ruff", "check", ".")
@@ -31,6 +31,7 @@ def tests(session: nox.Session) -> None:
     """Every distribution's tests (tests/), with the pinned test dependencies."""
     session.install("-e", "core", "-r", "requirements-test.txt")
     session.install("-e", "plugins/webhook", "-e", "plugins/tensorboard", "-r", "requirements-plugins.txt")
+    session.install("-e", "server-lite", "-r", "requirements-server-test.txt")
     session.run("pytest", *session.posargs)
 
 
