@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trackwell
-from trackwell_webhook.sink import FORMATS, LEVELS, WebhookSink
 
 if TYPE_CHECKING:
     from trackwell.alerts import Alert
     from trackwell.run import Run
+    from trackwell_webhook.sink import WebhookSink
 
 _sinks: dict[tuple[Any, ...], WebhookSink] = {}
 _lock = threading.Lock()
@@ -44,6 +44,8 @@ def sinks_from_env(env: Mapping[str, str] | None = None) -> list[WebhookSink]:
     urls = [u for u in re.split(r"[,\s]+", env.get("TRACKWELL_WEBHOOK_URL", "")) if u]
     if not urls:
         return []
+    from trackwell_webhook.sink import FORMATS, LEVELS, WebhookSink  # only when configured
+
     fmt = env.get("TRACKWELL_WEBHOOK_FORMAT", "json").strip().lower() or "json"
     if fmt not in FORMATS:
         raise ValueError(f"TRACKWELL_WEBHOOK_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
