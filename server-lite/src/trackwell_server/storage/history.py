@@ -66,7 +66,7 @@ _SIZED = (str, bytes, list)
 
 
 def split_rows(
-    rows: Sequence[Mapping[str, Any]], max_value_bytes: int
+    rows: Sequence[Mapping[str, Any]], max_value_bytes: int, keys: set[str] | None = None
 ) -> tuple[Columns, list[dict[str, Any]], bool]:
     """A batch's numbers as columns, and its residual rows (``_step`` + non-numeric values).
 
@@ -78,7 +78,7 @@ def split_rows(
     is also the one pass that sees every value, so it enforces the size limit. A row
     with no value at all keeps an empty residual row, so the scan still yields it.
     """
-    keys = set().union(*rows)
+    keys = set().union(*rows) if keys is None else set(keys)  # ``keys``: the caller has them
     keys.discard("_step")
     steps = list(map(itemgetter("_step"), rows))
     cols: Columns = {}

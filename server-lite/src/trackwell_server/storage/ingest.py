@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,10 +37,10 @@ def held_seq(conn: sa.Connection, run_pk: int, stream: str) -> int:
 
 def _check(records: Sequence[Any], first_seq: int) -> None:
     """Records are ``[kind, seq, body]`` with seqs counting up from ``first_seq`` (422 otherwise)."""
-    for i, rec in enumerate(records):
-        if type(rec) is not list or len(rec) != 3:
-            raise ApiError(422, f"records[{i}] must be [kind, seq, body]")
-    seqs = [rec[1] for rec in records]
+    if set(map(type, records)) - {list} or set(map(len, records)) - {3}:  # C-level checks first
+        i = next(i for i, rec in enumerate(records) if type(rec) is not list or len(rec) != 3)
+        raise ApiError(422, f"records[{i}] must be [kind, seq, body]")
+    seqs = list(map(itemgetter(1), records))
     if seqs != list(range(first_seq, first_seq + len(records))):
         i = next(i for i, seq in enumerate(seqs) if type(seq) is not int or seq != first_seq + i)
         raise ApiError(
@@ -95,29 +96,34 @@ class _Folder:
         self.last_step = int(run.last_step)
         self.runtime = run.runtime
         self.rows: list[dict[str, Any]] = []
+        self.keys: set[str] = set()  # every key of self.rows
         self.system: list[dict[str, Any]] = []
 
     def fold(self, records: Sequence[Any]) -> None:
-        kinds = [rec[0] for rec in records]
+        kinds = list(map(itemgetter(0), records))
+        # runs of history records go in bulk, in log order, between the other records
+        others = (
+            [i for i, kind in enumerate(kinds) if kind != "history"]
+            if kinds.count("history") != len(kinds)
+            else []
+        )
         start = 0
-        while start < len(records):  # runs of history records go in bulk, in log order
-            if kinds[start] == "history":
-                end = start + 1
-                while end < len(records) and kinds[end] == "history":
-                    end += 1
-                self._history([rec[2] for rec in records[start:end]])
-                start = end
-                continue
-            _kind, _seq, body = records[start]
-            if kinds[start] == "stats":
+        for i in [*others, len(records)]:
+            if i > start:
+                self._history(list(map(itemgetter(2), records[start:i])))
+            start = i + 1
+            if i == len(records):
+                break
+            body = records[i][2]
+            kind = kinds[i]
+            if kind == "stats":
                 if isinstance(body, dict):
                     self.system.append(flatten(body))
             else:
                 try:
-                    self._other(kinds[start], body)
+                    self._other(kind, body)
                 except (TypeError, ValueError, AttributeError, KeyError, UsageError):
                     pass  # a malformed record is skipped, as the SDK's own reader does
-            start += 1
         if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
             self.runtime = float(self.rows[-1]["_runtime"])
         if self.state == "crashed":  # it was only silent: data arriving means it is alive
@@ -126,12 +132,18 @@ class _Folder:
 
     def _history(self, bodies: list[Any]) -> None:
         """Fold a run of history rows: per batch where possible, per row only where needed."""
-        rows = [b for b in bodies if type(b) is dict]
+        rows = bodies if set(map(type, bodies)) == {dict} else [b for b in bodies if type(b) is dict]
         if not rows:
             return
-        if any(type(k) is not str for k in set().union(*rows)):  # msgpack maps may have other keys
+        keys = set().union(*rows)
+        if set(map(type, keys)) != {str}:  # msgpack maps may have other keys
             rows = [{str(k): v for k, v in row.items()} for row in rows]
-        steps: list[Any] = [row.get("_step") for row in rows]
+            keys = set().union(*rows)
+        self.keys |= keys
+        try:
+            steps: list[Any] = list(map(itemgetter("_step"), rows))
+        except KeyError:
+            steps = [row.get("_step") for row in rows]
         if {type(step) for step in steps} != {int}:  # rows without a step get the next one
             for i, row in enumerate(rows):
                 if type(steps[i]) is not int:
@@ -194,7 +206,7 @@ class _Folder:
         if self.rows:
             rows = self.rows
             try:
-                cols, residual, nested = history.split_rows(rows, cfg.max_value_bytes)
+                cols, residual, nested = history.split_rows(rows, cfg.max_value_bytes, self.keys)
                 if nested:  # as the SDK's reader: nested keys become "a.b"
                     rows = [flatten(r) if dict in map(type, r.values()) else r for r in rows]
                     cols, residual, _ = history.split_rows(rows, cfg.max_value_bytes)
