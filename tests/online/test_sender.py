@@ -253,3 +253,17 @@ def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(fake_online
     assert "finish returned finished" in proc.stdout
     assert "did not reach the server (upload interrupted; last error: the server answered 503" in proc.stderr
     assert "trackwell sync" in proc.stderr
+
+
+def test_a_script_that_never_calls_finish_is_uploaded_at_exit(fake_online: FakeServer) -> None:
+    import subprocess
+
+    script = Path("script.py")
+    script.write_text(
+        "import trackwell\nrun = trackwell.init(project='p', id='atexit')\nfor i in range(100):\n    run.log({'i': i})\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert history_steps(fake_online, "atexit") == list(range(100))
+    assert fake_online.run("atexit").info["state"] == "finished"
