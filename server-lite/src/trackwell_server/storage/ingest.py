@@ -9,6 +9,7 @@ at all. A resent batch finds its records at or below ``last_seq`` and stores not
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -153,10 +154,8 @@ class _Folder:
         if summary.rules:
             for row in rows:
                 summary.apply_row(dict(row))
-        else:  # apply_row without rules is values.update(row): skip the copy and the call
-            update = summary.values.update
-            for row in rows:
-                update(row)
+        else:  # apply_row without rules is values.update(row), done here without a Python loop
+            deque(map(summary.values.update, rows), maxlen=0)
         self.rows.extend(rows)
 
     def _other(self, kind: str, body: Any) -> None:
