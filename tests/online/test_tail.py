@@ -181,3 +181,19 @@ def test_without_bodies_kind_and_seq_come_from_the_payload_head(tmp_path: Path, 
     assert (first.kind, first.seq, first.body) == (Kind.HISTORY, seq, None)
     assert msgpack.unpackb(first.raw, raw=False) == [Kind.HISTORY, seq, {"x": 1}]
     assert (second.kind, second.seq, second.body) == (Kind.RUN, seq + 1, {"id": "r"})
+
+
+def test_reads_stop_at_what_the_writer_has_committed(tmp_path: Path) -> None:
+    """Bytes of a write the writer may still undo (disk full) are never read."""
+    log = tmp_path / "run.twlog"
+    committed = len(runlog.MAGIC) + len(frame(0))
+    log.write_bytes(runlog.MAGIC + frame(0) + frame(1) + frame(2, {"big": "x" * 10_000}))
+    size = committed
+    tail = LogTail(log, committed=lambda: size)
+    assert seqs(tail.read()) == [0]
+    assert tail.read() == []
+    size += len(frame(1))
+    assert seqs(tail.read(max_bytes=10)) == [1]
+    assert tail.read(max_bytes=10) == []  # the big one is on disk but not committed
+    size = log.stat().st_size
+    assert seqs(tail.read(max_bytes=10)) == [2]

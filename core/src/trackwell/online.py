@@ -139,14 +139,15 @@ def start_sender(run: Run, log_file: Path) -> Sender:
         run.entity = entity
         run.url = f"{transport.base_url}/{entity}/{project}/runs/{run_id}"
 
+    writer = run._writer
+    assert writer is not None
     uploader = Uploader(
         run.dir, log_file, transport, entity=run.entity, project=run.project, run_id=run.id,
-        live=True, on_identity=identified,
+        live=True, on_identity=identified, committed=lambda: writer.committed_bytes,
     )  # fmt: skip
     if run.entity:
         run.url = uploader.url()
-    assert run._writer is not None
-    run._writer.flushed = wake
+    writer.flushed = wake
     sender = Sender(uploader, wake)
     sender.start()
     return sender

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -170,12 +170,20 @@ class LogTail:
     ``bodies`` names the kinds whose body is decoded; other records get ``body=None``
     (their kind and seq are read from the payload's first bytes). The sender needs
     few bodies, and decoding every row's dict would double its CPU per record.
+    ``committed`` returns how many bytes the writer has committed: reads stop there,
+    so a batch the writer undoes after a failed write (disk full) is never read.
     """
 
-    def __init__(self, path: str | Path, bodies: Container[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        bodies: Container[str] | None = None,
+        committed: Callable[[], int] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.offset = 0  # just past the last complete record read; 0 before the header
         self._bodies = bodies
+        self._committed = committed
         self._fh: BinaryIO | None = None
 
     def read(self, max_records: int = 10_000, max_bytes: int = 4 * 1024 * 1024) -> list[Record]:
@@ -191,8 +199,9 @@ class LogTail:
             if head != MAGIC:
                 raise CorruptRunLog(f"{self.path} is not a trackwell run log (bad header {head!r})")
             self.offset = len(MAGIC)
+        limit = None if self._committed is None else self._committed() - self.offset
         fh.seek(self.offset)
-        buf = fh.read(max_bytes)
+        buf = fh.read(max_bytes if limit is None else max(0, min(max_bytes, limit)))
         records: list[Record] = []
         pos = 0
         unpack = _FRAME.unpack_from
@@ -203,7 +212,7 @@ class LogTail:
             if length > MAX_RECORD_BYTES:
                 break
             if end > len(buf):
-                if records:
+                if records or (limit is not None and end > limit):
                     break  # the next call starts with it
                 buf += fh.read(end - len(buf))  # one record larger than max_bytes
                 if end > len(buf):

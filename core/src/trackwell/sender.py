@@ -82,7 +82,7 @@ class Uploader:
     ``entity`` and ``project`` override the log's (``trackwell sync --entity``); an
     unknown entity is the key owner's (``GET /viewer``). ``live`` means the writer may
     still append: the upload is only over once ``step(final=True)`` is called, and
-    idle steps send heartbeats.
+    idle steps send heartbeats; ``committed`` (the writer's) bounds what is read.
     """
 
     def __init__(
@@ -95,11 +95,12 @@ class Uploader:
         run_id: str | None = None,
         live: bool = False,
         on_identity: Callable[[str, str, str], None] | None = None,
+        committed: Callable[[], int] | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.files_dir = run_dir / "files"
         self.transport = transport
-        self.tail = LogTail(log_file, bodies=(Kind.RUN,))
+        self.tail = LogTail(log_file, bodies=(Kind.RUN,), committed=committed)
         self.live = live
         self.entity = entity
         self.project = project

@@ -104,6 +104,11 @@ class Writer:
         self._thread.start()
 
     @property
+    def committed_bytes(self) -> int:
+        """Bytes of the log that are written for good (a failed write is undone past them)."""
+        return self._size
+
+    @property
     def next_seq(self) -> int:
         """The seq the next record gets; after finish(), one past the last record."""
         return self._seq
