@@ -1,23 +1,14 @@
-"""Entity, project and run names: one pattern, checked before a name reaches a query or a path."""
+"""Names and paths from URLs: checked before they reach a query or the blob store.
+
+Entity, project and run names are checked by FastAPI against ``NAME_PATTERN`` (path
+parameters declare it, so /openapi.json documents it too).
+"""
 
 from __future__ import annotations
-
-import re
 
 from trackwell_server.errors import ApiError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-_NAME = re.compile(NAME_PATTERN)
-
-
-def check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ApiError(
-            422,
-            f"invalid {what} {value!r}: use 1-128 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit",
-        )
-    return value
 
 
 def check_file_path(path: str) -> str:

@@ -15,9 +15,6 @@ from trackwell_server.db.schema import projects, rewinds, runs, streams
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.storage import history
 
-STATES = ("running", "finished", "failed", "crashed", "killed")
-
-
 # -- projects -----------------------------------------------------------------------
 
 
