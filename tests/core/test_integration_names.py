@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +102,35 @@ def test_a_missing_integration_is_skipped_and_a_failing_hook_only_warns(
     with pytest.warns(TrackwellWarning, match="tw_fake_broken could not set itself up.*table moved"):
         import tw_fake_framework_b
     assert tw_fake_framework_b.X == 2
+
+
+def test_hook_register_integrations(on_path: Path, register_plugin: Callable[..., str]) -> None:
+    (on_path / "tw_fake_target.py").write_text("NAME = 'registered'\n")
+
+    class Integration:
+        @trackwell.hookimpl
+        def register_integrations(self, register: Callable[[str, str], None]) -> None:
+            register("fakefw_registered", "tw_fake_target")
+
+    register_plugin(Integration(), name="fake-integration")
+    from trackwell.integration import registered
+
+    assert registered()["fakefw_registered"] == "tw_fake_target"
+    from trackwell.integration.fakefw_registered import NAME
+
+    assert NAME == "registered"
+    del sys.modules["trackwell.integration.fakefw_registered"]
+
+
+def test_register_integrations_checks_its_arguments(register_plugin: Callable[..., str]) -> None:
+    class Bad:
+        @trackwell.hookimpl
+        def register_integrations(self, register: Callable[[str, str], None]) -> None:
+            register("not a name", "x")
+
+    register_plugin(Bad(), name="bad-integration")
+    from trackwell.integration import registered
+
+    # a broken plugin costs only itself (the plugin manager's guard), with a warning saying why
+    with pytest.warns(UserWarning, match="bad-integration.*register_integrations.*takes two names"):
+        assert "not a name" not in registered()

@@ -8,7 +8,8 @@ package is first imported) answers ``trackwell.integration.<name>`` by importing
 ``trackwell_<name>`` (or the package in ``KNOWN``) and putting that module itself in
 ``sys.modules``, so both names are one module object. Any installed package named
 ``trackwell_<name>`` resolves the same way, which is how a third-party integration
-plugs in without touching the core, and a missing one is an ``ImportError`` that
+plugs in without touching the core (or through the ``register_integrations`` hook,
+which the first-party integrations use), and a missing one is an ``ImportError`` that
 names the distribution to install.
 
 Nothing here is imported by ``import trackwell``.
@@ -32,12 +33,30 @@ KNOWN: dict[str, tuple[str, str]] = {
 }
 
 
+def registered() -> dict[str, str]:
+    """``name -> module`` from the installed plugins' ``register_integrations`` hooks."""
+    from trackwell.plugins import get_plugin_manager
+
+    found: dict[str, str] = {}
+
+    def register(name: str, module: str) -> None:
+        if not (isinstance(name, str) and name.isidentifier() and isinstance(module, str) and module):
+            raise TypeError(f"register_integrations: register() takes two names: {name!r}, {module!r}")
+        found.setdefault(name, module)
+
+    get_plugin_manager().hook.register_integrations(register=register)
+    return found
+
+
 def load(name: str) -> ModuleType:
     """Import the integration package behind ``trackwell.integration.<name>``.
 
-    Raises ``ImportError`` naming the distribution to install when it is missing.
+    The module a plugin registered for ``name`` (``register_integrations``), else
+    ``trackwell_<name>``. Raises ``ImportError`` naming the distribution to install
+    when it is missing.
     """
     module_name, dist = KNOWN.get(name, (f"trackwell_{name}", f"trackwell-{name}"))
+    module_name = registered().get(name, module_name)
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -145,6 +145,29 @@ def register_alert_sinks(register: Callable[[str, Callable[[Run, Alert], None]],
 
 
 # ---------------------------------------------------------------------------
+# Framework integrations
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_integrations(register: Callable[[str, str], None]) -> None:
+    """Contribute framework integrations, reachable as ``trackwell.integration.<name>``.
+
+    Call ``register(name, module)`` for each: ``name`` is the name W&B code imports
+    (``keras`` for ``wandb.integration.keras``), ``module`` the import name of the
+    package that implements it. ``trackwell.integration.<name>`` then is that module
+    itself. Called the first time a ``trackwell.integration`` name is imported; a name
+    nobody registered falls back to a package named ``trackwell_<name>``. The module
+    holding this hook should import no framework (it is loaded at every ``init()``);
+    set-up that must happen when the framework is imported belongs in the integration
+    package itself.
+
+    :param register: call with a name (an identifier) and a module name; the first
+        plugin to register a name keeps it.
+    """
+
+
+# ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
 

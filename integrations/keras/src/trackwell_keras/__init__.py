@@ -8,15 +8,25 @@
   of ground truth and predictions.
 - ``WandbCallback``: W&B's older all-in-one callback (metrics per epoch, best model).
 
-All of them log to the current run: call ``trackwell.init()`` first.
+All of them log to the current run: call ``trackwell.init()`` first. Keras is imported
+when one of them is first used, not by ``import trackwell_keras`` (the trackwell plugin
+of this package is loaded at every ``init()``).
 """
 
 from __future__ import annotations
 
-from trackwell_keras.checkpoint import TrackwellModelCheckpoint
-from trackwell_keras.eval_callback import TrackwellEvalCallback
-from trackwell_keras.legacy import WandbCallback
-from trackwell_keras.metrics_logger import TrackwellMetricsLogger
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trackwell_keras.checkpoint import TrackwellModelCheckpoint
+    from trackwell_keras.eval_callback import TrackwellEvalCallback
+    from trackwell_keras.legacy import WandbCallback
+    from trackwell_keras.metrics_logger import TrackwellMetricsLogger
+
+    WandbMetricsLogger = TrackwellMetricsLogger
+    WandbModelCheckpoint = TrackwellModelCheckpoint
+    WandbEvalCallback = TrackwellEvalCallback
 
 __version__ = "0.1.0"
 __all__ = [
@@ -29,7 +39,26 @@ __all__ = [
     "WandbModelCheckpoint",
 ]
 
-#: W&B's names for the same callbacks.
-WandbMetricsLogger = TrackwellMetricsLogger
-WandbModelCheckpoint = TrackwellModelCheckpoint
-WandbEvalCallback = TrackwellEvalCallback
+#: public name -> (module, attribute); the Wandb* names are W&B's for the same classes
+_EXPORTS = {
+    "TrackwellMetricsLogger": ("metrics_logger", "TrackwellMetricsLogger"),
+    "WandbMetricsLogger": ("metrics_logger", "TrackwellMetricsLogger"),
+    "TrackwellModelCheckpoint": ("checkpoint", "TrackwellModelCheckpoint"),
+    "WandbModelCheckpoint": ("checkpoint", "TrackwellModelCheckpoint"),
+    "TrackwellEvalCallback": ("eval_callback", "TrackwellEvalCallback"),
+    "WandbEvalCallback": ("eval_callback", "TrackwellEvalCallback"),
+    "WandbCallback": ("legacy", "WandbCallback"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _EXPORTS[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

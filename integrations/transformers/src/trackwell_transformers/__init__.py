@@ -1,25 +1,48 @@
 """trackwell for Hugging Face transformers: ``TrainingArguments(report_to="trackwell")``.
 
-Importing this package (or just ``trackwell``, which sets this up the moment
-transformers defines its integration table) adds ``"trackwell"`` to the names
-``report_to`` accepts, includes it in ``report_to="all"``, and, when the real ``wandb``
-package is not installed, makes ``report_to="wandb"`` report here too, so W&B code runs
-unchanged under ``import trackwell as wandb``. ``TrackwellCallback`` can also be passed
-to ``Trainer(callbacks=[...])`` by hand.
+Importing this package (or just ``trackwell``) is enough: ``import trackwell`` sets a
+post-import hook, so the moment transformers defines its integration table (or at once,
+if it already has) ``"trackwell"`` is added to the names ``report_to`` accepts and to
+``report_to="all"``, and, when the real ``wandb`` package is not installed,
+``report_to="wandb"`` reports here too, so W&B code runs unchanged under
+``import trackwell as wandb``. ``TrackwellCallback`` can also be passed to
+``Trainer(callbacks=[...])`` by hand. This module itself imports no framework (its
+trackwell plugin is loaded at every ``init()``).
 """
 
 from __future__ import annotations
 
-from trackwell_transformers._register import (
-    SUPPORTED_TRANSFORMERS,
-    register_with_transformers,
-)
-from trackwell_transformers.callback import TrackwellCallback
+from typing import TYPE_CHECKING, Any
+
+import trackwell  # noqa: F401  (installs the hook that registers report_to="trackwell")
+
+if TYPE_CHECKING:
+    from trackwell_transformers._register import SUPPORTED_TRANSFORMERS, register_with_transformers
+    from trackwell_transformers.callback import TrackwellCallback
+
+    WandbCallback = TrackwellCallback
 
 __version__ = "0.1.0"
 __all__ = ["SUPPORTED_TRANSFORMERS", "TrackwellCallback", "WandbCallback", "register_with_transformers"]
 
-#: W&B's name for the same callback.
-WandbCallback = TrackwellCallback
+_EXPORTS = {
+    "TrackwellCallback": ("callback", "TrackwellCallback"),
+    "WandbCallback": ("callback", "TrackwellCallback"),
+    "register_with_transformers": ("_register", "register_with_transformers"),
+    "SUPPORTED_TRANSFORMERS": ("_register", "SUPPORTED_TRANSFORMERS"),
+}
 
-register_with_transformers()
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _EXPORTS[name]
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
