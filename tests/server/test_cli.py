@@ -21,7 +21,7 @@ from trackwell.settings import read_settings_file
 from trackwell_server.cli import server_command
 from trackwell_server.db.engine import make_engine, migrate
 from trackwell_server.db.schema import metadata
-from trackwell_server.testing import START_TIMEOUT, wait_healthy
+from trackwell_server.testing import START_TIMEOUT, start_server_process, wait_healthy
 
 from .conftest import free_port
 
@@ -104,3 +104,22 @@ def test_migrations_match_the_schema(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_several_workers_serve_one_database(tmp_path: Path) -> None:
+    handle, _proc = start_server_process(tmp_path / "data", extra_args=["--workers", "2"])
+    try:
+        headers = {"Authorization": f"Bearer {handle.admin_key}"}
+        with httpx.Client(base_url=handle.api_url, headers=headers, timeout=30) as client:
+            assert client.put("/runs/local/p/r", json={}).status_code == 201
+            for i in range(6):  # new connections: the workers take turns
+                with httpx.Client(base_url=handle.api_url, headers=headers, timeout=30) as fresh:
+                    body = {
+                        "stream": "s",
+                        "first_seq": i,
+                        "records": [["history", i, {"_step": i, "x": float(i)}]],
+                    }
+                    assert fresh.post("/runs/local/p/r/ingest", json=body).json() == {"last_seq": i}
+            assert client.get("/runs/local/p/r/history/columns").json()["x"] == [float(i) for i in range(6)]
+    finally:
+        handle.stop()
