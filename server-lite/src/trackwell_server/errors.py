@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +32,7 @@ _CODES = {
     415: "invalid",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -90,6 +92,17 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "no such API route"
         return error_response(exc.status_code, code, message, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(sa.exc.IntegrityError)
+    async def _integrity(_request: Request, exc: sa.exc.IntegrityError) -> Response:
+        # two requests (maybe on two server processes) created the same thing at once
+        return error_response(409, "conflict", "a concurrent request changed the same object; retry")
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database_busy(request: Request, exc: sa.exc.OperationalError) -> Response:
+        log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "unavailable", "the database is busy or unreachable; retry",
+                              headers={"Retry-After": "1"})  # fmt: skip
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -130,8 +130,13 @@ def upsert_run(
                 raise ApiError(404, f"run {entity}/{project}/{run_id} not found (resume='must')")
             values = store.new_run_values(proj.id, run_id, body.start_time or now)
             values.update(_given(body, None))
-            conn.execute(sa.insert(runs).values(**values))
-        else:
+            try:
+                with conn.begin_nested():
+                    conn.execute(sa.insert(runs).values(**values))
+            except sa.exc.IntegrityError:  # created by a concurrent upsert (another process)
+                row = store.get_run(conn, proj, run_id, lock=True)
+                created = False
+        if row is not None:
             if body.resume == "never":
                 raise ApiError(409, f"run {entity}/{project}/{run_id} exists (resume='never')")
             values = _given(body, row)
