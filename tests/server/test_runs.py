@@ -173,3 +173,13 @@ def test_invalid_names_are_422(admin: Client, path: str) -> None:
     resp = admin.put(f"/runs/{path}", json={})
     assert resp.status_code in (404, 422), resp.text
     assert resp.json()["error"]["code"] in ("invalid", "not_found")
+
+
+def test_concurrent_upserts_create_one_run(admin: Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = f"local/{unique()}/same"
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: admin.put(f"/runs/{path}", json={"name": "x"}).status_code, range(8)))
+    assert sorted(codes) == [200] * 7 + [201]
+    assert admin.get(f"/runs/{path.rsplit('/', 1)[0]}").json()["total"] == 1
