@@ -31,7 +31,7 @@ from typing import Any
 
 import msgpack
 
-from trackwell.errors import CommError
+from trackwell.errors import CommError, TrackwellError
 from trackwell.runlog import Kind, LogTail, Record, log_stream
 from trackwell.transport import Transport, file_path, run_path
 
@@ -52,8 +52,11 @@ CLOSING_BACKOFF_CAP = 2.0
 _UPSERT_FIELDS = ("name", "group", "job_type", "tags", "notes", "start_time")
 
 
-class UploadFailed(Exception):
-    """The server refused the upload for good (bad key, no permission, over a limit)."""
+class UploadFailed(TrackwellError):
+    """The server refused the upload for good (bad key, no permission, over a limit).
+
+    Not a ``CommError``: those are what the uploader retries.
+    """
 
 
 def read_marker(run_dir: Path) -> dict[str, Any]:

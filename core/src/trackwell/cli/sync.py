@@ -92,7 +92,6 @@ def register(cli: click.Group) -> None:
 
 
 def _sync_one(run: LocalRun, transport: Transport, entity: str | None, project: str | None) -> bool:
-    from trackwell.sender import UploadFailed
     from trackwell.sync import sync_run
 
     assert run.log is not None
@@ -109,7 +108,7 @@ def _sync_one(run: LocalRun, transport: Transport, entity: str | None, project: 
                     done = sent
 
             up = sync_run(run, transport, entity=entity, project=project, progress=progress)
-    except (UploadFailed, TrackwellError) as exc:
+    except TrackwellError as exc:  # CommError, UploadFailed, CorruptRunLog
         click.echo(f"Could not sync {run.dir}: {exc}", err=True)
         return False
     if up.error:
