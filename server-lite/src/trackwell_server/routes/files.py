@@ -49,7 +49,7 @@ def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, 
     # a file row pointing at nothing.
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(conn, who, entity)
+        store.check_writable(who, entity)
         store.get_run(conn, proj, run_id)
     digest = srv.blobs.put(data)
     now = time.time()

@@ -70,7 +70,7 @@ def _ingest(srv: Server, who: Principal, entity: str, project: str, run_id: str,
     stream, first_seq, records = _batch(decode_body(content_type, data))
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(conn, who, entity)
+        store.check_writable(who, entity)
         run = store.get_run(conn, proj, run_id, lock=True)
         return ingest(conn, run, stream, first_seq, records, srv.config)
 

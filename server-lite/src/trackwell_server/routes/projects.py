@@ -71,7 +71,7 @@ def get_project(entity: Entity, project: Project, who: Caller, srv: Srv) -> Any:
 def patch_project(entity: Entity, project: Project, body: ProjectPatch, who: Caller, srv: Srv) -> Any:
     with write(srv.engine) as conn:
         row = readable_project(conn, who, entity, project)
-        check_writable(conn, who, entity)
+        check_writable(who, entity)
         conn.execute(sa.update(projects).where(projects.c.id == row.id).values(visibility=body.visibility))
         row = readable_project(conn, who, entity, project)
         count = _run_counts(conn, [row.id]).get(row.id, 0)

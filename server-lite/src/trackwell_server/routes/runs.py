@@ -243,7 +243,7 @@ def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, w
     """Edit a run (W&B's ``run.update()``); ``config`` and ``summary`` replace the whole map."""
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(conn, who, entity)
+        store.check_writable(who, entity)
         row = store.get_run(conn, proj, run_id, lock=True)
         values: dict[str, Any] = {}
         name = body.display_name if body.display_name is not None else body.name
@@ -270,7 +270,7 @@ def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, w
 def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Response:
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(conn, who, entity)
+        store.check_writable(who, entity)
         row = store.get_run(conn, proj, run_id, lock=True)
         for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
             conn.execute(sa.delete(table).where(table.c.run_pk == row.pk))
@@ -283,7 +283,7 @@ def heartbeat(entity: Entity, project: Project, run_id: RunId, who: Caller, srv:
     """The sender's "still alive" between batches; a crashed run that beats again is running."""
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(conn, who, entity)
+        store.check_writable(who, entity)
         row = store.get_run(conn, proj, run_id, lock=True)
         state = "running" if row.state == "crashed" else row.state
         conn.execute(sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=time.time(), state=state))

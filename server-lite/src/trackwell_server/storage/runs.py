@@ -38,16 +38,16 @@ def readable_project(conn: sa.Connection, who: Principal, entity: str, name: str
     return row
 
 
-def check_writable(conn: sa.Connection, who: Principal, entity: str) -> None:
-    """403 for an entity the caller does not belong to; 404 for an admin naming no entity."""
+def check_writable(who: Principal, entity: str) -> None:
+    """403 for an entity the caller does not belong to."""
     if not who.can_write(entity):
         raise ApiError(403, f"you may not write into entity {entity!r}")
-    if entity_kind(conn, entity) is None:
-        raise not_found(f"entity {entity!r}")
 
 
 def writable_project(conn: sa.Connection, who: Principal, entity: str, name: str, create: bool) -> Any:
-    check_writable(conn, who, entity)
+    check_writable(who, entity)
+    if entity_kind(conn, entity) is None:  # only an admin gets here for a name nobody has
+        raise not_found(f"entity {entity!r}")
     query = sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
     row = conn.execute(query).first()
     if row is None and create:
