@@ -164,3 +164,9 @@ def test_malformed_records_are_skipped_not_500(admin: Client, run_path: str) -> 
     )
     assert resp.status_code == 200
     assert admin.get(f"/runs/{run_path}/history/columns", params={"keys": "7"}).json()["7"] == [1.5]
+
+
+def test_summary_without_rules_is_each_keys_last_value(admin: Client, run_path: str) -> None:
+    admin.log_rows(run_path, [{"_step": 0, "a": 1, "b": "x"}, {"_step": 1, "a": 2}, {"c": 3.5}])
+    summary = admin.get(f"/runs/{run_path}").json()["summary"]
+    assert summary == {"_step": 2, "a": 2, "b": "x", "c": 3.5}

@@ -136,11 +136,15 @@ class _Folder:
         rows = bodies if set(map(type, bodies)) == {dict} else [b for b in bodies if type(b) is dict]
         if not rows:
             return
-        keys = set().union(*rows)
-        if set(map(type, keys)) != {str}:  # msgpack maps may have other keys
+        # one C-level pass gives every key with its last value: the keys for the columns
+        # and, without define_metric rules, exactly what folding row by row would leave
+        merged: dict[Any, Any] = {}
+        deque(map(merged.update, rows), maxlen=0)
+        if set(map(type, merged)) != {str}:  # msgpack maps may have other keys
             rows = [{str(k): v for k, v in row.items()} for row in rows]
-            keys = set().union(*rows)
-        self.keys |= keys
+            merged = {}
+            deque(map(merged.update, rows), maxlen=0)
+        self.keys.update(merged)
         try:
             steps: list[Any] = list(map(itemgetter("_step"), rows))
         except KeyError:
@@ -154,8 +158,9 @@ class _Folder:
         if summary.rules:
             for row in rows:
                 summary.apply_row(dict(row))
-        else:  # apply_row without rules is values.update(row), done here without a Python loop
-            deque(map(summary.values.update, rows), maxlen=0)
+        else:  # apply_row without rules is values.update(row), for every row in turn
+            merged["_step"] = rows[-1]["_step"]  # rows without a step got theirs after the merge
+            summary.values.update(merged)
         self.rows.extend(rows)
 
     def _other(self, kind: str, body: Any) -> None:
