@@ -50,7 +50,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         # Everything alive now (modules, the app) lives as long as the process: keeping
         # it out of the collector's full passes halves the cost of decoding an ingest
         # batch, whose ~150,000 new objects trigger several of them.
-        gc.freeze()
+        if config.freeze_gc:
+            gc.freeze()
         task = asyncio.create_task(
             crash_checker(srv.engine, config.heartbeat_timeout, config.crash_check_interval)
         )

@@ -36,3 +36,6 @@ class ServerConfig:
     max_body_bytes: int = 25 * 1024 * 1024
     #: the URL clients use (for links in run objects); set by the CLI once the port is known
     public_url: str = ""
+    #: gc.freeze() after start (see app.py); off for a server inside a test process,
+    #: whose heap is not the server's to freeze
+    freeze_gc: bool = True

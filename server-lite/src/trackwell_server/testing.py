@@ -108,7 +108,7 @@ def start_server(
 ) -> ServerHandle:
     """A server on 127.0.0.1 in this process; ``opts`` are ``ServerConfig`` fields
     (``heartbeat_timeout``, ``rate_limit``, ``s3_endpoint_url``, ...)."""
-    config = _config(data_dir, db_url, blob_store, auth, opts)
+    config = _config(data_dir, db_url, blob_store, auth, {"freeze_gc": False, **opts})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # accepted connections inherit it: without it every keep-alive answer waits ~40 ms (Nagle)
