@@ -116,7 +116,11 @@ def start_server(
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config.public_url = url
-    srv, admin_key = open_server(config)
+    try:
+        srv, admin_key = open_server(config)
+    except BaseException:
+        sock.close()
+        raise
     app = create_app(config, srv)
     server = uvicorn.Server(
         uvicorn.Config(
