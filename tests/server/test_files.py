@@ -6,11 +6,15 @@ import hashlib
 import http.client
 import json
 import os
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from trackwell_server.db.engine import make_engine, sqlite_url
+from trackwell_server.jobs import collect_blobs
+from trackwell_server.storage.blobs import open_blob_store
 from trackwell_server.testing import ServerHandle, start_server
 
 from .conftest import Client
@@ -93,3 +97,23 @@ def test_s3_blob_store(tmp_path: Path, s3_endpoint: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     assert keys == [f"blobs/{digest[:2]}/{digest}"]
     assert not (tmp_path / "blobs").exists()
+
+
+def test_unused_blobs_are_collected(tmp_path: Path, s3_endpoint: str) -> None:
+    for store in ("local", "s3"):
+        data = tmp_path / store
+        blob_store = "s3://tw-gc/blobs" if store == "s3" else None
+        with start_server(data, blob_store=blob_store, s3_endpoint_url=s3_endpoint) as server:
+            admin = Client(server, server.admin_key)
+            for run in ("kept", "gone"):
+                admin.put(f"/runs/local/p/{run}", json={})
+                admin.put(f"/runs/local/p/{run}/files/f.bin", content=run.encode() * 100)
+            admin.put("/runs/local/p/kept/files/f.bin", content=b"replaced")
+            admin.delete("/runs/local/p/gone")
+            engine = make_engine(sqlite_url(data))
+            blobs = open_blob_store(blob_store, data, s3_endpoint)
+            assert collect_blobs(engine, blobs, grace=3600) == 0  # too young to go
+            assert collect_blobs(engine, blobs, grace=0, now=time.time() + 1) == 2  # "gone", old "kept"
+            assert collect_blobs(engine, blobs, grace=0, now=time.time() + 1) == 0  # idempotent
+            assert admin.get("/runs/local/p/kept/files/f.bin").content == b"replaced"
+            engine.dispose()

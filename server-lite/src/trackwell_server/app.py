@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -20,7 +21,7 @@ from trackwell_server.config import ServerConfig
 from trackwell_server.db.engine import make_engine, migrate, sqlite_url
 from trackwell_server.deps import Server
 from trackwell_server.errors import install_handlers
-from trackwell_server.jobs import crash_checker
+from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
 from trackwell_server.responses import JSONResponse
 from trackwell_server.routes import files, history, identity, ingest, projects, runs
@@ -52,15 +53,29 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         # batch, whose ~150,000 new objects trigger several of them.
         if config.freeze_gc:
             gc.freeze()
-        task = asyncio.create_task(
-            crash_checker(srv.engine, config.heartbeat_timeout, config.crash_check_interval)
-        )
+        tasks = [
+            asyncio.create_task(
+                every(
+                    config.crash_check_interval,
+                    functools.partial(mark_crashed, srv.engine, config.heartbeat_timeout),
+                    "marking silent runs as crashed",
+                )
+            ),
+            asyncio.create_task(
+                every(
+                    config.blob_gc_interval,
+                    functools.partial(collect_blobs, srv.engine, srv.blobs, config.blob_gc_grace),
+                    "collecting unused blobs",
+                )
+            ),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             srv.engine.dispose()
 
     app = FastAPI(

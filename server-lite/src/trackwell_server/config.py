@@ -28,6 +28,9 @@ class ServerConfig:
     heartbeat_timeout: float = 300.0
     #: how often each process looks for runs whose heartbeat stopped
     crash_check_interval: float = 30.0
+    #: how often each process deletes blobs no file refers to, and how old they must be
+    blob_gc_interval: float = 3600.0
+    blob_gc_grace: float = 3600.0
     #: requests per second per API key (or client address), and the burst a bucket holds
     rate_limit: float = 1000.0
     rate_burst: float = 2000.0

@@ -31,6 +31,9 @@ class BlobStore(Protocol):
     def describe(self) -> str:
         """Where the blobs are, for the start banner."""
 
+    def delete_unreferenced(self, referenced: set[str], older_than: float) -> int:
+        """Delete blobs not in ``referenced`` last written before ``older_than`` (Unix time)."""
+
 
 def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -50,6 +53,8 @@ class LocalBlobStore:
         digest = digest_of(data)
         path = self._path(digest)
         if path.exists():
+            # a fresh write time keeps the collector off a blob about to be referenced again
+            os.utime(path)
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -75,6 +80,20 @@ class LocalBlobStore:
 
     def describe(self) -> str:
         return str(self.root)
+
+    def delete_unreferenced(self, referenced: set[str], older_than: float) -> int:
+        deleted = 0
+        for path in self.root.glob("*/*/*"):
+            name = path.name
+            if len(name) != 64 or name in referenced:
+                continue
+            try:
+                if path.stat().st_mtime < older_than:
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:  # another process collected it first
+                pass
+        return deleted
 
 
 class S3BlobStore:
@@ -122,6 +141,23 @@ class S3BlobStore:
             raise
         data: bytes = obj["Body"].read()
         return data
+
+    def delete_unreferenced(self, referenced: set[str], older_than: float) -> int:
+        deleted = 0
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+        )
+        for page in pages:
+            for obj in page.get("Contents") or ():
+                digest = obj["Key"].rsplit("/", 1)[-1]
+                if (
+                    len(digest) == 64
+                    and digest not in referenced
+                    and obj["LastModified"].timestamp() < older_than
+                ):
+                    self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+                    deleted += 1
+        return deleted
 
     def describe(self) -> str:
         where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
