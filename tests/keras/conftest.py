@@ -8,9 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported; tensorflow is not installed
-pytest.importorskip("torch", reason="the Keras tests run on the torch backend")
-pytest.importorskip("keras", reason="trackwell-keras' tests need keras 3")
-pytest.importorskip("trackwell_keras", reason="pip install -e integrations/keras")
 
 
 @pytest.fixture(autouse=True)

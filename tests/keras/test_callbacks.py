@@ -6,14 +6,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import pytest
 
-import trackwell
-from trackwell.errors import TrackwellWarning, UsageError
-from trackwell.integration.support import MissingFeature
-from trackwell_keras import (
+pytest.importorskip("torch", reason="the Keras tests run on the torch backend")
+keras = pytest.importorskip("keras", reason="trackwell-keras' tests need keras 3")
+pytest.importorskip("trackwell_keras", reason="pip install -e integrations/keras")
+
+import trackwell  # noqa: E402
+from trackwell.errors import TrackwellWarning, UsageError  # noqa: E402
+from trackwell.integration.support import MissingFeature  # noqa: E402
+from trackwell_keras import (  # noqa: E402
     TrackwellEvalCallback,
     TrackwellMetricsLogger,
     TrackwellModelCheckpoint,

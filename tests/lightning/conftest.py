@@ -6,9 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest.importorskip("lightning", reason="trackwell-lightning's tests need lightning (and torch)")
-pytest.importorskip("trackwell_lightning", reason="pip install -e integrations/lightning")
-
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(trackwell_dir: object) -> Iterator[None]:

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("lightning", reason="trackwell-lightning's tests need lightning (and torch)")
+pytest.importorskip("trackwell_lightning", reason="pip install -e integrations/lightning")
+
 import torch
 from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint

@@ -6,10 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest.importorskip("torch", reason="the Trainer needs torch")
-pytest.importorskip("transformers", reason="trackwell-transformers' tests need transformers")
-pytest.importorskip("trackwell_transformers", reason="pip install -e integrations/transformers")
-
 
 @pytest.fixture(autouse=True)
 def _isolated(trackwell_dir: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

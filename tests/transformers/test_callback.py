@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("torch", reason="the Trainer needs torch")
+pytest.importorskip("transformers", reason="trackwell-transformers' tests need transformers")
+pytest.importorskip("trackwell_transformers", reason="pip install -e integrations/transformers")
+
 import torch
 from transformers import Trainer, TrainingArguments
 
