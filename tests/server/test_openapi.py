@@ -1,4 +1,5 @@
-"""Property-based requests from /openapi.json (schemathesis): bad input never gives a 500.
+"""Property-based requests from /openapi.json (schemathesis): bad input never gives a 500,
+and every answer, errors included, matches the schema the spec documents.
 
 schemathesis drives hypothesis directly here rather than through its pytest plugin,
 which does not load under the pinned pytest; the checks are the same.
@@ -12,6 +13,7 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from trackwell_server.testing import ServerHandle
 
@@ -44,7 +46,9 @@ def test_no_server_errors(server: ServerHandle, admin: Client) -> None:
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def check(case: Any) -> None:
-            case.call_and_validate(base_url=server.url, headers=headers, checks=[not_a_server_error])
+            case.call_and_validate(
+                base_url=server.url, headers=headers, checks=[not_a_server_error, response_schema_conformance]
+            )
 
         try:
             check()

@@ -20,7 +20,7 @@ from trackwell_server.bootstrap import ensure_admin
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.engine import make_engine, migrate, sqlite_url
 from trackwell_server.deps import Server
-from trackwell_server.errors import install_handlers
+from trackwell_server.errors import ERROR_RESPONSES, install_handlers
 from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
 from trackwell_server.responses import JSONResponse
@@ -88,7 +88,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     app.state.server = srv
     install_handlers(app)
     for module in (identity, projects, runs, ingest, history, files):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.add_middleware(
         LimitsMiddleware,
         bucket=TokenBucket(config.rate_limit, config.rate_burst),

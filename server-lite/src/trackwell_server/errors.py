@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -33,6 +34,35 @@ _CODES = {
     422: "invalid",
     429: "rate_limited",
     503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer; a ``sequence_gap`` also carries ``last_seq``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: ErrorDetail
+
+
+#: Documented on every route, so /openapi.json describes the errors clients really get
+#: (FastAPI would otherwise document its own 422 body, which this server never sends).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": code}
+    for status, code in (
+        (401, "unauthorized"),
+        (403, "forbidden"),
+        (404, "not_found"),
+        (409, "conflict"),
+        (413, "too_large"),
+        (422, "invalid"),
+        (429, "rate_limited"),
+    )
 }
 
 
