@@ -135,6 +135,8 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     if not no_offer:
         click.echo(offer_to_sdk(url, admin_key))
     click.echo(f"  log in:   trackwell login --host {url}")
+    if host in ("0.0.0.0", "::"):  # listening on every address: others use this host's name
+        click.echo(f"  from other machines: trackwell login --host http://{socket.getfqdn()}:{port}")
     if workers > 1:
         srv.engine.dispose()  # each worker opens its own connections
         os.environ[CONFIG_ENV] = config_to_env(config)
