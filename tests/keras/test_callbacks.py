@@ -26,6 +26,9 @@ from trackwell_keras import (  # noqa: E402
     WandbModelCheckpoint,
 )
 
+# Keras 3.15's torch backend with numpy 2.4: noise from Keras itself, not from trackwell
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 import keras_example  # noqa: E402
