@@ -1,249 +1,419 @@
-"""A small in-process stand-in for server-lite, for the sender's unit-level tests.
+"""The real server (server-lite) for the online tests, and a small fault-injecting proxy.
 
-It speaks the parts of docs/server-api.md the SDK uses (viewer, run upsert with
-resume/fork/rewind, stream positions, ingest with sequence gaps, files, heartbeats)
-and can be told to fail: ``down`` answers 503, ``fail(n, status)`` fails the next n
-requests. Tests of the real server use the ``trackwell_server`` fixture instead.
+Every test talks to a real server on 127.0.0.1: the session's ``trackwell_server``
+(shipped in ``trackwell.testing``), each test under its own user, or a
+``LocalServer`` of its own where it must stop, restart or restore one. Faults come
+from real conditions where that is cheap (a stopped server refuses connections, a
+tiny ``rate_limit`` answers 429, a data directory restored from a snapshot lacks
+records) and otherwise from ``FaultProxy``, which sits in front of a real server as
+toxiproxy or a load balancer would. The server's logic itself is never faked.
+Assertions read results back from the real server with plain GETs (``Account``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import math
-import re
+import shutil
+import socket
 import threading
-from collections.abc import Iterator
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
-import msgpack
 import pytest
 
-KEY = "tw_test_0123456789abcdef0123456789abcdef"
-_RUN = re.compile(r"^/api/v1/runs/([^/]+)/([^/]+)/([^/]+)(/.*)?$")
+
+def unique(prefix: str) -> str:
+    """A name no other test on the shared session server uses."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-class FakeRun:
-    def __init__(self, entity: str, project: str, run_id: str) -> None:
-        self.info: dict[str, Any] = {"entity": entity, "project": project, "id": run_id, "state": "running"}
-        self.config: dict[str, Any] = {}
-        self.summary: dict[str, Any] = {}
-        self.history: list[dict[str, Any]] = []
-        self.streams: dict[str, dict[int, list[Any]]] = {}
-        self.files: dict[str, bytes] = {}
-        self.parts: dict[str, dict[int, bytes]] = {}
-        self.heartbeats = 0
-        self.upserts: list[dict[str, Any]] = []
-        self.fork_of: dict[str, Any] | None = None
-
-    def last_step(self) -> int | None:
-        steps = [r["_step"] for r in self.history if isinstance(r.get("_step"), int)]
-        return max(steps) if steps else None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            **self.info, "config": self.config, "summary": self.summary, "last_step": self.last_step(),
-            "fork_of": self.fork_of,
-            "streams": {s: max(recs) if recs else -1 for s, recs in self.streams.items()},
-        }  # fmt: skip
+# -- reading results from the real server ------------------------------------------------------
 
 
-class FakeServer:
-    """State and fault switches; ``url`` is where it listens."""
+class Account:
+    """A user of a real server, and the GETs (docs/server-api.md) assertions read results with."""
 
-    key = KEY
+    def __init__(self, url: str, name: str, key: str) -> None:
+        self.url = url
+        self.name = name
+        self.key = key
 
-    def __init__(self) -> None:
-        self.runs: dict[tuple[str, str, str], FakeRun] = {}
-        self.lock = threading.Lock()
-        self.down = False
-        self.failures: list[int] = []
-        self.retry_after: str | None = None
-        self.requests: list[tuple[str, str]] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+    def with_key(self, key: str) -> Account:
+        """The same entity read with another key (an admin's: not counted against this user's quota)."""
+        return Account(self.url, self.name, key)
+
+    def get_raw(self, path: str) -> bytes:
+        req = urllib.request.Request(f"{self.url}/api/v1{path}")
+        req.add_header("Authorization", f"Bearer {self.key}")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            data: bytes = resp.read()
+            return data
+
+    def get(self, path: str) -> Any:
+        return json.loads(self.get_raw(path))
+
+    def _path(self, run_id: str, project: str, entity: str | None) -> str:
+        return f"/runs/{entity or self.name}/{project}/{run_id}"
+
+    def run(self, run_id: str, project: str = "p", entity: str | None = None) -> dict[str, Any]:
+        """The run object (``RunInfo``)."""
+        info: dict[str, Any] = self.get(self._path(run_id, project, entity))
+        return info
+
+    def has_run(self, run_id: str, project: str = "p", entity: str | None = None) -> bool:
+        try:
+            self.run(run_id, project, entity)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            raise
+        return True
+
+    def history(self, run_id: str, project: str = "p", entity: str | None = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = "?page_size=5000" + (f"&cursor={cursor}" if cursor else "")
+            page = self.get(self._path(run_id, project, entity) + "/history" + query)
+            rows += page["rows"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return rows
+
+    def steps(self, run_id: str, project: str = "p", entity: str | None = None) -> list[int]:
+        """The ``_step`` of every history row the server holds, in order (duplicates would show)."""
+        return [row["_step"] for row in self.history(run_id, project, entity)]
+
+    def files(self, run_id: str, project: str = "p", entity: str | None = None) -> set[str]:
+        return {f["path"] for f in self.get(self._path(run_id, project, entity) + "/files")["files"]}
+
+    def file(self, run_id: str, name: str, project: str = "p", entity: str | None = None) -> bytes:
+        return self.get_raw(self._path(run_id, project, entity) + "/files/" + quote(name))
+
+    def records_held(self, run_id: str, project: str = "p", entity: str | None = None) -> dict[str, int]:
+        """Per stream, how many records the server holds (its last seq + 1)."""
+        streams = self.run(run_id, project, entity)["streams"]
+        return {stream: last + 1 for stream, last in streams.items()}
+
+
+# -- a server a test can stop, restart and restore ---------------------------------------------
+
+
+class LocalServer:
+    """server-lite in this process on a fixed 127.0.0.1 port over one data directory.
+
+    ``trackwell_server.testing.start_server`` picks a new port each start; this one
+    keeps its port, so ``stop()`` then ``start()`` is a real restart at the URL the SDK
+    already knows (nothing listens meanwhile: connections are refused), and
+    ``snapshot()``/``restore()`` put an older copy of the data directory back, as a
+    restore from a backup would. The app and storage are server-lite's own.
+    """
+
+    def __init__(self, data_dir: Path, **opts: Any) -> None:
+        self.data_dir = data_dir
+        self.opts = opts
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port: int = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop: Callable[[], None] | None = None
+        self.start()
+        self.admin_key = (data_dir / "admin-key").read_text().strip()
+
+    @property
+    def running(self) -> bool:
+        return self._stop is not None
+
+    def start(self) -> None:
+        import uvicorn
+
+        from trackwell_server.app import create_app, open_server
+        from trackwell_server.cli import KEEP_ALIVE_S
+        from trackwell_server.config import ServerConfig
+        from trackwell_server.testing import START_TIMEOUT, wait_healthy
+
+        assert not self.running
+        config = ServerConfig(data_dir=self.data_dir, public_url=self.url, **self.opts)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # rebind at once after a stop
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(("127.0.0.1", self.port))
+        srv, _ = open_server(config)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(config, srv), log_level="warning", lifespan="on",
+                           access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
+        )  # fmt: skip
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=30)
+            sock.close()
+            assert not thread.is_alive(), "the server did not stop"
+
+        self._stop = stop
+        wait_healthy(self.url, time.monotonic() + START_TIMEOUT)
+
+    def stop(self) -> None:
+        """Stop serving (the app's shutdown closes the database); a no-op when stopped."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+    def snapshot(self, dest: Path) -> None:
+        """Copy the data directory (database with its WAL, blobs) while stopped."""
+        assert not self.running, "snapshot a stopped server"
+        shutil.copytree(self.data_dir, dest)
+
+    def restore(self, snapshot: Path) -> None:
+        """Put ``snapshot`` back as the data directory while stopped."""
+        assert not self.running, "restore into a stopped server"
+        shutil.rmtree(self.data_dir)
+        shutil.copytree(snapshot, self.data_dir)
+
+    def account(self, name: str) -> Account:
+        """A new user of this server."""
+        from trackwell_server.testing import ServerHandle
+
+        return Account(self.url, name, ServerHandle(self.url, self.admin_key, None).create_user(name))
+
+
+# -- the fault-injecting proxy -----------------------------------------------------------------
+
+
+@dataclass
+class Exchange:
+    """One request the proxy saw: what was asked and what the client got (0: nothing)."""
+
+    method: str
+    path: str  # with the query string, without /api/v1
+    status: int
+    body: Any  # the request's JSON body, else None
+    at: float  # time.monotonic() when the request arrived
+    headers: dict[str, str]  # the answer's headers (lower-case names)
+    reply: Any = None  # the answer's JSON body, if it had one
+
+
+class FaultProxy:
+    """A small HTTP proxy in front of a real server that injects network faults (cf. toxiproxy).
+
+    It forwards each request unchanged to ``upstream`` (a fresh upstream connection
+    per request) and the answer back, and records every exchange in ``log``. Faults:
+
+    - ``fail(n, status, retry_after)``: the next ``n`` requests (``n=None``: all, until
+      ``heal()``) are answered by the proxy itself with ``status`` (503 ``unavailable``
+      or 429 ``rate_limited``, with ``Retry-After`` if given), as a gateway in front
+      of an unavailable server does; the server never sees them.
+    - ``lose_responses(n, path_part)``: the next ``n`` requests whose path contains
+      ``path_part`` are forwarded and processed by the server, then the client's
+      connection is dropped before any answer: the response is lost.
+    - an upstream that refuses connections (stopped) is answered 503, as a load balancer does.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.log: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._fail: list[tuple[int, str | None]] = []
+        self._fail_all: tuple[int, str | None] | None = None
+        self._lose: list[str] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
 
-    def fail(self, count: int, status: int = 503) -> None:
-        self.failures.extend([status] * count)
+    def fail(self, n: int | None, status: int = 503, retry_after: str | None = None) -> None:
+        with self._lock:
+            if n is None:
+                self._fail_all = (status, retry_after)
+            else:
+                self._fail += [(status, retry_after)] * n
 
-    def run(self, run_id: str, entity: str = "tester", project: str = "p") -> FakeRun:
-        return self.runs[(entity, project, run_id)]
+    def heal(self) -> None:
+        with self._lock:
+            self._fail_all = None
+            self._fail.clear()
+            self._lose.clear()
+
+    def lose_responses(self, n: int, path_part: str) -> None:
+        with self._lock:
+            self._lose += [path_part] * n
+
+    def requests(self, method: str | None = None, contains: str = "") -> list[Exchange]:
+        with self._lock:
+            return [e for e in self.log if (method in (None, e.method)) and contains in e.path]
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    # -- the API -----------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
-        if path == "/api/v1/health":
-            return 200, {"status": "ok", "version": "fake", "auth": True}
-        if path == "/api/v1/viewer" and method == "GET":
-            return 200, {"user": "tester", "entity": "tester", "admin": False, "teams": []}
-        m = _RUN.match(path)
-        if not m:
-            return 404, _err("not_found", f"no route {path}")
-        key = (unquote(m.group(1)), unquote(m.group(2)), unquote(m.group(3)))
-        rest = m.group(4) or ""
-        run = self.runs.get(key)
-        if rest == "" and method == "PUT":
-            return self._upsert(key, run, body)
-        if run is None:
-            return 404, _err("not_found", f"run {'/'.join(key)} not found")
-        if rest == "" and method == "GET":
-            return 200, run.as_json()
-        if rest == "" and method == "PATCH":
-            run.info.update({k: v for k, v in body.items() if k != "config" and k != "summary"})
-            return 200, run.as_json()
-        if rest.startswith("/streams/"):
-            recs = run.streams.get(unquote(rest[len("/streams/") :]), {})
-            return 200, {"last_seq": max(recs) if recs else -1}
-        if rest == "/ingest":
-            return self._ingest(run, body)
-        if rest == "/heartbeat":
-            run.heartbeats += 1
-            return 200, {"state": run.info["state"]}
-        if rest.startswith("/files/") and method == "PUT":
-            name = unquote(rest[len("/files/") :])
-            if "parts" in query:
-                got = run.parts.setdefault(name, {})
-                got[int(query["part"][0])] = body
-                if len(got) == int(query["parts"][0]):
-                    run.files[name] = b"".join(got[i] for i in sorted(got))
-            else:
-                run.files[name] = body
-            return 200, {"path": name, "size": len(body)}
-        return 404, _err("not_found", f"no route {method} {path}")
+    # -- used by the handler ---------------------------------------------------------------
+    def _fault_for(self, path: str) -> tuple[str, int, str | None] | None:
+        with self._lock:
+            if self._fail_all is not None:
+                return ("answer", *self._fail_all)
+            if self._fail:
+                return ("answer", *self._fail.pop(0))
+            for i, part in enumerate(self._lose):
+                if part in path:
+                    del self._lose[i]
+                    return ("lose", 0, None)
+        return None
 
-    def _upsert(
-        self, key: tuple[str, str, str], run: FakeRun | None, body: dict[str, Any]
-    ) -> tuple[int, Any]:
-        resume = body.get("resume")
-        if resume == "must" and run is None:
-            return 404, _err("not_found", f"run {key[2]} does not exist")
-        if resume == "never" and run is not None:
-            return 409, _err("conflict", f"run {key[2]} exists")
-        fork = body.get("fork_from")
-        if fork:
-            if run is not None:
-                return 409, _err("conflict", "exists")
-            parent = self.runs.get((key[0], key[1], fork["run_id"]))
-            if parent is None:
-                return 404, _err("not_found", "no parent")
-            run = self.runs[key] = FakeRun(*key)
-            run.history = [dict(r) for r in parent.history if r["_step"] <= fork["step"]]
-            run.config = dict(parent.config)
-            run.summary = {k: v for r in run.history for k, v in r.items()}
-            run.fork_of = {"run_id": fork["run_id"], "step": fork["step"]}
-        rewind = body.get("resume_from")
-        if rewind:
-            if run is None:
-                return 404, _err("not_found", "no run to rewind")
-            run.history = [r for r in run.history if r["_step"] <= rewind["step"]]
-            run.summary = {k: v for r in run.history for k, v in r.items()}
-        status = 200 if run is not None and not fork else 201
-        if run is None:
-            run = self.runs[key] = FakeRun(*key)
-        run.upserts.append(body)
-        run.info.update(
-            {k: v for k, v in body.items() if k in ("name", "group", "job_type", "tags", "notes")}
-        )
-        run.info["state"] = "running"
-        return status, run.as_json()
-
-    def _ingest(self, run: FakeRun, body: dict[str, Any]) -> tuple[int, Any]:
-        recs = run.streams.setdefault(body["stream"], {})
-        last = max(recs) if recs else -1
-        if body["first_seq"] > last + 1:
-            return 409, {**_err("sequence_gap", f"expected {last + 1}"), "last_seq": last}
-        for kind, seq, rec_body in body["records"]:
-            if seq <= last:
-                continue
-            recs[seq] = [kind, seq, rec_body]
-            last = seq
-            if kind == "history":
-                run.history.append(rec_body)
-                run.summary.update(rec_body)
-            elif kind == "config":
-                run.config.update(rec_body.get("update") or {})
-            elif kind == "exit":
-                run.info["state"] = rec_body["state"]
-        return 200, {"last_seq": last}
+    def _record(self, exchange: Exchange) -> None:
+        with self._lock:
+            self.log.append(exchange)
 
 
-def _wire(value: Any) -> Any:
-    """NaN and ±Inf as strings, as the server's JSON writes them (docs/server-api.md)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_wire(v) for v in value]
-    return value
+def _json_or_none(data: bytes, content_type: str) -> Any:
+    if not data or not content_type.startswith("application/json"):
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
-def _err(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
-def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+def _proxy_handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            ctype = self.headers.get("Content-Type") or ""
-            body: Any = raw
-            if ctype.startswith("application/x-msgpack"):
-                body = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-            elif ctype.startswith("application/json"):
-                body = json.loads(raw)
-            with server.lock:
-                server.requests.append((self.command, parts.path))
-                headers = {}
-                if parts.path == "/api/v1/health":
-                    status, answer = server.handle(self.command, parts.path, parse_qs(parts.query), body)
-                elif server.down or server.failures:
-                    status = server.failures.pop(0) if server.failures and not server.down else 503
-                    answer = _err("rate_limited" if status == 429 else "unavailable", "try later")
-                    if server.retry_after:
-                        headers["Retry-After"] = server.retry_after
-                elif self.headers.get("Authorization") != f"Bearer {KEY}":
-                    status, answer = 401, _err("unauthorized", "bad key")
-                else:
-                    status, answer = server.handle(self.command, parts.path, parse_qs(parts.query), body)
-            data = json.dumps(_wire(answer)).encode()
+        def _answer(self, status: int, headers: dict[str, str], data: bytes) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            for name, value in headers.items():
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            for k, v in headers.items():
-                self.send_header(k, v)
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_PUT = do_POST = do_PATCH = _serve
+        def _serve(self) -> None:
+            at = time.monotonic()
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            path = self.path.removeprefix("/api/v1")
+            body = _json_or_none(data, self.headers.get("Content-Type") or "")
+            fault = proxy._fault_for(path)
+            if fault is not None and fault[0] == "answer":
+                _, status, retry_after = fault
+                code = "rate_limited" if status == 429 else "unavailable"
+                headers = {"Content-Type": "application/json"}
+                if retry_after:
+                    headers["Retry-After"] = retry_after
+                error = {"error": {"code": code, "message": f"injected {status} (proxy)"}}
+                proxy._record(Exchange(self.command, path, status, body, at,
+                                       {k.lower(): v for k, v in headers.items()}, error))  # fmt: skip
+                self._answer(status, headers, json.dumps(error).encode())
+                return
+            upstream = urlsplit(proxy.upstream)
+            conn = http.client.HTTPConnection(upstream.hostname or "", upstream.port, timeout=60)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                conn.request(self.command, self.path, body=data if data or self.command != "GET" else None,
+                             headers=headers)  # fmt: skip
+                resp = conn.getresponse()
+                answer, status = resp.read(), resp.status
+                reply = {k: v for k, v in resp.getheaders()}
+            except (OSError, http.client.HTTPException) as exc:  # the server is down: a gateway's answer
+                status = 503 if isinstance(exc, ConnectionRefusedError) else 502
+                error = {"error": {"code": "unavailable", "message": f"upstream: {exc} (proxy)"}}
+                answer, reply = json.dumps(error).encode(), {"Content-Type": "application/json"}
+            finally:
+                conn.close()
+            if fault is not None:  # "lose": the server did the work, the client never hears of it
+                proxy._record(Exchange(self.command, path, 0, body, at, {}))
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            lower = {k.lower(): v for k, v in reply.items()}
+            reply_json = _json_or_none(answer, lower.get("content-type", ""))
+            proxy._record(Exchange(self.command, path, status, body, at, lower, reply_json))
+            self._answer(status, reply, answer)
+
+        do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _serve
 
     return Handler
 
 
-@pytest.fixture
-def fake_server() -> Iterator[FakeServer]:
-    server = FakeServer()
-    yield server
-    server.stop()
+# -- fixtures ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def fake_online(trackwell_dir: Path, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
-    """``trackwell_dir`` with TRACKWELL_BASE_URL/API_KEY pointing at the fake server."""
-    monkeypatch.setenv("TRACKWELL_BASE_URL", fake_server.url)
-    monkeypatch.setenv("TRACKWELL_API_KEY", KEY)
-    return fake_server
+def user(trackwell_dir: Path, trackwell_server: Any) -> Account:
+    """A user of this test's own on the session's real server; nothing set in the environment."""
+    name = unique("u")
+    return Account(trackwell_server.url, name, trackwell_server.create_user(name))
+
+
+@pytest.fixture
+def online(trackwell_online_dir: Path, user: Account, monkeypatch: pytest.MonkeyPatch) -> Account:
+    """``trackwell_online_dir`` (the session's real server) as ``user``, a user of this test's own."""
+    monkeypatch.setenv("TRACKWELL_API_KEY", user.key)
+    return user
+
+
+@pytest.fixture
+def fault_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], FaultProxy]]:
+    """``fault_proxy(upstream_url)``: a ``FaultProxy`` the SDK's base URL then points at; stopped at teardown."""
+    started: list[FaultProxy] = []
+
+    def start(upstream: str) -> FaultProxy:
+        started.append(FaultProxy(upstream))
+        monkeypatch.setenv("TRACKWELL_BASE_URL", started[-1].url)
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.stop()
+
+
+@pytest.fixture
+def proxy(online: Account, fault_proxy: Callable[[str], FaultProxy]) -> FaultProxy:
+    """A ``FaultProxy`` in front of the session server (``online``'s user); the SDK goes through it."""
+    return fault_proxy(online.url)
+
+
+@pytest.fixture
+def local_server(tmp_path: Path) -> Iterator[Callable[..., LocalServer]]:
+    """Start a ``LocalServer`` of this test's own (``**opts``: ``ServerConfig`` fields); stopped at teardown."""
+    pytest.importorskip(
+        "trackwell_server.testing", reason="the trackwell server (server-lite) is not installed"
+    )
+    started: list[LocalServer] = []
+
+    def start(**opts: Any) -> LocalServer:
+        server = LocalServer(tmp_path / f"server-data-{len(started)}", **opts)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def own_online(
+    trackwell_dir: Path, local_server: Callable[..., LocalServer], monkeypatch: pytest.MonkeyPatch
+) -> tuple[LocalServer, Account]:
+    """``trackwell_dir`` pointed at a ``LocalServer`` of this test's own, as a user of it."""
+    server = local_server()
+    account = server.account("tester")
+    monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
+    monkeypatch.setenv("TRACKWELL_API_KEY", account.key)
+    return server, account

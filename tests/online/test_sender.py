@@ -1,4 +1,9 @@
-"""The sender against the in-process fake server: streaming, outages, gaps, limits, files, settings."""
+"""The sender against the real server: streaming, outages, gaps, rate limits, lost answers, files, settings.
+
+Faults are real where cheap (a stopped server, a tiny rate limit, a data directory
+restored from a snapshot) and otherwise injected by ``FaultProxy`` in front of the
+real server (see conftest.py). Results are read back from the server.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from trackwell.runlog import read_log
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import FakeServer
+    from conftest import Account, FaultProxy, LocalServer
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
@@ -29,16 +34,26 @@ def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
         time.sleep(0.01)
 
 
-def history_steps(server: FakeServer, run_id: str) -> list[int]:
-    return [row["_step"] for row in server.run(run_id).history]
-
-
 def log_records(run: trackwell.Run) -> int:
     return len(read_log(next(run.dir.glob("*.twlog"))).records)
 
 
+def upserts(proxy: FaultProxy, account: Account, run_id: str) -> list[dict[str, object]]:
+    """The run upserts the server answered (through the proxy), in order."""
+    path = f"/runs/{account.name}/p/{run_id}"
+    return [e.body for e in proxy.requests("PUT") if e.path == path and e.status in (200, 201)]
+
+
+def last_step(account: Account, run_id: str) -> int:
+    """The server's last history step of the run; -1 when it has none (or no run)."""
+    if not account.has_run(run_id):
+        return -1
+    step = account.run(run_id)["last_step"]
+    return -1 if step is None else int(step)
+
+
 def test_an_online_run_streams_its_log_and_files_and_marks_the_directory(
-    fake_online: FakeServer, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    online: Account, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TRACKWELL_SILENT")
     run = trackwell.init(project="p", config={"lr": 0.5}, tags=["a"])
@@ -47,92 +62,146 @@ def test_an_online_run_streams_its_log_and_files_and_marks_the_directory(
     for i in range(500):
         run.log({"loss": 1 / (i + 1), "nan": float("nan")})
     run.finish()
-    server_run = fake_online.run(run.id)
-    assert history_steps(fake_online, run.id) == list(range(500))
-    assert server_run.config == {"lr": 0.5}
-    assert server_run.info["state"] == "finished"
-    assert server_run.info["tags"] == ["a"]
-    assert {"config.yaml", "summary.json", "metadata.json"} <= set(server_run.files)
-    assert json.loads(server_run.files["summary.json"])["_step"] == 499
-    (stream,) = server_run.streams
-    assert stream == run.stream
-    assert len(server_run.streams[stream]) == log_records(run)  # every record, each once
+    info = online.run(run.id)
+    assert online.steps(run.id) == list(range(500))
+    assert online.history(run.id)[3]["nan"] == "NaN"
+    assert info["config"] == {"lr": 0.5}
+    assert info["state"] == "finished"
+    assert info["tags"] == ["a"]
+    assert {"config.yaml", "summary.json", "metadata.json"} <= online.files(run.id)
+    assert json.loads(online.file(run.id, "summary.json"))["_step"] == 499
+    assert online.records_held(run.id) == {run.stream: log_records(run)}  # every record, each once
     marker = json.loads((run.dir / "sync.json").read_text())
     assert marker["complete"] is True
     assert marker["stream"] == run.stream
     assert marker["acked_seq"] == log_records(run) - 1
-    assert marker["base_url"] == fake_online.url
-    url = f"{fake_online.url}/tester/p/runs/{run.id}"
+    assert marker["base_url"] == online.url
+    url = f"{online.url}/{online.name}/p/runs/{run.id}"
     assert run.url == url
     assert f"Run page: {url}" in capfd.readouterr().err
 
 
 def test_init_does_not_wait_for_an_absent_server_and_the_run_catches_up_later(
-    fake_online: FakeServer,
+    own_online: tuple[LocalServer, Account],
 ) -> None:
-    fake_online.down = True
+    server, account = own_online
+    server.stop()  # nothing listens at the URL: connections are refused
     start = time.monotonic()
     run = trackwell.init(project="p")
     for i in range(2000):
         run.log({"i": i})
     assert run.flush()
-    assert ("PUT", f"/api/v1/runs/tester/p/{run.id}") not in fake_online.requests
     assert time.monotonic() - start < 10  # nothing on the caller's side waited on the network
-    fake_online.down = False
+    assert sender.read_marker(run.dir).get("acked_seq") in (None, -1)  # the server never answered
+    server.start()  # the same port, the same data
     run.finish()
-    assert history_steps(fake_online, run.id) == list(range(2000))
+    assert account.steps(run.id) == list(range(2000))
     assert json.loads((run.dir / "sync.json").read_text())["complete"] is True
 
 
-def test_a_server_outage_mid_run_loses_and_repeats_nothing(fake_online: FakeServer) -> None:
+def test_a_server_outage_mid_run_loses_and_repeats_nothing(
+    own_online: tuple[LocalServer, Account], fault_proxy: Callable[[str], FaultProxy]
+) -> None:
+    server, account = own_online
+    proxy = fault_proxy(server.url)  # only watches: the outage is the server's
     run = trackwell.init(project="p")
     run.log({"i": 0})
-    wait_until(lambda: (run.id and ("tester", "p", run.id) in fake_online.runs
-                        and bool(fake_online.run(run.id).history)))  # fmt: skip
-    seen = len(fake_online.requests)
-    fake_online.down = True
+    wait_until(lambda: last_step(account, run.id) == 0)
+    server.stop()
+    seen = len(proxy.log)
     for i in range(1, 1000):
         run.log({"i": i})
     run.flush()
-    wait_until(lambda: len(fake_online.requests) > seen)  # the sender met the outage
-    fake_online.down = False
+    wait_until(lambda: any(e.status >= 500 for e in proxy.log[seen:]))  # the sender met the outage
+    server.start()
     run.finish()
-    assert history_steps(fake_online, run.id) == list(range(1000))
-    upserts = fake_online.run(run.id).upserts
-    assert len(upserts) >= 2  # upserted again after reconnecting
-    assert all("resume" not in u and "config" not in u for u in upserts)  # idempotent, never a reset
+    assert account.steps(run.id) == list(range(1000))
+    assert account.records_held(run.id) == {run.stream: log_records(run)}
+    bodies = upserts(proxy, account, run.id)
+    assert len(bodies) >= 2  # upserted again after reconnecting
+    assert all("resume" not in u and "config" not in u for u in bodies)  # idempotent, never a reset
 
 
-def test_a_sequence_gap_makes_the_sender_resend_what_the_server_lacks(fake_online: FakeServer) -> None:
+def test_a_sequence_gap_makes_the_sender_resend_what_the_server_lacks(
+    own_online: tuple[LocalServer, Account],
+    fault_proxy: Callable[[str], FaultProxy],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    server, account = own_online
+    proxy = fault_proxy(server.url)  # only watches, and keeps the sender's connection across restarts
+    monkeypatch.setattr(sender, "HEARTBEAT_INTERVAL", 3600.0)  # idle while the server is restored:
+    monkeypatch.setattr(sender, "FILES_INTERVAL", 3600.0)  # its next request is the next batch
     run = trackwell.init(project="p")
-    for i in range(300):
+    for i in range(100):
         run.log({"i": i})
-    wait_until(lambda: ("tester", "p", run.id) in fake_online.runs
-               and len(fake_online.run(run.id).history) == 300)  # fmt: skip
-    server_run = fake_online.run(run.id)
-    with fake_online.lock:  # the server loses the newest records (restored from a backup)
-        records = server_run.streams[run.stream or ""]
-        for seq in [s for s in records if s > 100]:
-            del records[seq]
-        server_run.history = [records[s][2] for s in sorted(records) if records[s][0] == "history"]
+    wait_until(lambda: last_step(account, run.id) == 99)
+    server.stop()
+    server.snapshot(tmp_path / "backup")  # taken mid-run
+    server.start()
+    for i in range(100, 300):
+        run.log({"i": i})
+    wait_until(lambda: last_step(account, run.id) == 299)
+    server.stop()
+    server.restore(tmp_path / "backup")  # the server loses the newest records
+    server.start()
+    assert last_step(account, run.id) == 99
+    (held,) = account.records_held(run.id).values()
     for i in range(300, 400):
         run.log({"i": i})
     run.finish()
-    assert history_steps(fake_online, run.id) == list(range(400))
-    assert len(server_run.streams[run.stream or ""]) == log_records(run)
+    assert account.steps(run.id) == list(range(400))
+    assert [r["i"] for r in account.history(run.id)] == list(range(400))
+    assert account.records_held(run.id) == {run.stream: log_records(run)}
+    ingests = proxy.requests("POST", "/ingest")
+    gap = next((i for i, e in enumerate(ingests) if e.status == 409), None)
+    assert gap is not None, "the server never answered sequence_gap"
+    assert ingests[gap].reply["error"]["code"] == "sequence_gap"
+    assert ingests[gap].reply["last_seq"] == held - 1
+    acked = max(e.reply["last_seq"] for e in ingests[:gap] if e.status == 200)
+    assert acked > held - 1  # the sender had been told the lost records were held
 
 
-def test_429_answers_are_retried_after_retry_after(fake_online: FakeServer) -> None:
-    fake_online.retry_after = "0.2"
-    fake_online.fail(3, status=429)
+def test_429_answers_are_retried_after_retry_after(
+    local_server: Callable[..., LocalServer],
+    fault_proxy: Callable[[str], FaultProxy],
+    trackwell_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = local_server(rate_limit=4.0, rate_burst=4.0)  # a real limit: 4 requests a second
+    account = server.account("tester")
+    proxy = fault_proxy(server.url)  # only watches
+    monkeypatch.setenv("TRACKWELL_API_KEY", account.key)
     run = trackwell.init(project="p")
     run.log({"a": 1})
     run.finish()
-    assert history_steps(fake_online, run.id) == [0]
+    admin = account.with_key(server.admin_key)  # the user's own quota is spent
+    assert admin.steps(run.id) == [0]
+    assert admin.run(run.id)["state"] == "finished"
+    log = proxy.requests()
+    limited = [i for i, e in enumerate(log) if e.status == 429]
+    assert limited, "the server's rate limit was never met"
+    assert all(log[i].headers.get("retry-after") for i in limited)
+    waits = [log[i + 1].at - log[i].at for i in limited if i + 1 < len(log)]
+    assert any(wait >= 0.9 * float(log[limited[0]].headers["retry-after"]) for wait in waits)
+
+
+def test_a_response_lost_after_the_server_stored_the_batch_stores_nothing_twice(
+    online: Account, proxy: FaultProxy
+) -> None:
+    proxy.lose_responses(2, "/ingest")  # processed by the server, the answers never arrive
+    run = trackwell.init(project="p")
+    for i in range(300):
+        run.log({"i": i})
+    run.finish()
+    assert len([e for e in proxy.requests("POST", "/ingest") if e.status == 0]) == 2
+    assert online.steps(run.id) == list(range(300))
+    assert online.records_held(run.id) == {run.stream: log_records(run)}
+    assert online.run(run.id)["state"] == "finished"
 
 
 def test_a_rejected_key_stops_the_upload_not_the_training(
-    fake_online: FakeServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    online: Account, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TRACKWELL_API_KEY", "tw_wrong")
     run = trackwell.init(project="p")
@@ -144,12 +213,13 @@ def test_a_rejected_key_stops_the_upload_not_the_training(
     assert f"trackwell sync {run.dir}" in err
     assert log_records(run) > 100  # all of it kept locally
     assert sender.read_marker(run.dir).get("complete") is not True
+    assert not online.has_run(run.id)
 
 
 def test_finish_waits_only_upload_timeout_then_says_how_to_sync(
-    fake_online: FakeServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    fake_online.down = True
+    proxy.fail(None, 503)  # the gateway: the server is unavailable
     monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "2.5")
     monkeypatch.delenv("TRACKWELL_SILENT")
     run = trackwell.init(project="p")
@@ -162,27 +232,32 @@ def test_finish_waits_only_upload_timeout_then_says_how_to_sync(
     assert "records left (retrying: the server answered 503" in err
     assert "did not reach the server within 2.5 s (upload_timeout; last error: the server answered 503" in err
     assert f"trackwell sync {run.dir}" in err
-    assert ("tester", "p", run.id) not in fake_online.runs
+    assert not online.has_run(run.id)
 
 
-def test_big_saved_files_go_up_in_parts(fake_online: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_big_saved_files_go_up_in_parts(
+    online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sender, "FILE_PART_BYTES", 1000)
     data = bytes(range(256)) * 20
     Path("weights.bin").write_bytes(data)
     run = trackwell.init(project="p")
     run.save("weights.bin", policy="now")
     run.finish()
-    server_run = fake_online.run(run.id)
-    assert server_run.files["weights.bin"] == data
-    assert len(server_run.parts["weights.bin"]) == 6
+    assert online.file(run.id, "weights.bin") == data
+    parts = {e.path for e in proxy.requests("PUT", "/files/weights.bin?") if e.status == 200}
+    assert len(parts) == 6
 
 
-def test_an_idle_live_run_sends_heartbeats(fake_online: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_idle_live_run_sends_heartbeats(
+    online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sender, "HEARTBEAT_INTERVAL", 0.05)
     run = trackwell.init(project="p")
-    wait_until(
-        lambda: ("tester", "p", run.id) in fake_online.runs and fake_online.run(run.id).heartbeats >= 2
-    )
+    beats = f"/runs/{online.name}/p/{run.id}/heartbeat"
+    wait_until(lambda: len([e for e in proxy.requests("POST", beats) if e.status == 200]) >= 2)
+    assert online.run(run.id)["heartbeat_at"] is not None
+    assert online.run(run.id)["state"] == "running"
     run.finish()
 
 
@@ -229,11 +304,11 @@ def test_the_sender_is_not_started_for_offline_runs(trackwell_dir: Path) -> None
     assert not (run.dir / "sync.json").exists()
 
 
-def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(fake_online: FakeServer) -> None:
+def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(proxy: FaultProxy) -> None:
     import os
     import subprocess
 
-    fake_online.down = True
+    proxy.fail(None, 503)
     script = Path("script.py")
     script.write_text(
         "import os, signal, threading, trackwell\n"
@@ -255,7 +330,7 @@ def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(fake_online
     assert "trackwell sync" in proc.stderr
 
 
-def test_a_script_that_never_calls_finish_is_uploaded_at_exit(fake_online: FakeServer) -> None:
+def test_a_script_that_never_calls_finish_is_uploaded_at_exit(online: Account) -> None:
     import subprocess
 
     script = Path("script.py")
@@ -265,5 +340,5 @@ def test_a_script_that_never_calls_finish_is_uploaded_at_exit(fake_online: FakeS
     )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert history_steps(fake_online, "atexit") == list(range(100))
-    assert fake_online.run("atexit").info["state"] == "finished"
+    assert online.steps("atexit") == list(range(100))
+    assert online.run("atexit")["state"] == "finished"
