@@ -109,7 +109,8 @@ def server(db_url: str | None = None) -> Iterator[int]:
 
 def _pg(sql: str) -> None:
     env = {**os.environ, "PGOPTIONS": "--client-min-messages=warning"}
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql], check=True, env=env)
+    cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql]
+    subprocess.run(cmd, check=True, env=env)
 
 
 def _wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
