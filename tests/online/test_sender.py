@@ -181,6 +181,7 @@ def test_429_answers_are_retried_after_retry_after(
     log = proxy.requests()
     limited = [i for i, e in enumerate(log) if e.status == 429]
     assert limited, "the server's rate limit was never met"
+    assert all(log[i].reply["error"]["code"] == "rate_limited" for i in limited)  # the server's own
     assert all(log[i].headers.get("retry-after") for i in limited)
     waits = [log[i + 1].at - log[i].at for i in limited if i + 1 < len(log)]
     assert any(wait >= 0.9 * float(log[limited[0]].headers["retry-after"]) for wait in waits)
