@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgpack
+import ormsgpack
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -41,12 +41,17 @@ class LastSeq(BaseModel):
 
 
 def decode_body(content_type: str, data: bytes) -> Any:
-    """msgpack or JSON, by Content-Type; anything undecodable is a 422."""
+    """msgpack or JSON, by Content-Type; anything undecodable is a 422.
+
+    msgpack bodies go through ormsgpack: decoding is most of an ingest request's CPU
+    (a 50,000-point batch), and ormsgpack reuses the string objects of repeated map
+    keys, which every history row repeats.
+    """
     try:
         if MSGPACK in content_type:
-            return msgpack.unpackb(data, raw=False, strict_map_key=False)
+            return ormsgpack.unpackb(data, option=ormsgpack.OPT_NON_STR_KEYS)
         return json.loads(data)
-    except (ValueError, msgpack.UnpackException, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(422, f"the body does not decode: {exc}") from None
 
 
