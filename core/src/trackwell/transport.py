@@ -124,7 +124,7 @@ class Transport:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         if json_body is not None:
-            data = json.dumps(_json_safe(json_body), separators=(",", ":")).encode()
+            data = json.dumps(encode_floats(json_body), separators=(",", ":")).encode()
             content_type = JSON
         if data is not None:
             headers["Content-Type"] = content_type or "application/octet-stream"
@@ -215,14 +215,14 @@ def _decode(content_type: str, raw: bytes) -> Any:
         return raw
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and ±Inf as the strings the server's JSON uses (docs/server-api.md)."""
+def encode_floats(value: Any) -> Any:
+    """``value`` with NaN/±Inf floats written as the strings the server's JSON uses (docs/server-api.md)."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): encode_floats(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [encode_floats(v) for v in value]
     return value
 
 

@@ -11,40 +11,18 @@ for the values that hold metrics (see docs/server-api.md).
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from trackwell.errors import CommError
-from trackwell.transport import Transport
+from trackwell.transport import Transport, decode_floats, encode_floats
 
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+__all__ = ["ServerClient", "decode_floats", "dumps", "encode_floats"]
+
 #: How often a 429 (rate limited) answer is retried, waiting ``Retry-After`` each time.
 _RATE_LIMIT_RETRIES = 3
-
-
-def decode_floats(value: Any) -> Any:
-    """``value`` with the strings ``"NaN"``/``"Infinity"``/``"-Infinity"`` turned back into floats."""
-    if isinstance(value, str):
-        return _NON_FINITE.get(value, value)
-    if isinstance(value, dict):
-        return {k: decode_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode_floats(v) for v in value]
-    return value
-
-
-def encode_floats(value: Any) -> Any:
-    """``value`` with NaN/±Inf floats written as the strings the server's JSON uses."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Mapping):
-        return {str(k): encode_floats(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_floats(v) for v in value]
-    return value
 
 
 class ServerClient:
