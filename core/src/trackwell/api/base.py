@@ -10,8 +10,9 @@ holds for either.
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trackwell.errors import UsageError
@@ -98,6 +99,43 @@ class Api:
         raise UsageError(
             f"api.run({path!r}): use '<run_id>', '<project>/<run_id>' or '<entity>/<project>/<run_id>'"
         )
+
+
+class SummaryView:
+    """What both backends' run summaries share: a dict read by key (``summary["loss"]``)
+    or attribute (``summary.loss``), ``len``/iteration, ``_json_dict`` and ``repr``.
+
+    The values live in ``self._values``, set through ``__dict__`` so that subclasses
+    may define ``__setattr__``. Mix in before ``Mapping`` or ``MutableMapping``.
+    """
+
+    _values: dict[str, Any]
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__["_values"] = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["_values"][key]
+        except KeyError:
+            raise AttributeError(f"the summary has no key {key!r}") from None
+
+    @property
+    def _json_dict(self) -> dict[str, Any]:
+        """A plain dict copy (W&B's name for it, used by export scripts)."""
+        return copy.deepcopy(self._values)
+
+    def __repr__(self) -> str:
+        return repr(self._values)
 
 
 def server_settings(overrides: Mapping[str, Any] | None, api_key: str | None) -> Settings:

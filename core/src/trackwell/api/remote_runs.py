@@ -18,6 +18,7 @@ from typing import IO, Any, overload
 from urllib.parse import quote
 
 from trackwell.api import remote_history as _remote_history
+from trackwell.api.base import SummaryView
 from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 from trackwell.transport import file_path, run_path
@@ -26,7 +27,7 @@ from trackwell.transport import file_path, run_path
 _PART_BYTES = 16 * 1024 * 1024
 
 
-class ServerSummary(MutableMapping[str, Any]):
+class ServerSummary(SummaryView, MutableMapping[str, Any]):
     """A server run's summary: a dict you may edit; ``run.update()`` (or ``summary.update()``) saves it.
 
     ``summary.update({...})`` both edits and saves, as W&B's does, so the documented
@@ -35,28 +36,13 @@ class ServerSummary(MutableMapping[str, Any]):
 
     def __init__(self, run: ServerRun, values: dict[str, Any]) -> None:
         self.__dict__["_run"] = run
-        self.__dict__["_values"] = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        super().__init__(values)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._values[key] = value
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self.__dict__["_values"][key]
-        except KeyError:
-            raise AttributeError(f"the summary has no key {key!r}") from None
 
     def __setattr__(self, key: str, value: Any) -> None:
         self._values[key] = value
@@ -65,14 +51,6 @@ class ServerSummary(MutableMapping[str, Any]):
         """Set the given keys, then save the run (W&B's ``run.summary.update()``)."""
         self._values.update(*args, **kwargs)
         self._run.update()
-
-    @property
-    def _json_dict(self) -> dict[str, Any]:
-        """A plain dict copy (W&B's name for it, used by export scripts)."""
-        return copy.deepcopy(self._values)
-
-    def __repr__(self) -> str:
-        return repr(self._values)
 
 
 class ServerFile:

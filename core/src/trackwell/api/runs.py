@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, overload
 
 from trackwell.api import history as _history
+from trackwell.api.base import SummaryView
 from trackwell.api.cache import LogCache
 from trackwell.api.replay import RunData
 from trackwell.errors import UsageError
@@ -31,26 +32,8 @@ _READ_ONLY = (
 SYSTEM_STREAMS = ("events", "system")
 
 
-class Summary(Mapping[str, Any]):
+class Summary(SummaryView, Mapping[str, Any]):
     """A run's summary: read like a dict (``summary["loss"]``) or attribute (``summary.loss``)."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__["_values"] = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self.__dict__["_values"][key]
-        except KeyError:
-            raise AttributeError(f"the summary has no key {key!r}") from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         raise UsageError(_READ_ONLY)
@@ -62,14 +45,6 @@ class Summary(Mapping[str, Any]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         raise UsageError(_READ_ONLY)
-
-    @property
-    def _json_dict(self) -> dict[str, Any]:
-        """A plain dict copy (W&B's name for it, used by export scripts)."""
-        return copy.deepcopy(self._values)
-
-    def __repr__(self) -> str:
-        return repr(self._values)
 
 
 class LocalFile:
