@@ -57,6 +57,12 @@ def check_samples(samples: Any) -> int | None:
     return samples
 
 
+def check_page_size(page_size: Any) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise UsageError(f"scan_history(page_size=...) must be a positive integer, got {page_size!r}")
+    return page_size
+
+
 def check_keys(keys: Any, where: str) -> list[str] | None:
     if keys is None:
         return None

@@ -72,8 +72,7 @@ def scan(
     max_step: int | None,
 ) -> Iterator[dict[str, Any]]:
     """``run.scan_history()``: checks its arguments now, fetches pages only as rows are consumed."""
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise UsageError(f"scan_history(page_size=...) must be a positive integer, got {page_size!r}")
+    _history.check_page_size(page_size)
     wanted = _history.check_keys(keys, "scan_history")
     # W&B's max_step is exclusive, the server's inclusive
     last = None if max_step is None else max_step - 1

@@ -228,8 +228,7 @@ class Run:
         With ``keys``, only rows holding all of them, cut to those keys. ``page_size``
         is accepted for W&B compatibility; a local log needs no paging.
         """
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise UsageError(f"scan_history(page_size=...) must be a positive integer, got {page_size!r}")
+        _history.check_page_size(page_size)
         keys = _history.check_keys(keys, "scan_history")
         return _history.scan(self._data.history, keys, min_step, max_step)
 
