@@ -123,8 +123,7 @@ async def put_file(
 @router.get("/runs/{entity}/{project}/{run_id}/files", response_model=FileList)
 def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Any:
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         rows = conn.execute(sa.select(files).where(files.c.run_pk == run.pk).order_by(files.c.path)).all()
     base = f"{srv.config.public_url}/api/v1/runs/{entity}/{project}/{run_id}/files/"
     return JSONResponse(
@@ -147,8 +146,7 @@ def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
 def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Caller, srv: Srv) -> Response:
     check_file_path(path)
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         row = conn.execute(sa.select(files).where(files.c.run_pk == run.pk, files.c.path == path)).first()
     if row is None:
         raise ApiError(404, f"file {path!r} not found in run {run_id}")

@@ -82,8 +82,7 @@ def get_history(
     """Sampled rows (``samples``: each bucket's min and max survive), or a paged scan of full rows."""
     wanted = _keys(keys)
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         archive = _archive(conn, run.pk, rewind)
         if samples is not None:
             rows = _sampled(conn, run.pk, archive, wanted, samples, x_axis, min_step, max_step)
@@ -192,8 +191,7 @@ def get_columns(
     """
     wanted = _keys(keys)
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         archive = _archive(conn, run.pk, rewind)
         keys_ = wanted if wanted is not None else history.series_keys(conn, run.pk, archive)
         series = history.read_series(conn, run.pk, keys_, archive, min_step, max_step)
@@ -219,8 +217,7 @@ def get_system(
 ) -> Any:
     """System-metrics samples (their own time axis: ``_timestamp``, ``_runtime``)."""
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         rows = list(history.iter_rows(conn, run.pk, "system"))
     if samples is not None and len(rows) > samples:
         idx = np.unique(np.linspace(0, len(rows) - 1, samples).astype(np.int64))

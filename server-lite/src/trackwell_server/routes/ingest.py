@@ -74,9 +74,7 @@ def _ingest(srv: Server, who: Principal, entity: str, project: str, run_id: str,
     # to decode, which must not stall the event loop for other clients
     stream, first_seq, records = _batch(decode_body(content_type, data))
     with write(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(who, entity)
-        run = store.get_run(conn, proj, run_id, lock=True)
+        _, run = store.writable_run(conn, who, entity, project, run_id)
         return ingest(conn, run, stream, first_seq, records, srv.config)
 
 
@@ -108,6 +106,5 @@ def stream_position(
     if not 0 < len(stream) <= _STREAM_MAX:
         raise ApiError(422, f"stream must be 1-{_STREAM_MAX} characters")
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        run = store.get_run(conn, proj, run_id)
+        _, run = store.readable_run(conn, who, entity, project, run_id)
         return JSONResponse({"last_seq": held_seq(conn, run.pk, stream)})

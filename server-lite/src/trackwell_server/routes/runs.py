@@ -233,8 +233,7 @@ def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
 @router.get("/runs/{entity}/{project}/{run_id}", response_model=RunInfo)
 def get_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Any:
     with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        row = store.get_run(conn, proj, run_id)
+        proj, row = store.readable_run(conn, who, entity, project, run_id)
         return JSONResponse(store.info(conn, proj, row, _base_url(srv)))
 
 
@@ -242,9 +241,7 @@ def get_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: S
 def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, who: Caller, srv: Srv) -> Any:
     """Edit a run (W&B's ``run.update()``); ``config`` and ``summary`` replace the whole map."""
     with write(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(who, entity)
-        row = store.get_run(conn, proj, run_id, lock=True)
+        proj, row = store.writable_run(conn, who, entity, project, run_id)
         values: dict[str, Any] = {}
         name = body.display_name if body.display_name is not None else body.name
         if name is not None:
@@ -269,9 +266,7 @@ def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, w
 @router.delete("/runs/{entity}/{project}/{run_id}", status_code=204)
 def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Response:
     with write(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(who, entity)
-        row = store.get_run(conn, proj, run_id, lock=True)
+        _, row = store.writable_run(conn, who, entity, project, run_id)
         for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
             conn.execute(sa.delete(table).where(table.c.run_pk == row.pk))
         conn.execute(sa.delete(runs).where(runs.c.pk == row.pk))
@@ -282,9 +277,7 @@ def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
 def heartbeat(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Any:
     """The sender's "still alive" between batches; a crashed run that beats again is running."""
     with write(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(who, entity)
-        row = store.get_run(conn, proj, run_id, lock=True)
+        _, row = store.writable_run(conn, who, entity, project, run_id)
         state = "running" if row.state == "crashed" else row.state
         conn.execute(sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=time.time(), state=state))
     return JSONResponse({"state": state})

@@ -83,6 +83,24 @@ def get_run(conn: sa.Connection, project: Any, run_id: str, lock: bool = False) 
     return row
 
 
+def readable_run(
+    conn: sa.Connection, who: Principal, entity: str, project: str, run_id: str
+) -> tuple[Any, Any]:
+    """(project row, run row) for a read: 404 when either is missing or not readable."""
+    proj = readable_project(conn, who, entity, project)
+    return proj, get_run(conn, proj, run_id)
+
+
+def writable_run(
+    conn: sa.Connection, who: Principal, entity: str, project: str, run_id: str
+) -> tuple[Any, Any]:
+    """(project row, run row locked for update) for a write: 404 as ``readable_run``, then 403
+    for an entity the caller may not write into."""
+    proj = readable_project(conn, who, entity, project)
+    check_writable(who, entity)
+    return proj, get_run(conn, proj, run_id, lock=True)
+
+
 def new_run_values(project_id: int, run_id: str, now: float) -> dict[str, Any]:
     return {
         "project_id": project_id,
