@@ -190,17 +190,7 @@ def _fork(conn: sa.Connection, proj: Any, run_id: str, body: RunUpsert, now: flo
     values["history_keys"] = parent.history_keys
     pk = conn.execute(sa.insert(runs).values(**values).returning(runs.c.pk)).scalar_one()
     history.copy_until(conn, parent.pk, pk, step)
-    rules = store.load_summary(parent).to_state()["rules"]
-    state = store.rebuild_summary(conn, pk, rules)
-    conn.execute(
-        sa.update(runs)
-        .where(runs.c.pk == pk)
-        .values(
-            summary=state.snapshot(),
-            summary_state=store.dump_summary(state),
-            last_step=min(int(parent.last_step), step),
-        )
-    )
+    _rebuild_summary(conn, pk, parent, step)
 
 
 def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
@@ -217,7 +207,14 @@ def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
     conn.execute(sa.insert(rewinds).values(run_pk=run_pk, id=rewind_id, step=step, at=now))
     history.archive_after(conn, run_pk, step, rewind_id)
     row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one()
-    rules = store.load_summary(row).to_state()["rules"]
+    _rebuild_summary(conn, run_pk, row, step)
+
+
+def _rebuild_summary(conn: sa.Connection, run_pk: int, source: Any, step: int) -> None:
+    """After history was cut at ``step`` (a fork or a rewind): the run's summary rebuilt from
+    what remains, with the summary rules of ``source`` (the parent, or the run itself), and
+    ``last_step`` no later than ``step``."""
+    rules = store.load_summary(source).to_state()["rules"]
     state = store.rebuild_summary(conn, run_pk, rules)
     conn.execute(
         sa.update(runs)
@@ -225,7 +222,7 @@ def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
         .values(
             summary=state.snapshot(),
             summary_state=store.dump_summary(state),
-            last_step=min(int(row.last_step), step),
+            last_step=min(int(source.last_step), step),
         )
     )
 
