@@ -14,6 +14,7 @@ import pytest
 
 import trackwell
 from trackwell import rundir
+from trackwell.errors import PluginWarning
 from trackwell.run import Run
 from trackwell.runlog import Kind, read_log
 
@@ -122,10 +123,13 @@ def test_a_failing_hook_does_not_cost_the_run_its_data(register_plugin: Callable
             raise RuntimeError("plugin bug")
 
     register_plugin(Broken())
-    run = trackwell.init(project="p")
-    for i in range(5):
-        run.log({"x": i})
-    run.finish()
+    with pytest.warns(PluginWarning, match="plugin bug") as caught:
+        run = trackwell.init(project="p")
+        for i in range(5):
+            run.log({"x": i})
+        run.finish()
+    messages = " ".join(str(w.message) for w in caught)
+    assert "in its on_run_start hook" in messages and "in its on_log hook" in messages
     assert [row["x"] for row in _history(run)] == list(range(5))
     assert run.state == "finished"
 
