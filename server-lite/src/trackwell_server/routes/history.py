@@ -25,6 +25,8 @@ MSGPACK = "application/x-msgpack"
 _MAX = 2**62
 Step = Annotated[int | None, Query(ge=-_MAX, le=_MAX)]
 Keys = Annotated[str | None, Query(max_length=200_000, description="comma-separated keys; default all")]
+Samples = Annotated[int | None, Query(ge=1, le=100_000)]
+Rewind = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
 class Rows(BaseModel):
@@ -51,6 +53,11 @@ def _encode(request: Request, content: Any) -> Response:
     return JSONResponse(content)
 
 
+def _evenly(count: int, samples: int) -> list[int]:
+    """Up to ``samples`` indices into ``count`` rows, evenly spaced, the first and last included."""
+    return np.unique(np.linspace(0, count - 1, min(samples, count)).astype(np.int64)).tolist()
+
+
 def _archive(conn: sa.Connection, run_pk: int, rewind: int | None) -> int:
     if rewind is None:
         return history.LIVE
@@ -71,11 +78,11 @@ def get_history(
     who: Caller,
     srv: Srv,
     keys: Keys = None,
-    samples: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    samples: Samples = None,
     x_axis: Annotated[str, Query(max_length=1000)] = "_step",
     min_step: Step = None,
     max_step: Step = None,
-    rewind: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    rewind: Rewind = None,
     page_size: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Any:
@@ -165,8 +172,7 @@ def _fill_others(
         else:
             found.append(row)
     if found:
-        idx = np.unique(np.linspace(0, len(found) - 1, min(samples, len(found))).astype(np.int64))
-        for i in idx.tolist():
+        for i in _evenly(len(found), samples):
             by_step[found[i]["_step"]] = found[i]
 
 
@@ -181,7 +187,7 @@ def get_columns(
     keys: Keys = None,
     min_step: Step = None,
     max_step: Step = None,
-    rewind: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    rewind: Rewind = None,
 ) -> Response:
     """Numeric history as columns on one step axis (NaN where a key has no value).
 
@@ -213,13 +219,12 @@ def get_system(
     request: Request,
     who: Caller,
     srv: Srv,
-    samples: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    samples: Samples = None,
 ) -> Any:
     """System-metrics samples (their own time axis: ``_timestamp``, ``_runtime``)."""
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
         rows = list(history.iter_rows(conn, run.pk, "system"))
     if samples is not None and len(rows) > samples:
-        idx = np.unique(np.linspace(0, len(rows) - 1, samples).astype(np.int64))
-        rows = [rows[i] for i in idx.tolist()]
+        rows = [rows[i] for i in _evenly(len(rows), samples)]
     return _encode(request, {"rows": rows, "next_cursor": None})
