@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import textwrap
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,11 +17,9 @@ from trackwell import rundir
 from trackwell.cli.plugins import register as register_plugins_command
 from trackwell.errors import PluginWarning
 from trackwell.plugins import (
-    ENTRY_POINT_GROUP,
     create_plugin_manager,
     get_plugin_manager,
     plugin_info,
-    reset_plugin_manager,
 )
 from trackwell.run import Run
 from trackwell.runlog import Kind, read_log
@@ -32,36 +28,11 @@ MakeDist = Callable[..., None]
 
 
 @pytest.fixture(autouse=True)
-def fresh_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("TRACKWELL_DISABLE_PLUGINS", "TRACKWELL_LOAD_PLUGINS", "TRACKWELL_TRACE_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    reset_plugin_manager()
+def fresh_manager(plugin_env: None) -> Iterator[None]:
+    """``plugin_env`` (tests/core/conftest.py), finishing any run a test left open."""
     yield
     while trackwell.run is not None:
         trackwell.finish()
-    reset_plugin_manager()
-
-
-@pytest.fixture
-def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeDist]:
-    """Install a real distribution (a package and its dist-info) on sys.path."""
-    site = tmp_path / "site-packages"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    modules: list[str] = []
-
-    def make(name: str, source: str, version: str = "0.1") -> None:
-        (site / name).mkdir()
-        (site / name / "__init__.py").write_text(textwrap.dedent(source))
-        info = site / f"{name}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {name}\n")
-        modules.append(name)
-
-    yield make
-    for name in modules:
-        sys.modules.pop(name, None)
 
 
 def _history(run: Run) -> list[dict[str, Any]]:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
-import sys
-import textwrap
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import click
 import pluggy
@@ -18,7 +15,6 @@ from trackwell.cli.plugins import register as register_plugins_command
 from trackwell.errors import PluginWarning
 from trackwell.plugins import (
     DEFAULT_PLUGINS,
-    ENTRY_POINT_GROUP,
     create_plugin_manager,
     get_plugin_manager,
     hookspecs,
@@ -51,35 +47,7 @@ def on_run_stat(run):
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("TRACKWELL_DISABLE_PLUGINS", "TRACKWELL_LOAD_PLUGINS", "TRACKWELL_TRACE_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    reset_plugin_manager()
-    yield
-    reset_plugin_manager()
-
-
-@pytest.fixture
-def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeDist]:
-    """Install a real distribution (a package and its dist-info) on sys.path."""
-    site = tmp_path / "site-packages"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    modules: list[str] = []
-
-    def make(name: str, source: str, version: str = "0.1") -> None:
-        (site / name).mkdir()
-        (site / name / "__init__.py").write_text(textwrap.dedent(source))
-        info = site / f"{name}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n{name} = {name}\n")
-        modules.append(name)
-
-    yield make
-    for name in modules:
-        sys.modules.pop(name, None)
+pytestmark = pytest.mark.usefixtures("plugin_env")  # fixtures: tests/core/conftest.py
 
 
 def names(pm: pluggy.PluginManager) -> set[str]:
