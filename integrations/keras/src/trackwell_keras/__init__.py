@@ -15,8 +15,9 @@ of this package is loaded at every ``init()``).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from trackwell.integration.support import lazy_exports
 
 if TYPE_CHECKING:
     from trackwell_keras.checkpoint import TrackwellModelCheckpoint
@@ -50,15 +51,4 @@ _EXPORTS = {
     "WandbCallback": ("legacy", "WandbCallback"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)

@@ -12,9 +12,10 @@ trackwell plugin is loaded at every ``init()``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import trackwell  # noqa: F401  (installs the hook that registers report_to="trackwell")
+from trackwell.integration.support import lazy_exports
 
 if TYPE_CHECKING:
     from trackwell_transformers._register import SUPPORTED_TRANSFORMERS, register_with_transformers
@@ -32,17 +33,4 @@ _EXPORTS = {
     "SUPPORTED_TRANSFORMERS": ("_register", "SUPPORTED_TRANSFORMERS"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module, attr = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)
