@@ -28,11 +28,7 @@ def trackwell_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def offline_run(trackwell_dir: Path) -> Iterator[Run]:
     """A live offline run in ``trackwell_dir``; finished at teardown if the test did not."""
-    import trackwell
-
-    run = trackwell.init(project="test", mode="offline")
-    yield run
-    run.finish()
+    yield from _live_run("offline")
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +62,14 @@ def trackwell_online_dir(trackwell_dir: Path, trackwell_server: Any, monkeypatch
 @pytest.fixture
 def online_run(trackwell_online_dir: Path) -> Iterator[Run]:
     """A live run streaming to ``trackwell_server``; finished at teardown if the test did not."""
+    yield from _live_run("online")
+
+
+def _live_run(mode: str) -> Iterator[Run]:
+    """The body of ``offline_run`` and ``online_run``: a run of project "test", finished after."""
     import trackwell
 
-    run = trackwell.init(project="test", mode="online")
+    run = trackwell.init(project="test", mode=mode)
     yield run
     run.finish()
 
