@@ -449,6 +449,25 @@ def test_import_is_light(tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == []
 
 
+#: init() may load pluggy and psutil (plugins, system metrics), never these: installed
+#: plugins (the server, the integrations) are imported at init, so each must stay light
+INIT_HEAVY = ("numpy", "pandas", "torch", "requests", "click", "secrets", "trackwell.api", "trackwell_server.cli")
+
+
+def test_init_with_every_installed_plugin_is_light(tmp_path: Path) -> None:
+    code = (
+        "import sys, json, trackwell\n"
+        "run = trackwell.init(project='p', mode='offline')\n"
+        f"print(json.dumps(sorted(m for m in {INIT_HEAVY!r} if m in sys.modules)))\n"
+        "run.finish()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=child_env(tmp_path),
+        capture_output=True, text=True, timeout=TIMEOUT, check=True,
+    )  # fmt: skip
+    assert json.loads(proc.stdout.splitlines()[0]) == []
+
+
 def test_import_with_warnings_as_errors(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-c", "import trackwell; print(trackwell.__version__)"],

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from trackwell import rundir, runlog
-from trackwell.api.replay import replay
 from trackwell.errors import CorruptRunLog, UsageError, warn_user
 from trackwell.run import Run
 from trackwell.settings import Settings
@@ -57,6 +56,8 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
             "torn record left by a crash",
         )
         os.truncate(log, result.good_bytes)
+    from trackwell.api.replay import replay  # the Public API package: only when resuming
+
     data = replay(result.records)
     info = data.info
     for field, key in (("project", "project"), ("entity", "entity"), ("run_group", "group"),

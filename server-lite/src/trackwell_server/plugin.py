@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
 from trackwell.plugins import hookimpl
+
+if TYPE_CHECKING:  # init() loads this module: it must not pay for click
+    import click
 
 
 @hookimpl

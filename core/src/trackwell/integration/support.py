@@ -9,9 +9,8 @@ imports a framework.
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,31 +142,3 @@ def global_rank() -> int:
             except ValueError:
                 continue
     return 0
-
-
-def lazy_exports(
-    package: str,
-    namespace: MutableMapping[str, Any],
-    exports: Mapping[str, tuple[str, str]],
-    public: Sequence[str],
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A package's PEP 562 ``__getattr__`` and ``__dir__``, for public names that live in
-    submodules imported on first use (so importing the package imports no framework).
-
-    ``exports`` maps each public name to ``(submodule, attribute)``; ``namespace`` is the
-    package's ``globals()``, where a name is cached once imported. Use as
-    ``__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)``.
-    """
-
-    def __getattr__(name: str) -> Any:
-        if name not in exports:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module, attr = exports[name]
-        value = getattr(importlib.import_module(f"{package}.{module}"), attr)
-        namespace[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(namespace) | set(public))
-
-    return __getattr__, __dir__
