@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import statistics
 import sys
 import time
@@ -216,6 +217,25 @@ def bench_kill(python: str, plan: Plan, raw: dict[str, Any], seed: int | None) -
     ]
 
 
+def machine_speed() -> Check:
+    """A fixed pure-Python loop, timed here: it says how fast this machine was in this sitting.
+
+    Shared 2-core machines vary by 2-4x from one hour to the next; a figure is only
+    comparable with another taken when this loop took about as long.
+    """
+    best = math.inf
+    for _ in range(50):
+        t0 = time.perf_counter()
+        sum(range(10_000))
+        best = min(best, time.perf_counter() - t0)
+    return Check(
+        "machine speed: sum(range(10_000)), best of 50",
+        best * 1e6,
+        "us",
+        detail="for comparing sittings only: a typical modern x86 core takes about 60-100 µs",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -261,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
         print(f"         {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
 
+    checks.append(machine_speed())
     mode = "quick smoke run: targets are shown, only crashes fail" if args.quick else "full run"
     print(f"\ntrackwell benchmarks ({mode}; Python {sys.version.split()[0]})\n")
     print(table(checks, gated=not args.quick))

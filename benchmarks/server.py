@@ -170,15 +170,17 @@ def bench_ingest(plan: ServerPlan, raw: dict[str, Any], db: str) -> list[Check]:
         )
     rate = points / wall
     raw[f"ingest_{db}"] = {"points": points, "wall_s": wall, "points_per_s": rate}
+    gated = db == "SQLite"  # the target is for SQLite; PostgreSQL is the same measure, reported
     return [
         Check(
             f"ingest {db}: scalar points/s ({points:,} pts, {plan.batch_rows:,} rows/batch)",
             rate,
             "pts/s",
             measured=fmt(rate, "pts/s"),
-            target="≥ 1,000,000 pts/s",
-            ok=rate >= 1_000_000,
-            detail=f"{len(batches)} requests in {wall:.3f} s; batches pre-encoded (msgpack)",
+            target="≥ 1,000,000 pts/s" if gated else "info",
+            ok=rate >= 1_000_000 if gated else None,
+            detail=f"{len(batches)} requests in {wall:.3f} s; batches pre-encoded (msgpack); "
+            "one client, one server process",
         )
     ]
 
