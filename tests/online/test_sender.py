@@ -236,6 +236,26 @@ def test_finish_waits_only_upload_timeout_then_says_how_to_sync(
     assert not online.has_run(run.id)
 
 
+def test_finish_stops_waiting_early_when_nothing_gets_through(
+    own_online: tuple[LocalServer, Account], monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server, account = own_online
+    server.stop()  # down for good: every retry fails
+    monkeypatch.setattr(sender, "STALL_TIMEOUT", 1.0)
+    monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "120")
+    monkeypatch.delenv("TRACKWELL_SILENT")
+    run = trackwell.init(project="p")
+    run.log({"a": 1})
+    start = time.monotonic()
+    run.finish()
+    assert time.monotonic() - start < 30  # not the 120 s upload_timeout
+    err = capfd.readouterr().err
+    assert "did not reach the server: nothing went through for 1 s (retries failing; last error:" in err
+    assert f"trackwell sync {run.dir}" in err
+    server.start()
+    assert not account.has_run(run.id)
+
+
 def test_big_saved_files_go_up_in_parts(
     online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:

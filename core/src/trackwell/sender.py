@@ -49,6 +49,8 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 #: While ``finish()`` waits, retries come faster, so a returning server is noticed soon.
 CLOSING_BACKOFF_CAP = 2.0
+#: ``finish()`` stops waiting after this long with every retry failing and nothing sent.
+STALL_TIMEOUT = 15.0
 _UPSERT_FIELDS = ("name", "group", "job_type", "tags", "notes", "start_time")
 
 
@@ -459,8 +461,10 @@ class Sender:
             self._closing.set()
             self._kick.set()
             self.wake.set()
-            self._wait(timeout, last_seq, quiet)
-            why = f" within {timeout:g} s (upload_timeout"
+            if self._wait(timeout, last_seq, quiet):
+                why = f": nothing went through for {STALL_TIMEOUT:g} s (retries failing"
+            else:
+                why = f" within {timeout:g} s (upload_timeout"
         except KeyboardInterrupt:  # Ctrl-C while waiting means: stop waiting, not lose data
             why = " (upload interrupted"
         if not self._ended.is_set():
@@ -481,23 +485,37 @@ class Sender:
         )
         return False
 
-    def _wait(self, timeout: float, last_seq: int, quiet: bool) -> None:
-        """Join the thread for up to ``timeout`` s, saying how far it got every few seconds."""
+    def _wait(self, timeout: float, last_seq: int, quiet: bool) -> bool:
+        """Join the thread for up to ``timeout`` s, saying how far it got every few seconds.
+
+        A slow upload that moves gets the whole ``timeout``; one that has only failed
+        for ``STALL_TIMEOUT`` s (the server is down) stops the wait there, so a script
+        whose server is away does not hang at exit for the full upload timeout. True
+        means it stopped for that reason.
+        """
         up = self.uploader
         start = time.monotonic()
         shown = start + 2.0
+        left, moved = up.records_left(last_seq), start
         while not self._ended.is_set():
-            remaining = start + timeout - time.monotonic()
+            now = time.monotonic()
+            remaining = start + timeout - now
             if remaining <= 0:
-                return
+                return False
+            now_left = up.records_left(last_seq)
+            if now_left != left or up.error is None:
+                left, moved = now_left, now
+            elif now - moved >= STALL_TIMEOUT:
+                return True
             if self._ended.wait(min(remaining, 0.5)):
-                return
+                return False
             if not quiet and time.monotonic() >= shown:
                 shown = time.monotonic() + 5.0
                 state = f" (retrying: {up.error})" if up.error else ""
                 _stderr(
                     f"trackwell: uploading run {up.run_id}: {up.records_left(last_seq)} records left{state}"
                 )
+        return False
 
 
 def _seq(rec: Record) -> int:
