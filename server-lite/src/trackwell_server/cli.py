@@ -121,6 +121,7 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
         public_url=url,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "running upgrade ..." is noise at start
     try:
         srv, admin_key = open_server(config)
     except Exception as exc:
