@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.mode",
     "trackwell.cli.login",
     "trackwell.cli.sync",
+    "trackwell.cli.admin",
     "trackwell.cli.demo",
     "trackwell.cli.server_hint",  # replaced by trackwell-server's real command when installed
 )
