@@ -170,3 +170,18 @@ def test_summary_without_rules_is_each_keys_last_value(admin: Client, run_path: 
     admin.log_rows(run_path, [{"_step": 0, "a": 1, "b": "x"}, {"_step": 1, "a": 2}, {"c": 3.5}])
     summary = admin.get(f"/runs/{run_path}").json()["summary"]
     assert summary == {"_step": 2, "a": 2, "b": "x", "c": 3.5}
+
+
+def test_nul_characters_never_make_a_run_unstorable(admin: Client, run_path: str) -> None:
+    """PostgreSQL cannot store NUL in text: names lose the character, the data all arrives."""
+    records = [
+        ["run", 0, {"name": "a\x00b", "notes": "n\x00", "tags": ["t\x00"]}],
+        ["config", 1, {"update": {"k\x00": "x\x00y"}}],
+        ["history", 2, {"_step": 0, "text": "v\x00", "x": 1.0}],
+    ]
+    assert admin.ingest(run_path, "s-nul", 0, records).json() == {"last_seq": 2}
+    info = admin.get(f"/runs/{run_path}").json()
+    assert (info["name"], info["notes"], info["tags"]) == ("ab", "n", ["t\x00"])
+    assert info["config"]["k\x00"] == "x\x00y"  # JSON documents keep it, escaped
+    rows = admin.get(f"/runs/{run_path}/history").json()["rows"]
+    assert [(r["_step"], r["x"], r["text"]) for r in rows] == [(0, 1.0, "v\x00")]

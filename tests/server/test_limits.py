@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,3 +94,21 @@ def test_raw_garbage_request_line(server: ServerHandle) -> None:
     assert resp.status in (400, 401, 404, 422)
     resp.read()
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/teams", {"name": "nul-team", "members": ["a\x00b"]}),  # found by schemathesis on PostgreSQL
+        ("patch", "RUN", {"notes": "before\x00after"}),
+        ("put", "RUN", {"name": "n\x00ame"}),
+    ],
+)
+def test_nul_characters_are_422_or_stored_never_500(
+    admin: Client, run_path: str, method: str, path: str, body: dict[str, Any]
+) -> None:
+    """PostgreSQL cannot store NUL in text; SQLite can. Either answer is fine, a 500 is not."""
+    resp = getattr(admin, method)(f"/runs/{run_path}" if path == "RUN" else path, json=body)
+    assert resp.status_code in (200, 201, 422), resp.text
+    if resp.status_code == 422:
+        assert resp.json()["error"]["code"] == "invalid"

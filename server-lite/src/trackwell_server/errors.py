@@ -128,6 +128,11 @@ def install_handlers(app: FastAPI) -> None:
         # two requests (maybe on two server processes) created the same thing at once
         return error_response(409, "conflict", "a concurrent request changed the same object; retry")
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _unstorable(_request: Request, exc: sa.exc.DataError) -> Response:
+        # PostgreSQL refuses some values SQLite takes (a NUL character in text, above all)
+        return error_response(422, "invalid", f"a value the database cannot store: {exc.orig}")
+
     @app.exception_handler(sa.exc.OperationalError)
     async def _database_busy(request: Request, exc: sa.exc.OperationalError) -> Response:
         log.warning("database error on %s %s: %s", request.method, request.url.path, exc)

@@ -19,3 +19,12 @@ def check_file_path(path: str) -> str:
     if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise ApiError(422, f"invalid file path {path!r}: it must be relative, without '..' or empty parts")
     return path
+
+
+def clean_text(value: str) -> str:
+    """``value`` without NUL characters, which PostgreSQL cannot store in text columns.
+
+    A run name or note with one (rare, but a logged string can hold anything) must not
+    make its whole run unstorable, so the character is dropped rather than refused.
+    """
+    return value.replace("\x00", "") if "\x00" in value else value

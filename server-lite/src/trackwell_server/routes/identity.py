@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -43,7 +43,9 @@ class UserKey(BaseModel):
 
 class NewTeam(BaseModel):
     name: str = Field(pattern=NAME_PATTERN, max_length=128)
-    members: list[str] = Field(default_factory=list, max_length=1000)
+    members: list[Annotated[str, Field(pattern=NAME_PATTERN, max_length=128)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
 
 class Team(BaseModel):

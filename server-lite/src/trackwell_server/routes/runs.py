@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from trackwell.api import filters as run_filters
 from trackwell.errors import UsageError
@@ -18,7 +18,7 @@ from trackwell_server.db.engine import read, write
 from trackwell_server.db.schema import file_parts, files, rewinds, row_chunks, runs, series_chunks, streams
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.errors import ApiError
-from trackwell_server.names import NAME_PATTERN
+from trackwell_server.names import NAME_PATTERN, clean_text
 from trackwell_server.responses import JSONResponse
 from trackwell_server.storage import history
 from trackwell_server.storage import runs as store
@@ -26,7 +26,7 @@ from trackwell_server.storage import runs as store
 router = APIRouter(tags=["runs"])
 
 MAX_STEP = 2**62
-_Text = Annotated[str, Field(max_length=100_000)]
+_Text = Annotated[str, AfterValidator(clean_text), Field(max_length=100_000)]
 
 
 class ForkFrom(BaseModel):

@@ -22,6 +22,7 @@ from trackwell.metrics import MetricRule
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.schema import runs, streams
 from trackwell_server.errors import ApiError
+from trackwell_server.names import clean_text
 from trackwell_server.storage import history
 from trackwell_server.storage.runs import dump_summary, load_summary
 
@@ -170,7 +171,7 @@ class _Folder:
             for field, column in (("name", "name"), ("group", "group_name"), ("job_type", "job_type"),
                                   ("notes", "notes")):  # fmt: skip
                 if isinstance(body.get(field), str):
-                    self.values[column] = body[field]
+                    self.values[column] = clean_text(body[field])
             if isinstance(body.get("tags"), list):
                 self.values["tags"] = [str(t) for t in body["tags"]]
             if body.get("resumed"):
