@@ -286,26 +286,40 @@ class _Summary:
 
 
 class _FilterView:
-    """A RunInfo dressed as the local API's Run, so ``trackwell.api.filters`` applies unchanged."""
+    """A run's filterable fields dressed as the local API's Run, so ``trackwell.api.filters``
+    applies unchanged. Built from the light first-pass columns (see ``list_runs``)."""
 
-    def __init__(self, info: dict[str, Any]) -> None:
-        self.info = info
-        self.id = info["id"]
-        self.name = info["display_name"]
-        self.config = info["config"]
-        self.summary = _Summary(info["summary"])
-        self.metadata = info["metadata"]
-        self.tags = info["tags"]
-        self.state = info["state"]
-        self.project = info["project"]
-        self.entity = info["entity"]
-        self.group = info["group"]
-        self.job_type = info["job_type"]
-        self.notes = info["notes"]
-        self.start_time = info["created_at"]
-        self.created_at = datetime.fromtimestamp(info["created_at"], tz=timezone.utc).strftime(
+    def __init__(self, row: Any, project: Any) -> None:
+        self.pk = row.pk
+        self.id = row.run_id
+        self.name = row.name or row.run_id
+        self.config = getattr(row, "config", None) or {}
+        self.summary = _Summary(getattr(row, "summary", None) or {})
+        self.metadata = getattr(row, "metadata", None) or {}
+        self.tags = list(row.tags or [])
+        self.state = row.state
+        self.project = project.name
+        self.entity = project.entity
+        self.group = row.group_name
+        self.job_type = row.job_type
+        self.notes = row.notes
+        self.start_time = row.created_at
+        self.created_at = datetime.fromtimestamp(row.created_at, tz=timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%S"
         )
+
+
+#: the runs columns every filter pass reads; the JSON documents are added only when named
+_LIGHT = (runs.c.pk, runs.c.run_id, runs.c.name, runs.c.group_name, runs.c.job_type, runs.c.tags,
+          runs.c.notes, runs.c.state, runs.c.created_at)  # fmt: skip
+#: orders SQL can do by itself when there is no filter: no row is parsed at all
+_SQL_ORDER = {
+    "created_at": runs.c.created_at,
+    "createdAt": runs.c.created_at,
+    "heartbeat_at": runs.c.heartbeat_at,
+    "state": runs.c.state,
+    "id": runs.c.run_id,
+}
 
 
 @router.get("/runs/{entity}/{project}", response_model=RunList)
@@ -319,6 +333,13 @@ def list_runs(
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Any:
+    """One page of a project's runs, filtered and ordered.
+
+    Two passes, so a page costs little even in a project of 10,000 runs: matching and
+    ordering read only the columns the filter and order name (config, summary or
+    metadata are parsed only when named), then full run objects are built for the
+    page alone. Without a filter and with an order on a plain column, SQL does it all.
+    """
     query: Any = {}
     if filters:
         try:
@@ -332,23 +353,43 @@ def list_runs(
         if not cursor.isdigit():
             raise ApiError(422, f"invalid cursor {cursor!r}")
         start = int(cursor)
+    key = order.strip().lstrip("+-")
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        rows = conn.execute(
-            sa.select(runs).where(runs.c.project_id == proj.id).order_by(runs.c.created_at)
-        ).all()
-        views = [_FilterView(i) for i in store.infos(conn, proj, rows, _base_url(srv))]
-    try:
-        matched = [v for v in views if run_filters.matches(v, query)]  # type: ignore[arg-type]
-        ordered = run_filters.sort_runs(matched, order)  # type: ignore[arg-type]
-    except (UsageError, TypeError, ValueError, AttributeError, KeyError, RecursionError, re.error) as exc:
-        raise ApiError(422, f"invalid filters or order: {exc}") from None
-    page = ordered[start : start + per_page]
-    more = start + per_page < len(ordered)
+        in_project = runs.c.project_id == proj.id
+        if not query and key in _SQL_ORDER:
+            column = _SQL_ORDER[key]
+            ordering = column.desc() if order.strip().startswith("-") else column.asc()
+            total = conn.execute(sa.select(sa.func.count()).select_from(runs).where(in_project)).scalar() or 0
+            page_pks = sa.select(runs.c.pk).where(in_project).order_by(ordering, runs.c.pk)
+            pks = list(conn.execute(page_pks.offset(start).limit(per_page)).scalars())
+        else:
+            named = json.dumps(query) + " " + order
+            extra = [runs.c[c] for c in ("config", "summary", "metadata") if c in named]
+            if "summary_metrics" in named and runs.c.summary not in extra:
+                extra.append(runs.c.summary)
+            rows = conn.execute(
+                sa.select(*_LIGHT, *extra).where(in_project).order_by(runs.c.created_at)
+            ).all()
+            views = [_FilterView(r, proj) for r in rows]
+            try:
+                matched = [v for v in views if run_filters.matches(v, query)]  # type: ignore[arg-type]
+                ordered = run_filters.sort_runs(matched, order)  # type: ignore[arg-type]
+            except (
+                UsageError,
+                TypeError,
+                ValueError,
+                AttributeError,
+                KeyError,
+                RecursionError,
+                re.error,
+            ) as exc:
+                raise ApiError(422, f"invalid filters or order: {exc}") from None
+            total = len(ordered)
+            pks = [v.pk for v in ordered[start : start + per_page]]  # type: ignore[attr-defined]
+        full = {r.pk: r for r in conn.execute(sa.select(runs).where(runs.c.pk.in_(pks)))} if pks else {}
+        page = store.infos(conn, proj, [full[pk] for pk in pks if pk in full], _base_url(srv))
+    more = start + per_page < total
     return JSONResponse(
-        {
-            "runs": [v.info for v in page],  # type: ignore[attr-defined]
-            "next_cursor": str(start + per_page) if more else None,
-            "total": len(ordered),
-        }
+        {"runs": page, "next_cursor": str(start + per_page) if more else None, "total": total}
     )
