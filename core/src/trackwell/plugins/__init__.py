@@ -102,13 +102,18 @@ def find_entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
                 continue
             seen.add(key)
             path = os.path.join(entry or ".", meta_dir, "entry_points.txt")
-            if not os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if f"[{group}]" not in text:  # most packages: no need to parse (a big env has hundreds)
                 continue
             parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
             parser.optionxform = str  # type: ignore[assignment,method-assign]
             try:
-                parser.read(path, encoding="utf-8")
-            except (configparser.Error, UnicodeDecodeError):
+                parser.read_string(text, source=path)
+            except configparser.Error:
                 continue
             if parser.has_section(group):
                 for name, value in parser.items(group):
