@@ -71,3 +71,44 @@ def test_new_key_gives_a_second_working_key(
 def test_admin_without_a_server_says_to_log_in(trackwell_dir: Path) -> None:
     code, out = invoke("admin", "new-key")
     assert code == 1 and "trackwell login --host URL" in out
+
+
+def test_a_revoked_key_stops_working_and_only_its_owner_or_an_admin_may_revoke_it(
+    trackwell_online_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, other = "u" + uuid.uuid4().hex[:8], "o" + uuid.uuid4().hex[:8]
+    key = invoke("admin", "create-user", name)[1].splitlines()[1]
+    other_key = invoke("admin", "create-user", other)[1].splitlines()[1]
+    key_id = key.split("_")[1]
+
+    monkeypatch.setenv("TRACKWELL_API_KEY", other_key)
+    code, out = invoke("admin", "revoke-key", key_id)  # not theirs: as if it did not exist
+    assert code == 1 and f"no API key {key_id!r} of yours" in out
+
+    monkeypatch.setenv("TRACKWELL_API_KEY", key)
+    code, out = invoke("admin", "keys")
+    assert code == 0 and key_id in out
+    second = invoke("admin", "new-key")[1].strip()
+    code, out = invoke("admin", "revoke-key", key_id)
+    assert code == 0, out
+    code, out = invoke("admin", "keys")  # the revoked key no longer works, at once
+    assert code == 1 and "rejected the saved API key" in out
+    monkeypatch.setenv("TRACKWELL_API_KEY", second)  # the user's other key still does
+    code, out = invoke("admin", "keys")
+    assert code == 0 and key_id not in out and second.split("_")[1] in out
+
+
+def test_logout_forgets_the_saved_server_and_key(trackwell_dir: Path, trackwell_server: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from trackwell.settings import Settings
+
+    monkeypatch.delenv("TRACKWELL_BASE_URL", raising=False)
+    monkeypatch.delenv("TRACKWELL_API_KEY", raising=False)
+    code, out = invoke("login", "--host", trackwell_server.url, trackwell_server.admin_key)
+    assert code == 0, out
+    assert Settings.resolve().mode == "online"
+    code, out = invoke("logout")
+    assert code == 0 and "Logged out" in out
+    s = Settings.resolve()
+    assert (s.base_url, s.api_key, s.mode) == (None, None, "offline")
+    assert invoke("logout")[1].startswith("Not logged in")

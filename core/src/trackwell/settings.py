@@ -106,8 +106,8 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return dict(parser["default"]) if parser.has_section("default") else {}
 
 
-def write_settings_file(path: Path, updates: Mapping[str, str], private: bool = False) -> None:
-    """Merge ``updates`` into the ``[default]`` section of an INI settings file.
+def write_settings_file(path: Path, updates: Mapping[str, str | None], private: bool = False) -> None:
+    """Merge ``updates`` into the ``[default]`` section of an INI settings file (None removes a key).
 
     ``private`` files (they hold an API key) are readable by their owner only (0600),
     from the moment they exist: written to a 0600 temporary file, then renamed.
@@ -117,7 +117,10 @@ def write_settings_file(path: Path, updates: Mapping[str, str], private: bool = 
     if not parser.has_section("default"):
         parser.add_section("default")
     for key, value in updates.items():
-        parser["default"][key] = value
+        if value is None:
+            parser.remove_option("default", key)
+        else:
+            parser["default"][key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     if not private:
         with open(path, "w", encoding="utf-8") as fh:

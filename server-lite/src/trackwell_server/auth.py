@@ -3,8 +3,9 @@
 A key is ``tw_<id>_<secret>``; the database keeps the id, a random salt and
 ``sha256(salt + key)``, so a leaked database leaks no usable key. Verified keys are
 cached for a minute per process (a key lookup per request would cost more than most
-requests); team membership is read per request, so adding a member takes effect at
-once on every server process.
+requests): a revoked key stops working at once on the process that revoked it and
+within that minute on the others. Team membership is read per request, so adding a
+member takes effect at once on every server process.
 """
 
 from __future__ import annotations
@@ -65,6 +66,24 @@ def create_key(conn: sa.Connection, user: str) -> str:
         )
     )
     return key
+
+
+def list_keys(conn: sa.Connection, user: str) -> list[dict[str, object]]:
+    """``user``'s keys by id and creation time: never the keys themselves (they are not kept)."""
+    rows = conn.execute(
+        sa.select(api_keys.c.key_id, api_keys.c.created_at)
+        .where(api_keys.c.user == user)
+        .order_by(api_keys.c.created_at)
+    )
+    return [{"id": r.key_id, "created_at": r.created_at} for r in rows]
+
+
+def revoke_key(conn: sa.Connection, key_id: str, who: Principal) -> None:
+    """Delete key ``key_id``: the caller's own, or anyone's for an admin (404 otherwise)."""
+    owner = conn.execute(sa.select(api_keys.c.user).where(api_keys.c.key_id == key_id)).scalar()
+    if owner is None or not (who.admin or owner == who.user):
+        raise ApiError(404, f"no API key {key_id!r} of yours")
+    conn.execute(sa.delete(api_keys).where(api_keys.c.key_id == key_id))
 
 
 def entity_kind(conn: sa.Connection, name: str) -> str | None:
@@ -138,7 +157,8 @@ class Authenticator:
     def __init__(self, engine: Engine, enabled: bool) -> None:
         self.engine = engine
         self.enabled = enabled
-        self._cache: dict[str, tuple[str, bool, float]] = {}  # sha256(key) -> user, admin, expiry
+        #: sha256(key) -> user, admin, expiry, key id
+        self._cache: dict[str, tuple[str, bool, float, str]] = {}
         self._lock = threading.Lock()
 
     def principal(self, request: Request) -> Principal:
@@ -173,5 +193,11 @@ class Authenticator:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[token] = (row.user, bool(row.admin), now + _CACHE_SECONDS)
+            self._cache[token] = (row.user, bool(row.admin), now + _CACHE_SECONDS, match.group(1))
         return row.user, bool(row.admin)
+
+    def forget(self, key_id: str) -> None:
+        """Drop a revoked key from this process's cache, so it stops working at once."""
+        with self._lock:
+            for token in [t for t, hit in self._cache.items() if hit[3] == key_id]:
+                del self._cache[token]

@@ -28,7 +28,7 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     transport: Transport | None = None
     try:
         transport = Transport(s.base_url, s.api_key, timeout=15.0)
-        return transport.request(method, path, json_body=body if body is not None else {}).body
+        return transport.request(method, path, json_body=body).body
     except AuthenticationError:
         raise click.ClickException(
             f"{s.base_url} rejected the saved API key: run `trackwell login`"
@@ -92,3 +92,23 @@ def register(cli: click.Group) -> None:
         """Make another API key for yourself (for a second machine or a CI job)."""
         answer = _call("POST", "/keys")
         click.echo(answer["api_key"])
+
+    @admin.command("keys")
+    def keys() -> None:
+        """List your API keys by id (the part after `tw_`) and age."""
+        import datetime
+
+        for key in _call("GET", "/keys")["keys"]:
+            made = datetime.datetime.fromtimestamp(key["created_at"]).strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{key['id']}  created {made}")
+
+    @admin.command("revoke-key")
+    @click.argument("key_id")
+    def revoke_key(key_id: str) -> None:
+        """Revoke key KEY_ID (`tw_<KEY_ID>_...`): yours, or anyone's with an admin key.
+
+        It stops working at once on the server process that handles this, and within
+        a minute on the others (they cache verified keys that long).
+        """
+        _call("DELETE", f"/keys/{key_id}")
+        click.echo(f"Revoked key {key_id}.")

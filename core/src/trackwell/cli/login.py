@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from trackwell.errors import AuthenticationError, CommError
-from trackwell.settings import Settings, user_config_dir, write_settings_file
+from trackwell.settings import Settings, read_settings_file, user_config_dir, write_settings_file
 
 if TYPE_CHECKING:
     from trackwell.transport import Transport
@@ -54,6 +54,24 @@ def register(cli: click.Group) -> None:
         for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
             if os.environ.get(var):
                 click.echo(f"Note: {var} is set in this environment and wins over the saved value.")
+
+    @cli.command()
+    def logout() -> None:
+        """Forget the saved server and API key: runs stay local until the next login.
+
+        Only the user settings file is changed; TRACKWELL_BASE_URL / TRACKWELL_API_KEY
+        (or the WANDB_ ones) in the environment still apply.
+        """
+        path = user_config_dir() / "settings"
+        saved = read_settings_file(path)
+        if not saved.get("api_key") and not saved.get("base_url"):
+            click.echo(f"Not logged in: nothing saved in {path}.")
+            return
+        write_settings_file(path, {"base_url": None, "api_key": None, "entity": None}, private=True)
+        click.echo(f"Logged out: removed the server and API key from {path}.")
+        for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
+            if os.environ.get(var):
+                click.echo(f"Note: {var} is still set in this environment.")
 
 
 def _ask_key(transport: Transport) -> str:

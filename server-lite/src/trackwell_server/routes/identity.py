@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from trackwell_server import auth
@@ -61,6 +61,15 @@ class ApiKey(BaseModel):
     api_key: str
 
 
+class KeyInfo(BaseModel):
+    id: str
+    created_at: float
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
 @router.get("/health", response_model=Health, tags=["identity"])
 def health(srv: Srv) -> Any:
     """Liveness, for load balancers and ``start_server``; needs no key."""
@@ -110,3 +119,21 @@ def create_key(who: Caller, srv: Srv) -> Any:
     with write(srv.engine) as conn:
         key = auth.create_key(conn, who.user)
     return JSONResponse({"api_key": key}, status_code=201)
+
+
+@router.get("/keys", response_model=KeyList, tags=["identity"])
+def list_keys(who: Caller, srv: Srv) -> Any:
+    """The caller's keys by id (the part after ``tw_``), to find the one to revoke."""
+    with read(srv.engine) as conn:
+        return JSONResponse({"keys": auth.list_keys(conn, who.user)})
+
+
+@router.delete("/keys/{key_id}", status_code=204, tags=["identity"])
+def revoke_key(
+    key_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,32}$")], who: Caller, srv: Srv
+) -> Response:
+    """Revoke a key: one's own, or any user's for an admin (a leaked key, a departed user)."""
+    with write(srv.engine) as conn:
+        auth.revoke_key(conn, key_id, who)
+    srv.auth.forget(key_id)
+    return Response(status_code=204)
