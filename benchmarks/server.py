@@ -13,13 +13,13 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -40,12 +40,6 @@ class ServerPlan:
 
 FULL = ServerPlan(ingest_rows=100_000, batch_rows=5_000, series_points=1_000_000, online_steps=20_000)
 QUICK = ServerPlan(ingest_rows=10_000, batch_rows=5_000, series_points=50_000, online_steps=2_000)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_available() -> bool:
@@ -78,31 +72,29 @@ class Client:
 def server(db_url: str | None = None) -> Iterator[int]:
     """A fresh server subprocess with its own data directory; yields its port.
 
-    PostgreSQL runs get a schema of their own (``?options=-csearch_path=...``) so a
-    benchmark never reads another run's tables, and the schema is dropped after.
+    Started by server-lite's own ``start_server_process`` (the kill -9 tests use it
+    too). PostgreSQL runs get a schema of their own (``?options=-csearch_path=...``)
+    so a benchmark never reads another run's tables, and the schema is dropped after.
     """
-    port = _free_port()
+    from trackwell_server.testing import start_server_process
+
     schema = None
     with tempfile.TemporaryDirectory(prefix="twbench-server-") as data:
-        cmd = [sys.executable, "-m", "trackwell_server", "--host", "127.0.0.1", "--port", str(port)]
-        cmd += ["--data", data, "--no-auth"]
         if db_url:
             schema = "bench_" + uuid.uuid4().hex[:10]
             _pg(f"CREATE SCHEMA {schema}")
-            cmd += ["--db", f"{db_url}?options=-csearch_path%3D{schema}"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWELL_", "WANDB_"))}
-        env["TRACKWELL_CONFIG_DIR"] = os.path.join(data, "config")
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            db_url = f"{db_url}?options=-csearch_path%3D{schema}"
         try:
-            _wait_up(port, proc)
-            yield port
-        finally:
-            proc.terminate()
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                handle, _ = start_server_process(data, db_url=db_url, auth=False)
+            except (RuntimeError, TimeoutError) as exc:
+                log = Path(data, "server.log").read_text(errors="replace")[-2000:]
+                raise WorkloadError(f"the server did not start: {exc}\n{log}") from None
+            try:
+                yield int(handle.url.rsplit(":", 1)[1])
+            finally:
+                handle.stop()
+        finally:
             if schema:
                 _pg(f"DROP SCHEMA {schema} CASCADE")
 
@@ -111,23 +103,6 @@ def _pg(sql: str) -> None:
     env = {**os.environ, "PGOPTIONS": "--client-min-messages=warning"}
     cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql]
     subprocess.run(cmd, check=True, env=env)
-
-
-def _wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise WorkloadError(f"server exited {proc.returncode}: {err[-2000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)  # polling a subprocess we cannot join; bounded by the deadline
-    raise WorkloadError(f"server on port {port} did not answer /health within {timeout:.0f} s")
 
 
 def _batches(rows: int, batch_rows: int, keys: list[str], stream: str) -> list[bytes]:
