@@ -1,0 +1,330 @@
+"""The interface every logged media type shares (Image, Audio, Table, ...).
+
+A media object lives in two moments. Its constructor runs on the caller's thread and
+only snapshots the input cheaply (copies an array, keeps a path, renders a figure),
+because the training loop may change that input right after ``log()`` returns. Its
+``to_record(ctx)`` runs later, off the caller's thread (the run's writer thread, or
+``artifact.add``): it encodes, writes files through ``ctx`` and returns the JSON-able
+record stored in the history row in place of the object.
+
+This module imports only the standard library: ``trackwell.normalize`` checks for
+``Media`` on the log path, and ``import trackwell`` must stay free of numpy and PIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+__all__ = [
+    "DirContext",
+    "Media",
+    "MediaContext",
+    "MissingDependencyError",
+    "media_type",
+    "register_converter",
+    "register_media_type",
+    "require",
+]
+
+HASH_CHARS = 20  # hex digits of sha256 in a file name: 80 bits, plenty within one run
+INSTALL_HINT = 'pip install "trackwell[media]"'
+
+
+class MissingDependencyError(ImportError):
+    """A media type needs a library that is not installed."""
+
+
+def require(module: str, what: str, package: str | None = None) -> Any:
+    """Import ``module`` for ``what`` or raise an error that names the extra to install.
+
+    Media classes import numpy/PIL/av only when used, through this, so a missing
+    library gives one clear message instead of a bare ImportError from deep inside.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{what} needs the {package or module.split('.')[0]!r} package, which is not "
+            f"installed; install it with: {INSTALL_HINT}"
+        ) from exc
+
+
+class MediaContext(Protocol):
+    """Where a media object's files go: a run's files dir, or an artifact being built."""
+
+    def write_bytes(self, data: bytes, kind: str, suffix: str) -> str:
+        """Store ``data`` under a content-hashed name (sha256 prefix) in the
+        ``media/<kind>/`` folder of the root; return the path relative to the root,
+        posix, e.g. ``'media/images/3fa9c1e2d4b5a6f7e8d9.png'``. Idempotent."""
+        ...
+
+    def copy_file(self, src: Path, kind: str, suffix: str) -> str:
+        """Same, for an existing file (streamed, hashed while copying)."""
+        ...
+
+
+class Media:
+    """Base of everything log() stores as a file or typed record (Image, Audio, Table, ...).
+
+    Subclasses set ``_type`` (W&B's record type name: ``"image-file"``,
+    ``"audio-file"``, ``"video-file"``, ``"histogram"``, ``"html-file"``,
+    ``"object3D-file"``, ``"plotly-file"``, ``"table-file"``, ``"joined-table"``, ...)
+    and implement ``to_record`` and ``from_record``.
+    """
+
+    _type: ClassVar[str]
+
+    def to_record(self, ctx: MediaContext) -> dict[str, Any]:
+        """Called OFF the caller's thread (the writer thread, or artifact.add): encode,
+        write files through ``ctx``, return a JSON-able record:
+        ``{"_type": ..., "path": <relative path>, "sha256": ..., "size": ..., <type fields>}``."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Media:
+        """Rebuild from a record; ``read(path)`` returns the bytes of a file named in the record."""
+        raise NotImplementedError
+
+
+def _safe_part(text: str, what: str) -> str:
+    if not text or "/" in text or "\\" in text or text.startswith(".") and text.strip(".") == "":
+        raise ValueError(f"media {what} {text!r} must be a plain name")
+    return text
+
+
+class DirContext:
+    """A ``MediaContext`` writing under one root directory (a run's ``files/`` dir).
+
+    Names are the first ``HASH_CHARS`` hex digits of the content's sha256, so the
+    same image logged twice is stored once. Writes go through a temporary file and
+    an atomic rename, so a reader (the sender) never sees half a file. ``written``
+    lists the relative paths created since the last ``take_written()`` call, for a
+    consumer that wants to know about new files without rescanning the folder.
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._written: list[str] = []
+        self.last_sha256 = ""
+        self.last_size = 0
+
+    def _target(self, digest: str, kind: str, suffix: str) -> tuple[str, Path]:
+        suffix = suffix if not suffix or suffix.startswith(".") else "." + suffix
+        rel = f"media/{_safe_part(kind, 'kind')}/{digest[:HASH_CHARS]}{suffix}"
+        return rel, self.root / rel
+
+    def write_bytes(self, data: bytes, kind: str, suffix: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        rel, path = self._target(digest, kind, suffix)
+        self.last_sha256, self.last_size = digest, len(data)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            self._note(rel)
+        return rel
+
+    def copy_file(self, src: Path, kind: str, suffix: str) -> str:
+        src = Path(src)
+        (self.root / "media" / _safe_part(kind, "kind")).mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root / "media" / kind, prefix=".tmp-")
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out, src.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            digest = h.hexdigest()
+            rel, path = self._target(digest, kind, suffix)
+            self.last_sha256, self.last_size = digest, size
+            if path.exists():
+                Path(tmp).unlink()
+            else:
+                os.replace(tmp, path)
+                self._note(rel)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return rel
+
+    def _note(self, rel: str) -> None:
+        with self._lock:
+            self._written.append(rel)
+
+    def take_written(self) -> list[str]:
+        """Relative paths of files created since the previous call, oldest first."""
+        with self._lock:
+            out, self._written = self._written, []
+        return out
+
+    def read(self, rel: str) -> bytes:
+        """The bytes of a file this context wrote (``from_record``'s ``read``)."""
+        return (self.root / rel).read_bytes()
+
+
+def write_file(ctx: MediaContext, type_name: str, data: bytes, kind: str, suffix: str) -> dict[str, Any]:
+    """Write ``data`` through ``ctx`` and return its file record (path, sha256, size)."""
+    rel = ctx.write_bytes(data, kind, suffix)
+    return {
+        "_type": type_name,
+        "path": rel,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+
+
+def copy_file(ctx: MediaContext, type_name: str, src: Path, kind: str, suffix: str) -> dict[str, Any]:
+    """Copy ``src`` through ``ctx`` and return its file record (path, sha256, size)."""
+    rel = ctx.copy_file(src, kind, suffix)
+    if isinstance(ctx, DirContext):  # hashed while copying
+        return {"_type": type_name, "path": rel, "sha256": ctx.last_sha256, "size": ctx.last_size}
+    h = hashlib.sha256()
+    size = 0
+    with Path(src).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return {"_type": type_name, "path": rel, "sha256": h.hexdigest(), "size": size}
+
+
+# ---------------------------------------------------------------------------
+# Registry: built-in types, plugin types, converters for foreign objects
+# ---------------------------------------------------------------------------
+
+_BUILTIN: dict[str, tuple[str, str]] = {
+    # _type -> (module, class), imported on first lookup. Types defined elsewhere
+    # (tables, artifacts) call register_media_type when their module is imported.
+    "image-file": ("trackwell.media.image", "Image"),
+    "images/separated": ("trackwell.media.image", "Image"),
+    "audio-file": ("trackwell.media.audio", "Audio"),
+    "video-file": ("trackwell.media.video", "Video"),
+    "histogram": ("trackwell.media.histogram", "Histogram"),
+    "html-file": ("trackwell.media.html", "Html"),
+    "object3D-file": ("trackwell.media.object3d", "Object3D"),
+    "plotly-file": ("trackwell.media.plotly", "Plotly"),
+}
+
+_types: dict[str, type[Media]] = {}
+#: (module prefix, class name or "" for any) -> converter(obj) -> Media
+_converters: dict[tuple[str, str], Callable[[Any], Media]] = {}
+_plugins_loaded = False
+_registry_lock = threading.RLock()
+
+
+def register_media_type(cls: type[Media] | str, cls_or_none: type[Media] | None = None) -> None:
+    """Make ``cls`` known under its ``_type`` (or the name given first), for
+    ``media_type`` and for reading records back. Raises ``TypeError`` for a class that
+    is not a ``Media`` subclass with a ``_type``."""
+    if isinstance(cls, str):
+        name, klass = cls, cls_or_none
+    else:
+        klass, name = cls, getattr(cls, "_type", "")
+    if not (isinstance(klass, type) and issubclass(klass, Media)):
+        raise TypeError(f"register_media_type expects a trackwell.media.Media subclass, got {klass!r}")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{klass.__qualname__} has no _type; set _type = '<record type name>'")
+    with _registry_lock:
+        _types[name] = klass
+
+
+def register_converter(module: str, class_name: str, convert: Callable[[Any], Media]) -> None:
+    """Convert objects of a foreign type to a Media object when passed to ``log()``.
+
+    Matched by the object's type's module (``module`` or a submodule of it) and class
+    name (``""`` for any class in that module), so the foreign library is never
+    imported to check.
+    """
+    with _registry_lock:
+        _converters[(module, class_name)] = convert
+
+
+def _register_from_plugin(obj: Any, converter: Any = None) -> None:
+    """The ``register`` callable passed to the ``register_media_types`` hook:
+    ``register(MediaSubclass)`` adds a type, ``register((module, class_name),
+    converter)`` adds a converter for a foreign object type."""
+    if isinstance(obj, tuple) and len(obj) == 2 and callable(converter):
+        register_converter(obj[0], obj[1], converter)
+        return
+    if converter is not None:
+        raise TypeError("register(cls) takes one Media subclass, or register((module, class_name), converter)")
+    register_media_type(obj)
+
+
+def load_plugins() -> None:
+    """Call every plugin's ``register_media_types`` hook, once per process."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    with _registry_lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        from trackwell.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+        hook = getattr(pm.hook, "register_media_types", None)
+        if hook is not None:
+            hook(register=_register_from_plugin)
+
+
+def reset_plugins() -> None:
+    """Forget plugin-registered types so the next use asks plugins again (tests)."""
+    global _plugins_loaded
+    with _registry_lock:
+        _plugins_loaded = False
+        for name in [n for n in _types if n not in _BUILTIN]:
+            del _types[name]
+        _converters.clear()
+
+
+def media_type(type_name: str) -> type[Media]:
+    """The Media class for a record's ``_type``: built-ins plus plugin-registered types.
+
+    Raises ``KeyError`` naming the known types for an unknown name.
+    """
+    cls = _types.get(type_name)
+    if cls is not None:
+        return cls
+    if type_name in _BUILTIN:
+        import importlib
+
+        module, attr = _BUILTIN[type_name]
+        cls = getattr(importlib.import_module(module), attr)
+        _types[type_name] = cls
+        return cls
+    load_plugins()
+    cls = _types.get(type_name)
+    if cls is None:
+        known = sorted(set(_types) | set(_BUILTIN))
+        raise KeyError(f"unknown media type {type_name!r}; known types: {', '.join(known)}")
+    return cls
+
+
+def find_converter(obj: Any) -> Callable[[Any], Media] | None:
+    """The registered converter for ``obj``'s type, matched by module and class name."""
+    load_plugins()
+    if not _converters:
+        return None
+    kind = type(obj)
+    module = kind.__module__
+    for (prefix, name), convert in _converters.items():
+        if (module == prefix or module.startswith(prefix + ".")) and (not name or name == kind.__name__):
+            return convert
+    return None
