@@ -49,6 +49,8 @@ __all__ = [
     "run",
     "save",
     "summary",
+    "unwatch",
+    "watch",
 ]
 
 #: The current run (``None`` before ``init()`` and after ``finish()``).
@@ -59,6 +61,8 @@ log: Any = _preinit_callable("log")
 define_metric: Any = _preinit_callable("define_metric")
 alert: Any = _preinit_callable("alert")
 save: Any = _preinit_callable("save")
+watch: Any = _preinit_callable("watch")
+unwatch: Any = _preinit_callable("unwatch")
 
 
 def __getattr__(name: str) -> Any:

@@ -149,6 +149,16 @@ class Run:
         }
         if self.stream is not None:
             info["stream"] = self.stream
+        s = self.settings
+        if s.x_label is not None:
+            info["label"] = s.x_label
+        if s.x_shared and not s.x_primary:
+            # A process attached to a shared run: the primary owns its name, group, tags,
+            # notes and final state, so this log names none of them (the server keeps a
+            # field a RUN record leaves out).
+            for field in ("name", "group", "job_type", "tags", "notes"):
+                info.pop(field)
+            info["primary"] = False
         return info
 
     # -- logging ------------------------------------------------------------
@@ -302,6 +312,30 @@ class Run:
             self._queue.append(("save", glob_str, base_path, policy))
         return True
 
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> Any:
+        """Log histograms of a PyTorch model's gradients and/or parameters every ``log_freq`` steps.
+
+        Implemented by the ``trackwell-torch`` package (found through
+        ``trackwell.integration.torch``), so the core never imports torch; without it
+        this raises ``ModuleNotFoundError`` saying ``pip install trackwell-torch``.
+        """
+        self._check_live("watch")
+        return _torch_integration().watch(
+            models, criterion=criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph, run=self
+        )
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove the hooks ``watch()`` put on ``models`` (all models this run watches when None)."""
+        _torch_integration().unwatch(models, run=self)
+
     def _check_live(self, what: str) -> None:
         if self._finished and not self._in_finish_hooks:
             raise RunFinishedError(f"run {self.id} is finished; the call to {what}() was ignored")
@@ -407,6 +441,12 @@ class Run:
         self._writer = writer
         self._queue = writer.queue
         self._wake = writer.wake
+
+
+def _torch_integration() -> Any:
+    from trackwell.integration import load
+
+    return load("torch")
 
 
 class Summary(MutableMapping[str, Any]):

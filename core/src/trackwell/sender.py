@@ -336,6 +336,10 @@ class Uploader:
             self._contact()
 
     def _upload_file(self, rel: str, path: Path) -> None:
+        if self.info.get("primary") is False:
+            # a process attached to a shared run: its output.log, config.yaml, ... go under
+            # its label, beside the primary's own rather than over them
+            rel = f"{self.info.get('label') or self.stream}/{rel}"
         target = file_path(self.entity or "", self.project or "", self.run_id or "", rel)
         size = path.stat().st_size
         parts = max(1, -(-size // FILE_PART_BYTES))

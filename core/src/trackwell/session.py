@@ -310,7 +310,7 @@ def _forget(run: Run) -> None:
 # -- module-level shortcuts ----------------------------------------------------
 
 
-_BOUND = ("log", "define_metric", "alert", "save")
+_BOUND = ("log", "define_metric", "alert", "save", "watch", "unwatch")
 
 
 def _bind_module(run: Run) -> None:

@@ -53,6 +53,10 @@ FIELDS: dict[str, tuple[str, type, Any]] = {
     "init_timeout": ("INIT_TIMEOUT", float, 10.0),
     "disable_plugins": ("DISABLE_PLUGINS", tuple, ()),
     "sync_tensorboard": ("SYNC_TENSORBOARD", bool, False),
+    # W&B's shared mode: one run written by several processes (mode="shared")
+    "x_shared": ("X_SHARED", bool, False),
+    "x_primary": ("X_PRIMARY", bool, True),
+    "x_label": ("X_LABEL", str, None),
 }
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
@@ -182,6 +186,9 @@ class Settings:
     init_timeout: float
     disable_plugins: tuple[str, ...]
     sync_tensorboard: bool
+    x_shared: bool
+    x_primary: bool
+    x_label: str | None
 
     def __init__(self, **overrides: Any) -> None:
         unknown = set(overrides) - set(FIELDS) - set(_ALIASES)
@@ -229,6 +236,8 @@ class Settings:
         if "mode" not in values and values.get("base_url"):
             values["mode"] = "online"  # a configured server makes online the default
         resolved = cls(**values)
+        if resolved.mode == "shared":  # an online run that other processes write too
+            resolved.x_shared = True
         resolved.mode = normalize_mode(resolved.mode)
         return resolved
 

@@ -200,6 +200,9 @@ class Writer:
         self.queue.append(("r", Kind.META, meta))
 
     def _emit_stats(self, sample: dict[str, float]) -> None:
+        label = self.run.settings.x_label
+        if label:  # several processes write one shared run: say whose machine this is
+            sample = {k.replace("system/", f"system/{label}/", 1): v for k, v in sample.items()}
         self.queue.append(("s", sample))
 
     def _call_hook(self, name: str, **kwargs: Any) -> None:
@@ -439,10 +442,18 @@ class Writer:
         now = time.time()
         runtime = now - self.run.start_time
         summary = self.summary.snapshot()
-        out.append(encode(self._packer, Kind.FINAL_SUMMARY, self._seq, summary))
         exit_body = {"exit_code": exit_code, "state": state, "runtime": runtime, "_timestamp": now}
-        out.append(encode(self._packer, Kind.EXIT, self._seq + 1, exit_body))
-        self._seq += 2
+        settings = self.run.settings
+        if settings.x_shared and not settings.x_primary:
+            # Attached to a shared run: the primary's summary and end state are the run's,
+            # so no final_summary (readers replay this log's rows) and an exit the server
+            # does not apply to the run.
+            exit_body["primary"] = False
+        else:
+            out.append(encode(self._packer, Kind.FINAL_SUMMARY, self._seq, summary))
+            self._seq += 1
+        out.append(encode(self._packer, Kind.EXIT, self._seq, exit_body))
+        self._seq += 1
         self._write(out)
         if self._held:
             lost = sum(map(len, self._held))

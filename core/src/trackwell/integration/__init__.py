@@ -29,6 +29,7 @@ KNOWN: dict[str, tuple[str, str]] = {
     "huggingface": ("trackwell_transformers", "trackwell-transformers"),
     "keras": ("trackwell_keras", "trackwell-keras"),
     "lightning": ("trackwell_lightning", "trackwell-lightning"),
+    "torch": ("trackwell_torch", "trackwell-torch"),
     "transformers": ("trackwell_transformers", "trackwell-transformers"),
 }
 

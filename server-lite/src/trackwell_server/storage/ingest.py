@@ -194,6 +194,8 @@ class _Folder:
         elif kind == "final_summary":
             self.summary.edit(body, [k for k in self.summary.values if k not in body])
         elif kind == "exit":
+            if body.get("primary") is False:  # a process attached to a shared run ended, not the run
+                return
             state = body.get("state")
             self.state = state if state in _END_STATES else "finished"
             code = body.get("exit_code")
