@@ -95,8 +95,10 @@ class Media:
 
 
 def _safe_part(text: str, what: str) -> str:
-    if not text or "/" in text or "\\" in text or text.startswith(".") and text.strip(".") == "":
-        raise ValueError(f"media {what} {text!r} must be a plain name")
+    """A folder under ``media/`` (``images``, ``images/mask``): no absolute paths, no ``..``."""
+    parts = text.split("/")
+    if not text or "\\" in text or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"media {what} {text!r} must be a relative folder name such as 'images'")
     return text
 
 
@@ -128,7 +130,7 @@ class DirContext:
         self.last_sha256, self.last_size = digest, len(data)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")  # the sender skips *.tmp
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
@@ -141,8 +143,9 @@ class DirContext:
 
     def copy_file(self, src: Path, kind: str, suffix: str) -> str:
         src = Path(src)
-        (self.root / "media" / _safe_part(kind, "kind")).mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root / "media" / kind, prefix=".tmp-")
+        folder = self.root / "media" / _safe_part(kind, "kind")
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")  # the sender skips *.tmp
         h = hashlib.sha256()
         size = 0
         try:

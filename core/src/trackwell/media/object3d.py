@@ -1,0 +1,95 @@
+"""``trackwell.Object3D``: W&B's ``wandb.Object3D``; point clouds become ``.pts.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trackwell.media import _util
+from trackwell.media.base import Media, MediaContext, copy_file, write_file
+
+SUFFIXES = (".obj", ".gltf", ".glb", ".babylon", ".stl", ".pts.json")
+
+
+class Object3D(Media):
+    """A 3-D object: a numpy point cloud ``(N, 3)`` (xyz), ``(N, 4)`` (xyz, category)
+    or ``(N, 6)`` (xyz, rgb), a W&B point-cloud scene dict, or a file
+    (.obj, .gltf, .glb, .babylon, .stl, .pts.json)."""
+
+    _type = "object3D-file"
+
+    def __init__(self, data_or_path: Any, caption: str | None = None) -> None:
+        self.caption = None if caption is None else str(caption)
+        self._path: Path | None = None
+        self._scene: Any = None  # JSON-able: a list of points, or a scene dict
+        if isinstance(data_or_path, (str, os.PathLike)):
+            self._path = _util.existing_file(data_or_path, "trackwell.Object3D")
+            if not self._path.name.lower().endswith(SUFFIXES):
+                raise ValueError(f"trackwell.Object3D: {str(self._path)!r} is not one of {', '.join(SUFFIXES)}")
+        elif isinstance(data_or_path, Mapping):
+            if data_or_path.get("type") != "lidar/beta" or "points" not in data_or_path:
+                raise ValueError("trackwell.Object3D: a dict must be a scene {'type': 'lidar/beta', 'points': ...}")
+            scene = dict(data_or_path)
+            scene["points"] = _points(_util.to_numpy(scene["points"], "trackwell.Object3D"))
+            self._scene = json.loads(json.dumps(scene, default=_plain))
+        else:
+            self._scene = _points(_util.to_numpy(data_or_path, "trackwell.Object3D"))
+
+    @classmethod
+    def from_point_cloud(
+        cls,
+        points: Any,
+        boxes: Sequence[Mapping[str, Any]] = (),
+        vectors: Sequence[Mapping[str, Any]] = (),
+        point_cloud_type: str = "lidar/beta",
+    ) -> Object3D:
+        """A scene: points plus ``boxes`` (``{"corners": 8 x [x, y, z], "label", "color"}``)
+        and ``vectors`` (``{"start": [x, y, z], "end": [x, y, z]}``), as in W&B."""
+        return cls({"type": point_cloud_type, "points": points, "boxes": list(boxes), "vectors": list(vectors)})
+
+    def to_record(self, ctx: MediaContext) -> dict[str, Any]:
+        if self._path is not None:
+            name = self._path.name.lower()
+            suffix = ".pts.json" if name.endswith(".pts.json") else self._path.suffix.lower()
+            record = copy_file(ctx, self._type, self._path, "object3D", suffix)
+        else:
+            data = json.dumps(self._scene, separators=(",", ":")).encode("utf-8")
+            record = write_file(ctx, self._type, data, "object3D", ".pts.json")
+        if self.caption is not None:
+            record["caption"] = self.caption
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Object3D:
+        if not record["path"].endswith(".pts.json"):
+            raise ValueError(f"trackwell.Object3D.from_record reads .pts.json only, not {record['path']!r}")
+        out = cls.__new__(cls)
+        out.caption, out._path, out._scene = record.get("caption"), None, json.loads(read(record["path"]))
+        return out
+
+    def points(self) -> Any:
+        """The point cloud as a numpy array."""
+        from trackwell.media.base import require
+
+        np = require("numpy", "trackwell.Object3D")
+        pts = self._scene["points"] if isinstance(self._scene, dict) else self._scene
+        return np.asarray(pts, dtype=np.float64)
+
+
+def _points(arr: Any) -> list[list[float]]:
+    if arr.ndim != 2 or arr.shape[1] not in (3, 4, 6):
+        raise ValueError(
+            f"trackwell.Object3D: a point cloud must be (N, 3), (N, 4) or (N, 6), got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"trackwell.Object3D: points must be numbers, got dtype {arr.dtype}")
+    return arr.tolist()  # type: ignore[no-any-return]
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"trackwell.Object3D: cannot store {type(obj).__name__} in a scene")
