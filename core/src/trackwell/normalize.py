@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trackwell.errors import DataDroppedWarning, warn_user
+from trackwell.media.base import Media
 
 MAX_VALUE_BYTES = 1_000_000  # one logged value (W&B's documented limit)
 MAX_CALL_BYTES = 25_000_000  # one log() call
@@ -90,6 +91,8 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
         return value
     if kind is str:
         return _sized(value, len(value), key, budget, where)
+    if isinstance(value, Media):  # snapshotted by its constructor; encoded by the writer
+        return value
     module = kind.__module__
     if module == "numpy" or module.startswith("numpy."):
         return _from_numpy(value, key, budget, where)
@@ -127,6 +130,9 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
     iso = getattr(value, "isoformat", None)
     if iso is not None and module == "datetime":
         return iso()
+    media = _as_media(value, module)
+    if media is not None:
+        return media
     if hasattr(value, "__float__"):  # Decimal, Fraction, other numeric types
         try:
             return float(value)
@@ -138,6 +144,25 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
         DataDroppedWarning,
     )
     return DROP
+
+
+def _as_media(value: Any, module: str) -> Media | None:
+    """A figure (matplotlib: Image; plotly: Plotly) or a plugin-converted object as Media.
+
+    Recognised by module name, so neither library is imported to check.
+    """
+    if module.startswith("matplotlib.") and hasattr(value, "savefig"):
+        from trackwell.media.image import Image
+
+        return Image(value)
+    if module.startswith("plotly.") and hasattr(value, "to_plotly_json"):
+        from trackwell.media.plotly import Plotly
+
+        return Plotly(value)
+    from trackwell.media.base import find_converter
+
+    converter = find_converter(value)
+    return None if converter is None else converter(value)
 
 
 def _from_numpy(value: Any, key: str, budget: _Budget, where: str) -> Any:

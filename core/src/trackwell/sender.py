@@ -131,6 +131,7 @@ class Uploader:
         self._marker = read_marker(run_dir) if not live else {}  # files a previous sync sent
         self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
+        self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
         self._last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
 
@@ -171,6 +172,9 @@ class Uploader:
         if self.pending:
             self._send_batch()
             return 0.0
+        if self._listed:
+            listed, self._listed = self._listed, []
+            self._upload_files(listed)
         now = time.monotonic()
         if final:
             self._upload_files()
@@ -266,7 +270,11 @@ class Uploader:
             self.info.update({k: v for k, v in rec.body.items() if v is not None and k != "start_time"})
             self.info.setdefault("start_time", rec.body.get("start_time"))
         elif rec.kind in (Kind.FILES, Kind.META):
-            self._files_due = 0.0
+            listed = _media_paths(rec)
+            if listed is None:
+                self._files_due = 0.0
+            else:
+                self._listed.extend(listed)
 
     def _send_batch(self) -> None:
         batch: list[bytes] = []
@@ -305,10 +313,14 @@ class Uploader:
             del self.pending[:done]
 
     # -- files ---------------------------------------------------------------
-    def changed_files(self) -> list[tuple[str, Path, list[int]]]:
-        """Files under ``files/`` not uploaded in their current state."""
+    def changed_files(self, listed: list[str] | None = None) -> list[tuple[str, Path, list[int]]]:
+        """Files under ``files/`` (or just the ``listed`` ones) not uploaded in their current state."""
         out = []
-        for path in sorted(self.files_dir.rglob("*")) if self.files_dir.is_dir() else ():
+        if listed is not None:
+            paths = [self.files_dir / rel for rel in listed]
+        else:
+            paths = sorted(self.files_dir.rglob("*")) if self.files_dir.is_dir() else []
+        for path in paths:
             if path.name.endswith(".tmp") or not path.is_file():
                 continue
             try:
@@ -321,8 +333,8 @@ class Uploader:
                 out.append((rel, path, state))
         return out
 
-    def _upload_files(self) -> None:
-        for rel, path, state in self.changed_files():
+    def _upload_files(self, listed: list[str] | None = None) -> None:
+        for rel, path, state in self.changed_files(listed):
             try:
                 self._upload_file(rel, path)
             except CommError as exc:
@@ -402,6 +414,19 @@ class Uploader:
     def close(self) -> None:
         self.tail.close()
         self.transport.close()
+
+
+def _media_paths(rec: Record) -> list[str] | None:
+    """The paths of a FILES record the writer wrote for media (policy ``media``), or
+    None for any other record (which asks for a rescan of ``files/``)."""
+    if rec.kind != Kind.FILES:
+        return None
+    body = rec.body
+    if body is None and rec.raw is not None:
+        body = msgpack.unpackb(rec.raw, raw=False, strict_map_key=False)[2]
+    if isinstance(body, dict) and body.get("policy") == "media" and isinstance(body.get("paths"), list):
+        return [p for p in body["paths"] if isinstance(p, str)]
+    return None
 
 
 class Sender:

@@ -14,6 +14,7 @@ Queue items are tuples whose first element says what they are:
     ("o", text)                     console output for files/output.log
     ("a", alert)                    an alert to record and deliver
     ("save", glob, base, policy)    run.save()
+    ("art", artifact, body)         run.log_artifact(): stage into the run dir, then record
     ("sync", event, fsync)          set ``event`` once everything before it is written
     ("fin", exit_code, state, event)  finish the run; the thread ends after it
 """
@@ -34,8 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from trackwell import runlog
 from trackwell.alerts import Alert
+from trackwell.errors import DataDroppedWarning, warn_user
+from trackwell.media.base import DirContext, Media
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.runlog import Kind
 from trackwell.terminal import Sparks
@@ -78,7 +83,10 @@ class Writer:
         self.log_file = log_file
         #: Set after each batch reaches the log: an online run's sender waits on it.
         self.flushed: threading.Event | None = None
-        self._packer = runlog.new_packer()
+        # A Media object in a row stops the packer (see _pack_default), so rows of plain
+        # values never pay for a media check: the row is encoded first, as before.
+        self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default)
+        self._media: DirContext | None = None
         # Unbuffered: each batch is one write() we can undo if the disk refuses it.
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
         self._size = self._fh.seek(0, os.SEEK_END)
@@ -257,7 +265,11 @@ class Writer:
                 sync_steps(row)
                 # Encode before folding: encoding turns what msgpack can't hold (ints
                 # past 64 bits) into what the log stores, so the summary agrees with it.
-                out.append(encode(packer, Kind.HISTORY, self._seq, row))
+                try:
+                    out.append(encode(packer, Kind.HISTORY, self._seq, row))
+                except _MediaInRow:
+                    self._encode_media(row)
+                    out.append(encode(packer, Kind.HISTORY, self._seq, row))
                 self._seq += 1
                 fold(row)
                 sparks_add(row)
@@ -267,6 +279,7 @@ class Writer:
                 if closing:  # a second finish() while closing: already on its way
                     item[3].set()
                     continue
+                self._media_files(out)
                 self._write(out)
                 out.clear()
                 try:
@@ -279,7 +292,40 @@ class Writer:
                     self._other(item, out)
                 except Exception:  # one bad item (a file that won't copy) must not cost the batch
                     logger.exception("trackwell: could not process %r", item[0])
+        if self._media is not None:
+            self._media_files(out)
         return False
+
+    # -- media -------------------------------------------------------------------
+    def _encode_media(self, row: dict[str, Any]) -> None:
+        """Replace each Media object in ``row`` by its record, writing its files under
+        ``files/media/``. A value whose encoding fails is dropped with a warning; the
+        rest of the row is kept."""
+        if self._media is None:
+            self._media = DirContext(self.files_dir)
+        for key in list(row):
+            value = row[key]
+            if type(value) in _SCALARS:
+                continue
+            try:
+                row[key] = _to_records(value, self._media)
+            except Exception as exc:
+                del row[key]
+                warn_user(
+                    f"trackwell.log(): could not encode {type(value).__name__} under {key!r} at step "
+                    f"{row.get('_step')}: {exc}; that key was dropped, the rest of the row was kept",
+                    DataDroppedWarning,
+                )
+
+    def _media_files(self, out: list[bytes]) -> None:
+        """A FILES record naming the media files written since the last one, so the
+        sender uploads exactly those instead of rescanning ``files/``."""
+        if self._media is None:
+            return
+        paths = self._media.take_written()
+        if paths:
+            out.append(runlog.encode_record(self._packer, Kind.FILES, self._seq, {"paths": paths, "policy": "media"}))
+            self._seq += 1
 
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
         op = item[0]
@@ -306,6 +352,10 @@ class Writer:
             if paths:
                 out.append(encode(self._packer, Kind.FILES, self._seq, {"paths": paths, "policy": item[3]}))
                 self._seq += 1
+        elif op == "art":
+            item[1]._materialize(self.run.dir, item[2])
+            out.append(encode(self._packer, Kind.ARTIFACT, self._seq, item[2]))
+            self._seq += 1
         elif op == "sync":
             self._write(out, fsync=item[2])
             out.clear()
@@ -469,6 +519,35 @@ class Writer:
                 json.dump(summary, fh, indent=1, default=repr)
         except OSError as exc:
             _stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
+
+
+class _MediaInRow(Exception):
+    """Raised by the packer at a Media object; deliberately not a TypeError, which
+    encode_record would turn into a repr."""
+
+
+def _pack_default(obj: Any) -> Any:
+    if isinstance(obj, Media):
+        raise _MediaInRow
+    return runlog._default(obj)
+
+
+_SCALARS = frozenset((float, int, bool, str, type(None)))
+
+
+def _to_records(value: Any, ctx: DirContext) -> Any:
+    """``value`` with every Media object in it replaced by its record."""
+    if isinstance(value, Media):
+        return value.to_record(ctx)
+    if isinstance(value, dict):
+        return {k: _to_records(v, ctx) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        from trackwell.media.image import Image, separated_record
+
+        if value and all(isinstance(v, Image) for v in value):
+            return separated_record(list(value), ctx)
+        return [_to_records(v, ctx) for v in value]
+    return value
 
 
 def _stderr(message: str) -> None:
