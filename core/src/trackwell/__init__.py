@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from trackwell.api import Api
 
 __all__ = [
+    "Video",
+    "Plotly",
+    "Object3D",
+    "Image",
+    "Html",
+    "Histogram",
+    "Audio",
     "AlertLevel",
     "Api",
     "CommError",
@@ -65,6 +72,9 @@ watch: Any = _preinit_callable("watch")
 unwatch: Any = _preinit_callable("unwatch")
 
 
+_MEDIA = frozenset(("Audio", "Histogram", "Html", "Image", "Object3D", "Plotly", "Video"))
+
+
 def __getattr__(name: str) -> Any:
     # Loaded on first use: the Public API pulls in readers, hookimpl pulls in pluggy.
     if name == "Api":
@@ -75,6 +85,10 @@ def __getattr__(name: str) -> Any:
         from trackwell.plugins import hookimpl
 
         return hookimpl
+    if name in _MEDIA:  # trackwell.Image etc.: numpy/PIL load only when one is built
+        import trackwell.media
+
+        return getattr(trackwell.media, name)
     if name == "integration":  # wandb.integration.keras under `import trackwell as wandb`
         import trackwell.integration
 
