@@ -18,13 +18,15 @@ from trackwell_server._version import __version__
 from trackwell_server.auth import Authenticator
 from trackwell_server.bootstrap import ensure_admin
 from trackwell_server.config import ServerConfig
+from trackwell_server.dashboard import routes as dashboard
+from trackwell_server.dashboard.session import Sessions, load_secret
 from trackwell_server.db.engine import make_engine, migrate, sqlite_url
 from trackwell_server.deps import Server
 from trackwell_server.errors import ERROR_RESPONSES, install_handlers
 from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
 from trackwell_server.responses import JSONResponse
-from trackwell_server.routes import files, history, identity, ingest, projects, runs
+from trackwell_server.routes import artifacts, files, history, identity, ingest, projects, runs, sweeps
 from trackwell_server.storage.blobs import open_blob_store
 
 API_PREFIX = "/api/v1"
@@ -39,7 +41,8 @@ def open_server(config: ServerConfig) -> tuple[Server, str | None]:
     migrate(engine, lock_dir=config.data_dir)
     admin_key = ensure_admin(engine, config.data_dir)
     blobs = open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)
-    return Server(config, engine, blobs, Authenticator(engine, config.auth)), admin_key
+    sessions = Sessions(load_secret(config.data_dir))
+    return Server(config, engine, blobs, Authenticator(engine, config.auth, sessions)), admin_key
 
 
 def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
@@ -81,18 +84,20 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     app = FastAPI(
         title="trackwell server",
         version=__version__,
-        description="The trackwell REST API (docs/server-api.md): runs, exactly-once ingest, history, files.",
+        description="The trackwell REST API (docs/server-api.md): runs, exactly-once ingest, history, files, artifacts.",
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     app.state.server = srv
     install_handlers(app)
-    for module in (identity, projects, runs, ingest, history, files):
+    for module in (identity, projects, runs, ingest, history, files, sweeps):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    dashboard.install(app, API_PREFIX)  # last: its page routes catch what the API did not
     app.add_middleware(
         LimitsMiddleware,
         bucket=TokenBucket(config.rate_limit, config.rate_burst),
         max_body=config.max_body_bytes,
+        larger=[("POST", artifacts.CREATE_PATH, max(config.max_body_bytes, artifacts.MAX_CREATE_BODY))],
     )
     return app
 

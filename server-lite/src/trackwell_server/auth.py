@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from trackwell_server.dashboard.session import COOKIE, CSRF_HEADER, Sessions
 from trackwell_server.db.engine import read
 from trackwell_server.db.schema import api_keys, entities, memberships
 from trackwell_server.errors import ApiError
@@ -152,11 +153,16 @@ def key_from_header(header: str) -> str | None:
 
 
 class Authenticator:
-    """Turns a request into a ``Principal`` (or a 401)."""
+    """Turns a request into a ``Principal`` (or a 401).
 
-    def __init__(self, engine: Engine, enabled: bool) -> None:
+    Callers send an API key; the dashboard's browser sends its session cookie instead
+    (``sessions``: see ``dashboard/session.py``), and a CSRF token with every write.
+    """
+
+    def __init__(self, engine: Engine, enabled: bool, sessions: Sessions | None = None) -> None:
         self.engine = engine
         self.enabled = enabled
+        self.sessions = sessions
         #: sha256(key) -> user, admin, expiry, key id
         self._cache: dict[str, tuple[str, bool, float, str]] = {}
         self._lock = threading.Lock()
@@ -165,9 +171,13 @@ class Authenticator:
         if not self.enabled:
             return Principal(LOCAL_USER, True, frozenset())
         key = key_from_header(request.headers.get("authorization", ""))
-        if key is None:
+        cookie = request.cookies.get(COOKIE)
+        if key is None and cookie and self.sessions is not None:
+            user, admin = self._from_session(request, cookie, self.sessions)
+        elif key is None:
             raise ApiError(401, "missing API key: send 'Authorization: Bearer <key>' (see `trackwell login`)")
-        user, admin = self._verify(key)
+        else:
+            user, admin = self._verify(key)
         with read(self.engine) as conn:
             teams = _teams_of(conn, user)
         return Principal(user, admin, teams)
@@ -194,6 +204,29 @@ class Authenticator:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[token] = (row.user, bool(row.admin), now + _CACHE_SECONDS, match.group(1))
+        return row.user, bool(row.admin)
+
+    def login(self, key: str) -> str:
+        """The key id of a valid API key (401 otherwise): what a dashboard session names."""
+        self._verify(key)
+        match = _KEY.fullmatch(key)
+        assert match is not None  # _verify accepted it
+        return match.group(1)
+
+    def _from_session(self, request: Request, cookie: str, sessions: Sessions) -> tuple[str, bool]:
+        key_id = sessions.key_id(cookie)
+        if key_id is None:
+            raise ApiError(401, "your dashboard session has expired: log in again")
+        if not sessions.csrf_ok(request.method, cookie, request.headers.get(CSRF_HEADER)):
+            raise ApiError(403, "missing or wrong CSRF token (X-CSRF-Token) for a write made with a session")
+        with read(self.engine) as conn:
+            row = conn.execute(
+                sa.select(api_keys.c.user, entities.c.admin)
+                .join(entities, entities.c.name == api_keys.c.user)
+                .where(api_keys.c.key_id == key_id)
+            ).first()
+        if row is None:  # the key was revoked: so is every session made with it
+            raise ApiError(401, "your dashboard session has ended (its API key was revoked): log in again")
         return row.user, bool(row.admin)
 
     def forget(self, key_id: str) -> None:

@@ -1,0 +1,28 @@
+// Log in with an API key: the server answers with an HttpOnly session cookie.
+import { post, setCsrf } from "../api.js";
+import { h, clear } from "../dom.js";
+import { crumbs } from "../app.js";
+
+export async function render(main) {
+  crumbs(["Log in"]);
+  const key = h("input", { type: "password", name: "api_key", autocomplete: "current-password", required: true,
+    "aria-label": "API key", placeholder: "tw_…" });
+  const msg = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "login" },
+    h("h1", {}, "Log in to trackwell"),
+    h("label", {}, "API key (from `trackwell login` or your admin)"), key,
+    h("button", { class: "primary", type: "submit" }, "Log in"), msg);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const res = await post("/_dash/login", { api_key: key.value });
+      setCsrf(res.csrf);
+      const next = new URLSearchParams(location.search).get("next") || "/";
+      location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    } catch (err) {
+      msg.textContent = err.message;
+    }
+  });
+  clear(main).append(form);
+  key.focus();
+}
