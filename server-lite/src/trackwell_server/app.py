@@ -90,7 +90,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     )
     app.state.server = srv
     install_handlers(app)
-    for module in (identity, projects, runs, ingest, history, files, sweeps):
+    for module in (identity, projects, runs, ingest, history, files, sweeps, artifacts):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     dashboard.install(app, API_PREFIX)  # last: its page routes catch what the API did not
     app.add_middleware(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 import time
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,10 +63,20 @@ class LimitsMiddleware:
     in (a client may lie in, or omit, ``Content-Length``) and add headers cheaply.
     """
 
-    def __init__(self, app: ASGIApp, bucket: TokenBucket, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, bucket: TokenBucket, max_body: int,
+                 larger: Sequence[tuple[str, re.Pattern[str], int]] = ()) -> None:  # fmt: skip
         self.app = app
         self.bucket = bucket
         self.max_body = max_body
+        #: (method, path pattern, cap): the few routes whose bodies may pass ``max_body``
+        #: (an artifact manifest of up to 1,000,000 entries)
+        self.larger = larger
+
+    def _cap(self, scope: Scope) -> int:
+        for method, pattern, cap in self.larger:
+            if scope.get("method") == method and pattern.match(scope.get("path", "")):
+                return cap
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,7 +106,7 @@ class LimitsMiddleware:
             if too_large:
                 if not answered:
                     answered = True
-                    await self._too_large(scope, receive, send_with_headers)
+                    await self._too_large(scope, receive, send_with_headers, cap)
                 return
             await send_with_headers(message)
 
@@ -108,9 +120,10 @@ class LimitsMiddleware:
             )
             await response(scope, receive, send_with_headers)
             return
+        cap = self._cap(scope)
         length = _content_length(scope)
-        if length is not None and length > self.max_body:
-            await self._too_large(scope, receive, send_with_headers)
+        if length is not None and length > cap:
+            await self._too_large(scope, receive, send_with_headers, cap)
             return
         received = 0
 
@@ -119,7 +132,7 @@ class LimitsMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > cap:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -129,10 +142,10 @@ class LimitsMiddleware:
         except _BodyTooLarge:
             if not answered:
                 answered = True
-                await self._too_large(scope, receive, send_with_headers)
+                await self._too_large(scope, receive, send_with_headers, cap)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        mb = self.max_body // (1024 * 1024)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, cap: int | None = None) -> None:
+        mb = (cap or self.max_body) // (1024 * 1024)
         response = error_response(413, "too_large", f"request body over the {mb} MB limit")
         await response(scope, receive, send)
 

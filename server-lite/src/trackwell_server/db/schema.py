@@ -175,3 +175,120 @@ file_parts = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
 )
+
+# -- artifacts (storage/artifacts.py, docs/server-api.md "Artifacts") ---------------
+#
+# A collection is (project, name) with one type; a version is a row of a collection
+# numbered by ``idx`` (v<idx>), taken from the collection's ``next_index`` under a lock
+# on the collection row, so concurrent commits never share a number. A manifest is a
+# blob (canonical JSON) in the blob store; ``artifact_version_blobs`` lists the file
+# blobs it names, for the blob collector and the missing-blob check. A registry link
+# is a version whose ``source_pk`` names the linked version (it reads through to it).
+
+artifact_collections = sa.Table(
+    "artifact_collections",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("type", sa.String(128), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("next_index", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("project_id", "name", name="uq_artifact_collections_project_name"),
+)
+
+artifact_versions = sa.Table(
+    "artifact_versions",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
+              nullable=False),  # fmt: skip
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(128), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("metadata", JsonText, nullable=False),
+    sa.Column("tags", JsonText, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("logged_by", sa.Integer, sa.ForeignKey("runs.pk", ondelete="SET NULL")),
+    sa.Column("client_id", sa.String(64)),
+    sa.Column("source_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE")),
+    sa.UniqueConstraint("collection_pk", "idx", name="uq_artifact_versions_index"),
+    sa.UniqueConstraint("project_id", "client_id", name="uq_artifact_versions_client_id"),
+    sa.UniqueConstraint("collection_pk", "source_pk", name="uq_artifact_versions_link"),
+)
+sa.Index("ix_artifact_versions_logged_by", artifact_versions.c.logged_by)
+sa.Index("ix_artifact_versions_source", artifact_versions.c.source_pk)
+
+#: User aliases (``latest`` is not stored: it is always the highest index).
+artifact_aliases = sa.Table(
+    "artifact_aliases",
+    metadata,
+    sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
+              primary_key=True),  # fmt: skip
+    sa.Column("alias", sa.String(128), primary_key=True),
+    sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+              nullable=False),  # fmt: skip
+)
+sa.Index("ix_artifact_aliases_version", artifact_aliases.c.version_pk)
+
+artifact_version_blobs = sa.Table(
+    "artifact_version_blobs",
+    metadata,
+    sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+              primary_key=True),  # fmt: skip
+    sa.Column("digest", sa.String(64), primary_key=True),
+)
+sa.Index("ix_artifact_version_blobs_digest", artifact_version_blobs.c.digest)
+
+artifact_usage = sa.Table(
+    "artifact_usage",
+    metadata,
+    sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+              primary_key=True),  # fmt: skip
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("use_as", sa.Text),
+    sa.Column("used_at", sa.Float, nullable=False),
+)
+sa.Index("ix_artifact_usage_run", artifact_usage.c.run_pk)
+
+#: The blobs a project holds (uploaded, or brought in by a link): what it may read,
+#: and what ``blobs/check`` reports present. ``seen_at`` moves on every check, upload
+#: and commit naming it; the collector drops rows unreferenced and unseen for its grace.
+artifact_blobs = sa.Table(
+    "artifact_blobs",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("seen_at", sa.Float, nullable=False),
+)
+sa.Index("ix_artifact_blobs_digest", artifact_blobs.c.digest)
+
+#: Blob uploads in parts, until the last part arrives (the parts are in the blob store's
+#: upload area, which the collector leaves alone until the upload is a day old).
+blob_uploads = sa.Table(
+    "blob_uploads",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+blob_upload_parts = sa.Table(
+    "blob_upload_parts",
+    metadata,
+    sa.Column("project_id", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.ForeignKeyConstraint(["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"],
+                            ondelete="CASCADE"),  # fmt: skip
+)

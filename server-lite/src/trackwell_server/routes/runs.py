@@ -15,13 +15,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from trackwell.api import filters as run_filters
 from trackwell.errors import UsageError
 from trackwell_server.db.engine import read, write
-from trackwell_server.db.schema import file_parts, files, rewinds, row_chunks, runs, series_chunks, streams
+from trackwell_server.db.schema import (
+    artifact_usage,
+    artifact_versions,
+    file_parts,
+    files,
+    rewinds,
+    row_chunks,
+    runs,
+    series_chunks,
+    streams,
+)
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import NAME_PATTERN, clean_text
 from trackwell_server.responses import JSONResponse
 from trackwell_server.storage import history
 from trackwell_server.storage import runs as store
+from trackwell_server.storage.artifacts import delete_versions
 
 router = APIRouter(tags=["runs"])
 
@@ -261,9 +272,17 @@ def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, w
 
 
 @router.delete("/runs/{entity}/{project}/{run_id}", status_code=204)
-def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Response:
+def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv,
+               delete_artifacts: bool = False) -> Response:  # fmt: skip
+    """Delete a run; its artifact versions stay (logged_by becomes null) unless ``delete_artifacts``."""
     with write(srv.engine) as conn:
         _, row = store.writable_run(conn, who, entity, project, run_id)
+        if delete_artifacts:
+            logged = conn.execute(sa.select(artifact_versions.c.pk).where(artifact_versions.c.logged_by == row.pk))
+            delete_versions(conn, list(logged.scalars()))
+        # the foreign keys would do it too; explicit, as the tables above
+        conn.execute(sa.update(artifact_versions).where(artifact_versions.c.logged_by == row.pk).values(logged_by=None))
+        conn.execute(sa.delete(artifact_usage).where(artifact_usage.c.run_pk == row.pk))
         for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
             conn.execute(sa.delete(table).where(table.c.run_pk == row.pk))
         conn.execute(sa.delete(runs).where(runs.c.pk == row.pk))

@@ -3,6 +3,12 @@
 Blobs are named by the sha256 of their bytes, so a retried upload, or the same file in
 two runs, is stored once, and several server processes can write the same blob at the
 same time without coordinating: both write identical bytes under the same name.
+
+Artifact blobs arrive through ``writer`` (whole) or ``part_writer`` + ``assemble``
+(in parts, any order), streamed: no blob is ever held whole in memory. They are not
+fsynced one by one (a 10,000-file artifact would pay 10,000 fsyncs, each a disk
+flush); the temp-file-and-rename keeps a crash from ever showing a torn blob under
+its name, and the OS writes them out within seconds.
 """
 
 from __future__ import annotations
@@ -10,13 +16,41 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import urlparse
+
+#: How much a streamed read or an assembly copy handles at a time.
+CHUNK = 1024 * 1024
+#: Parts of an S3 multipart upload made while assembling (S3 wants >= 5 MiB but the last).
+_S3_PART = 16 * 1024 * 1024
 
 
 class BlobNotFound(KeyError):
     """No blob with that digest."""
+
+
+class DigestMismatch(ValueError):
+    """Assembled bytes whose sha256 is not the one they were uploaded under."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"the bytes hash to {actual}, not {expected}")
+        self.actual = actual
+
+
+class BlobWriter(Protocol):
+    """Bytes on their way into the store, invisible until ``commit``.
+
+    The caller hashes what it writes and commits only bytes that match their name;
+    ``abort`` throws them away.
+    """
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class BlobStore(Protocol):
@@ -33,6 +67,31 @@ class BlobStore(Protocol):
 
     def delete_unreferenced(self, referenced: set[str], older_than: float) -> int:
         """Delete blobs not in ``referenced`` last written before ``older_than`` (Unix time)."""
+
+    def exists(self, digest: str) -> bool:
+        """Whether blob ``digest`` is stored."""
+
+    def size(self, digest: str) -> int:
+        """The length of blob ``digest``; ``BlobNotFound`` if absent."""
+
+    def read_range(self, digest: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` up to (excluding) ``end`` of blob ``digest``, in chunks of at most ``CHUNK``."""
+
+    def writer(self, digest: str) -> BlobWriter:
+        """A writer whose ``commit`` stores its bytes as blob ``digest`` (not fsynced: see module doc)."""
+
+    def part_writer(self, upload: str, part: int) -> BlobWriter:
+        """A writer for part ``part`` of upload ``upload`` (in the upload area, not a blob yet)."""
+
+    def assemble(self, upload: str, parts: int, digest: str) -> int:
+        """Join parts ``0..parts-1`` of ``upload`` into blob ``digest``, streaming; return its size.
+
+        ``DigestMismatch`` (and nothing stored) if the joined bytes hash to something
+        else, ``BlobNotFound`` if a part is missing. The parts stay until ``discard_upload``.
+        """
+
+    def discard_upload(self, upload: str) -> None:
+        """Delete the parts of ``upload``."""
 
 
 def digest_of(data: bytes) -> str:
@@ -85,7 +144,8 @@ class LocalBlobStore:
         deleted = 0
         for path in self.root.glob("*/*/*"):
             name = path.name
-            if len(name) != 64 or name in referenced:
+            # a temp file left by a crash goes too (a live one is younger than the grace)
+            if (len(name) != 64 and not name.startswith(".tmp-")) or name in referenced:
                 continue
             try:
                 if path.stat().st_mtime < older_than:
@@ -94,6 +154,123 @@ class LocalBlobStore:
             except FileNotFoundError:  # another process collected it first
                 pass
         return deleted
+
+    def exists(self, digest: str) -> bool:
+        return self._path(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        try:
+            return self._path(digest).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+
+    def read_range(self, digest: str, start: int, end: int) -> Iterator[bytes]:
+        try:
+            fh = open(self._path(digest), "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+        return _read_file(fh, start, end)
+
+    def writer(self, digest: str) -> BlobWriter:
+        path = self._path(digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _LocalWriter(path)
+
+    def _upload_dir(self, upload: str) -> Path:
+        return self.root / "uploads" / upload
+
+    def part_writer(self, upload: str, part: int) -> BlobWriter:
+        folder = self._upload_dir(upload)
+        folder.mkdir(parents=True, exist_ok=True)
+        return _LocalWriter(folder / f"{part:05d}")
+
+    def assemble(self, upload: str, parts: int, digest: str) -> int:
+        out = self.writer(digest)
+        whole = hashlib.sha256()
+        size = 0
+        try:
+            for part in range(parts):
+                try:
+                    fh = open(self._upload_dir(upload) / f"{part:05d}", "rb")  # noqa: SIM115
+                except FileNotFoundError:
+                    raise BlobNotFound(f"{upload} part {part}") from None
+                for chunk in _read_file(fh, 0, None):
+                    whole.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            if whole.hexdigest() != digest:
+                raise DigestMismatch(digest, whole.hexdigest())
+        except BaseException:
+            out.abort()
+            raise
+        out.commit()
+        return size
+
+    def discard_upload(self, upload: str) -> None:
+        folder = self._upload_dir(upload)
+        for path in folder.glob("*"):
+            path.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:  # gone already, or a part being written right now
+            pass
+
+
+def _read_file(fh: IO[bytes], start: int, end: int | None) -> Iterator[bytes]:
+    with fh:
+        fh.seek(start)
+        left = None if end is None else end - start
+        while left is None or left > 0:
+            chunk = fh.read(CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+
+
+class _LocalWriter:
+    """A temp file beside ``path``, renamed onto it by ``commit``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        self.fh = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def commit(self) -> None:
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.fh.close()
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+class _S3Writer:
+    """Bytes spooled in memory up to 8 MiB (then to a temp file), uploaded by ``commit``."""
+
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.key = key
+        self.fh = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def commit(self) -> None:
+        with self.fh:
+            self.fh.seek(0)
+            self.client.upload_fileobj(self.fh, self.bucket, self.key)
+
+    def abort(self) -> None:
+        self.fh.close()
 
 
 class S3BlobStore:
@@ -158,6 +335,99 @@ class S3BlobStore:
                     self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
                     deleted += 1
         return deleted
+
+    def _upload_key(self, upload: str, part: int | None = None) -> str:
+        name = f"uploads/{upload}/" + ("" if part is None else f"{part:05d}")
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def _missing(self, exc: Exception) -> bool:
+        from botocore.exceptions import ClientError
+
+        return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in (
+            "NoSuchKey", "404", "NotFound")  # fmt: skip
+
+    def exists(self, digest: str) -> bool:
+        try:
+            self.size(digest)
+        except BlobNotFound:
+            return False
+        return True
+
+    def size(self, digest: str) -> int:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(digest))
+        except Exception as exc:
+            if self._missing(exc):
+                raise BlobNotFound(digest) from None
+            raise
+        return int(head["ContentLength"])
+
+    def read_range(self, digest: str, start: int, end: int) -> Iterator[bytes]:
+        if end <= start:
+            return iter(())
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(digest), Range=f"bytes={start}-{end - 1}")
+        except Exception as exc:
+            if self._missing(exc):
+                raise BlobNotFound(digest) from None
+            raise
+        body: Iterator[bytes] = obj["Body"].iter_chunks(CHUNK)
+        return body
+
+    def writer(self, digest: str) -> BlobWriter:
+        return _S3Writer(self.client, self.bucket, self._key(digest))
+
+    def part_writer(self, upload: str, part: int) -> BlobWriter:
+        return _S3Writer(self.client, self.bucket, self._upload_key(upload, part))
+
+    def assemble(self, upload: str, parts: int, digest: str) -> int:
+        key = self._key(digest)
+        mpu = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        done: list[dict[str, Any]] = []
+        buffer = bytearray()
+        whole = hashlib.sha256()
+        size = 0
+
+        def flush() -> None:
+            number = len(done) + 1
+            etag = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=mpu, PartNumber=number,
+                                           Body=bytes(buffer))["ETag"]  # fmt: skip
+            done.append({"ETag": etag, "PartNumber": number})
+            buffer.clear()
+
+        try:
+            for part in range(parts):
+                try:
+                    obj = self.client.get_object(Bucket=self.bucket, Key=self._upload_key(upload, part))
+                except Exception as exc:
+                    if self._missing(exc):
+                        raise BlobNotFound(f"{upload} part {part}") from None
+                    raise
+                for chunk in obj["Body"].iter_chunks(CHUNK):
+                    whole.update(chunk)
+                    buffer += chunk
+                    size += len(chunk)
+                    if len(buffer) >= _S3_PART:
+                        flush()
+            if whole.hexdigest() != digest:
+                raise DigestMismatch(digest, whole.hexdigest())
+            if buffer or not done:
+                flush()
+            self.client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=mpu,
+                                                  MultipartUpload={"Parts": done})  # fmt: skip
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=mpu)
+            raise
+        return size
+
+    def discard_upload(self, upload: str) -> None:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._upload_key(upload)
+        )
+        for page in pages:
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents") or ()]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
     def describe(self) -> str:
         where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
