@@ -68,6 +68,12 @@ log: Any = _preinit_callable("log")
 define_metric: Any = _preinit_callable("define_metric")
 alert: Any = _preinit_callable("alert")
 save: Any = _preinit_callable("save")
+log_artifact: Any = _preinit_callable("log_artifact")
+use_artifact: Any = _preinit_callable("use_artifact")
+link_artifact: Any = _preinit_callable("link_artifact")
+log_model: Any = _preinit_callable("log_model")
+use_model: Any = _preinit_callable("use_model")
+link_model: Any = _preinit_callable("link_model")
 watch: Any = _preinit_callable("watch")
 unwatch: Any = _preinit_callable("unwatch")
 
@@ -81,6 +87,10 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("Artifact", "ArtifactManifestEntry"):
+        import trackwell.artifacts
+
+        return getattr(trackwell.artifacts, name)
     if name == "hookimpl":
         from trackwell.plugins import hookimpl
 

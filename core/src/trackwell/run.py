@@ -336,6 +336,57 @@ class Run:
         """Remove the hooks ``watch()`` put on ``models`` (all models this run watches when None)."""
         _torch_integration().unwatch(models, run=self)
 
+    # -- artifacts (bodies in trackwell.artifacts.run_api) ----------------------------
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Any = None,
+        tags: Any = None,
+    ) -> Any:
+        """Log an ``Artifact`` (or a file, directory or reference URI) as this run's output.
+
+        Returns at once: the sender uploads and commits it; ``artifact.wait()`` blocks until then.
+        """
+        from trackwell.artifacts import run_api
+
+        return run_api.log_artifact(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(
+        self, artifact_or_name: Any, type: str | None = None, aliases: Any = None, use_as: str | None = None
+    ) -> Any:
+        """Declare an artifact (``"name:alias"``, ``"entity/project/name:v3"``, an object) as an input."""
+        from trackwell.artifacts import run_api
+
+        return run_api.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: Any = None) -> None:
+        """Link an artifact into a registry collection (``"wandb-registry-model/<collection>"``, ...)."""
+        from trackwell.artifacts import run_api
+
+        run_api.link_artifact(self, artifact, target_path, aliases)
+
+    def log_model(self, path: Any, name: str | None = None, aliases: Any = None) -> Any:
+        """Log a model file or directory as an artifact of type ``model``."""
+        from trackwell.artifacts import run_api
+
+        return run_api.log_model(self, path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        """Download a logged model (``"name:alias"``) and return the path of its files."""
+        from trackwell.artifacts import run_api
+
+        return run_api.use_model(self, name)
+
+    def link_model(
+        self, path: Any, registered_model_name: str, name: str | None = None, aliases: Any = None
+    ) -> None:
+        """Log a model and link it to the registered model ``registered_model_name``."""
+        from trackwell.artifacts import run_api
+
+        run_api.link_model(self, path, registered_model_name, name, aliases)
+
     def _check_live(self, what: str) -> None:
         if self._finished and not self._in_finish_hooks:
             raise RunFinishedError(f"run {self.id} is finished; the call to {what}() was ignored")

@@ -42,6 +42,7 @@ class Kind:
     STATS = "stats"  # one system-metrics sample, keyed system/..., own time axis
     ALERT = "alert"  # a run.alert() call
     FILES = "files"  # files saved into the run directory with run.save()
+    ARTIFACT = "artifact"  # log/link/use of an artifact (trackwell.artifacts.upload)
     FINAL_SUMMARY = "final_summary"  # the summary computed at finish (authoritative)
     EXIT = "exit"  # exit_code, state, runtime: the run ended
 

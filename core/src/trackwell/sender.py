@@ -105,7 +105,7 @@ class Uploader:
         self.run_dir = run_dir
         self.files_dir = run_dir / "files"
         self.transport = transport
-        self.tail = LogTail(log_file, bodies=(Kind.RUN,), committed=committed)
+        self.tail = LogTail(log_file, bodies=(Kind.RUN, Kind.ARTIFACT), committed=committed)
         self.live = live
         self.entity = entity
         self.project = project
@@ -134,6 +134,7 @@ class Uploader:
         self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
         self._last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
+        self.artifacts: Any = None  # trackwell.artifacts.upload.ArtifactJobs, once the log has one
 
     # -- identity --------------------------------------------------------------
     def _run_path(self, *rest: str) -> str:
@@ -169,6 +170,10 @@ class Uploader:
         if not self._connected:
             self._connect()
         self._fill()
+        if self.artifacts is not None and self.artifacts.queue:
+            self.artifacts.step(self.transport, self.entity or "", self.project or "", self.run_id or "")
+            self._contact()
+            return 0.0
         if self.pending:
             self._send_batch()
             return 0.0
@@ -275,6 +280,12 @@ class Uploader:
                 self._files_due = 0.0
             else:
                 self._listed.extend(listed)
+        elif rec.kind == Kind.ARTIFACT:
+            if self.artifacts is None:
+                from trackwell.artifacts.upload import ArtifactJobs
+
+                self.artifacts = ArtifactJobs(self.run_dir)
+            self.artifacts.add(rec.body, rec.seq)
 
     def _send_batch(self) -> None:
         batch: list[bytes] = []
@@ -414,6 +425,8 @@ class Uploader:
     def close(self) -> None:
         self.tail.close()
         self.transport.close()
+        if self.artifacts is not None:
+            self.artifacts.close()
 
 
 def _media_paths(rec: Record) -> list[str] | None:

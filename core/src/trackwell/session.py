@@ -310,7 +310,10 @@ def _forget(run: Run) -> None:
 # -- module-level shortcuts ----------------------------------------------------
 
 
-_BOUND = ("log", "define_metric", "alert", "save", "watch", "unwatch")
+_BOUND = (
+    "log", "define_metric", "alert", "save", "watch", "unwatch",
+    "log_artifact", "use_artifact", "link_artifact", "log_model", "use_model", "link_model",
+)  # fmt: skip
 
 
 def _bind_module(run: Run) -> None:

@@ -19,6 +19,7 @@ def trackwell_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRACKWELL_CONFIG_DIR", str(tmp_path / ".config"))
     monkeypatch.setenv("TRACKWELL_X_DISABLE_STATS", "true")
     monkeypatch.setenv("TRACKWELL_SILENT", "true")
+    monkeypatch.setenv("TRACKWELL_CACHE_DIR", str(tmp_path / ".cache"))  # artifacts
     for name in ("MODE", "PROJECT", "ENTITY", "DIR", "BASE_URL", "API_KEY", "RUN_ID", "RESUME"):
         for prefix in ("TRACKWELL_", "WANDB_"):
             monkeypatch.delenv(prefix + name, raising=False)

@@ -1,0 +1,281 @@
+"""HTTP for artifacts (docs/server-api.md, "Artifacts"): blobs, versions, lineage, links.
+
+Built on ``trackwell.transport.Transport`` (standard library only). Blob transfers
+run on a small thread pool; each thread keeps its own kept-alive connection, since a
+``Transport`` is one connection used by one thread at a time. Downloads stream to
+disk (never a whole file in memory) and resume with ``Range``; uploads of big files
+go in 16 MiB parts that the server assembles and verifies, resumable through the
+``/parts`` route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from trackwell._version import __version__
+from trackwell.errors import CommError
+from trackwell.transport import Transport
+
+#: Files above this go up in parts.
+PART_BYTES = 16 * 1024 * 1024
+#: Transfers in parallel (files, or parts of one big file).
+WORKERS = 8
+#: Attempts per blob transfer before the error is raised (retryable errors only).
+ATTEMPTS = 5
+
+
+def _q(*parts: str) -> str:
+    return "/".join(quote(p, safe="") for p in parts)
+
+
+def artifact_path(entity: str, project: str, *rest: str) -> str:
+    return "/artifacts/" + _q(entity, project, *rest)
+
+
+class ArtifactClient:
+    """Artifact requests to one server; safe to share between threads (one connection each)."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 60.0) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[Transport] = []
+        self._lock = threading.Lock()
+        #: Bytes sent and received for blobs (the benchmark's and tests' meter).
+        self.bytes_up = 0
+        self.bytes_down = 0
+
+    @classmethod
+    def from_transport(cls, transport: Transport) -> ArtifactClient:
+        return cls(transport.base_url, transport.api_key, transport.timeout)
+
+    @property
+    def transport(self) -> Transport:
+        t: Transport | None = getattr(self._local, "t", None)
+        if t is None:
+            t = self._local.t = Transport(self.base_url, self.api_key, timeout=self.timeout)
+            with self._lock:
+                self._all.append(t)
+        return t
+
+    def close(self) -> None:
+        with self._lock:
+            for t in self._all:
+                t.close()
+
+    # -- JSON routes ---------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.transport.request("GET", path, params=params).body
+
+    def send(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        return self.transport.request(method, path, json_body=body, params=params).body
+
+    def version(self, entity: str, project: str, name: str, version: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.get(artifact_path(entity, project, name, version))
+        return info
+
+    def manifest(self, entity: str, project: str, name: str, version: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.get(artifact_path(entity, project, name, version, "manifest"))
+        return info
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterable[dict[str, Any]]:
+        """Every item of a cursor-paged listing, fetched page by page as iterated."""
+        cursor = None
+        while True:
+            answer = self.get(path, {**(params or {}), "cursor": cursor})
+            yield from answer.get("items") or ()
+            cursor = answer.get("next_cursor")
+            if not cursor:
+                return
+
+    # -- blobs ---------------------------------------------------------------------
+    def missing(self, entity: str, project: str, digests: list[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(digests), 50_000):
+            answer = self.send(
+                "POST", artifact_path(entity, project, "blobs", "check"), {"digests": digests[i : i + 50_000]}
+            )
+            out.update(answer.get("missing") or ())
+        return out
+
+    def upload(
+        self,
+        entity: str,
+        project: str,
+        files: list[tuple[str, Path, int]],
+        pool: ThreadPoolExecutor,
+        check: Callable[[str, Path], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Upload ``(sha256, path, size)`` blobs in parallel; ``check(digest, path)`` runs
+        before each file is read (it raises when the file changed since it was hashed)."""
+        jobs = []
+        for digest, path, size in files:
+            if size > PART_BYTES:
+                parts = -(-size // PART_BYTES)
+                received = self._received_parts(entity, project, digest, parts)
+                if received is None:
+                    continue  # the server already holds it
+                jobs += [
+                    pool.submit(self._put_part, entity, project, digest, path, i, parts, check, progress)
+                    for i in range(parts)
+                    if i not in received
+                ]
+            else:
+                jobs.append(
+                    pool.submit(self._put_whole, entity, project, digest, path, size, check, progress)
+                )
+        first: BaseException | None = None
+        for job in jobs:
+            exc = job.exception()
+            if exc is not None and first is None:
+                first = exc
+        if first is not None:
+            raise first
+
+    def _received_parts(self, entity: str, project: str, digest: str, parts: int) -> set[int] | None:
+        info = self.get(artifact_path(entity, project, "blobs", digest, "parts"))
+        if info.get("complete"):
+            return None
+        if info.get("parts") not in (None, parts):
+            return set()
+        return set(info.get("received") or ())
+
+    def _put_whole(
+        self, entity: str, project: str, digest: str, path: Path, size: int,
+        check: Callable[[str, Path], None] | None, progress: Callable[[int], None] | None,
+    ) -> None:  # fmt: skip
+        if check is not None:
+            check(digest, path)
+        data = path.read_bytes()
+        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+            raise ChangedFileError(f"{path} changed after it was added to the artifact (its sha256 differs)")
+        self._retry(
+            lambda: self.transport.request("PUT", artifact_path(entity, project, "blobs", digest), data=data)
+        )
+        self._count_up(len(data), progress)
+
+    def _put_part(
+        self, entity: str, project: str, digest: str, path: Path, part: int, parts: int,
+        check: Callable[[str, Path], None] | None, progress: Callable[[int], None] | None,
+    ) -> None:  # fmt: skip
+        if check is not None:
+            check(digest, path)
+        with open(path, "rb") as fh:
+            fh.seek(part * PART_BYTES)
+            data = fh.read(PART_BYTES)
+        params = {"part": part, "parts": parts}
+        self._retry(
+            lambda: self.transport.request(
+                "PUT", artifact_path(entity, project, "blobs", digest), params=params, data=data
+            )
+        )
+        self._count_up(len(data), progress)
+
+    def _count_up(self, n: int, progress: Callable[[int], None] | None) -> None:
+        with self._lock:
+            self.bytes_up += n
+        if progress is not None:
+            progress(n)
+
+    @staticmethod
+    def _retry(call: Callable[[], Any]) -> Any:
+        for attempt in range(ATTEMPTS):
+            try:
+                return call()
+            except CommError as exc:
+                if not exc.retryable or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(exc.retry_after if exc.retry_after is not None else min(4.0, 0.25 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def download(
+        self, entity: str, project: str, digest: str, dest: Path, size: int | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:  # fmt: skip
+        """Stream blob ``digest`` into ``dest``, resuming a partial file with ``Range``; verify sha256."""
+        path = self.transport._prefix + artifact_path(entity, project, "blobs", digest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(ATTEMPTS):
+            have = dest.stat().st_size if dest.exists() else 0
+            if size is not None and have > size:
+                dest.unlink()
+                have = 0
+            try:
+                if size is None or have < size:
+                    self._fetch(path, dest, have, progress)
+                break
+            except CommError as exc:
+                if not exc.retryable or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(min(4.0, 0.25 * 2**attempt))
+        got, got_size = _hash(dest)
+        if got != digest or (size is not None and got_size != size):
+            dest.unlink()
+            raise CommError(f"blob {digest} arrived corrupted (sha256 {got}, {got_size} bytes); try again")
+
+    def _fetch(self, path: str, dest: Path, offset: int, progress: Callable[[int], None] | None) -> None:
+        t = self.transport
+        headers = {"User-Agent": f"trackwell/{__version__}", "Accept": "*/*"}
+        if t.api_key:
+            headers["Authorization"] = f"Bearer {t.api_key}"
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        conn = t._connection()
+        try:
+            conn.timeout = t.timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(t.timeout)
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            if resp.status >= 400:
+                raw = resp.read()
+                raise t._error("GET", path, resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw)
+            mode = "ab" if offset and resp.status == 206 else "wb"
+            with open(dest, mode) as fh:
+                while chunk := resp.read(1 << 20):
+                    fh.write(chunk)
+                    with self._lock:
+                        self.bytes_down += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            if resp.will_close:
+                t.close()
+        except (http.client.HTTPException, OSError) as exc:
+            t.close()
+            raise CommError(f"download of {path} from {t.base_url} broke off: {exc}", exc=exc) from None
+
+
+class ChangedFileError(CommError):
+    """A file changed between being added to an artifact and being uploaded: not retryable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=409, code="file_changed")
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            n += len(chunk)
+    return h.hexdigest(), n
+
+
+def env_workers() -> int:
+    """``TRACKWELL_ARTIFACT_WORKERS`` or ``WORKERS``."""
+    try:
+        return max(1, int(os.environ.get("TRACKWELL_ARTIFACT_WORKERS", WORKERS)))
+    except ValueError:
+        return WORKERS
