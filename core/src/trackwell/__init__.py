@@ -42,6 +42,7 @@ __all__ = [
     "CommError",
     "Run",
     "Settings",
+    "Table",
     "TrackwellError",
     "UsageError",
     "__version__",
@@ -91,6 +92,14 @@ def __getattr__(name: str) -> Any:
         import trackwell.artifacts
 
         return getattr(trackwell.artifacts, name)
+    if name == "Table":
+        from trackwell.table import Table
+
+        return Table
+    if name in ("plot", "plot_table"):  # wandb.plot.line(...), wandb.plot_table(...)
+        import trackwell.plot
+
+        return trackwell.plot if name == "plot" else trackwell.plot.plot_table
     if name == "hookimpl":
         from trackwell.plugins import hookimpl
 

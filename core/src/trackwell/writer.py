@@ -324,7 +324,8 @@ class Writer:
             return
         paths = self._media.take_written()
         if paths:
-            out.append(runlog.encode_record(self._packer, Kind.FILES, self._seq, {"paths": paths, "policy": "media"}))
+            body = {"paths": paths, "policy": "media"}
+            out.append(runlog.encode_record(self._packer, Kind.FILES, self._seq, body))
             self._seq += 1
 
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:

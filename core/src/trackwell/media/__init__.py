@@ -7,7 +7,6 @@ every type implements (``Media``, ``MediaContext``, ``media_type``).
 
 from __future__ import annotations
 
-
 from trackwell.lazy import lazy_exports
 from trackwell.media.base import Media, MediaContext, media_type
 

@@ -33,10 +33,14 @@ class Audio(Media):
         if isinstance(data_or_path, (str, os.PathLike)):
             self._path = _util.existing_file(data_or_path, "trackwell.Audio")
             if self._path.suffix.lower() not in SUFFIXES:
-                raise ValueError(f"trackwell.Audio: {str(self._path)!r} is not an audio file ({', '.join(SUFFIXES)})")
+                raise ValueError(
+                    f"trackwell.Audio: {str(self._path)!r} is not an audio file ({', '.join(SUFFIXES)})"
+                )
             return
         if sample_rate is None:
-            raise ValueError("trackwell.Audio: sample_rate is required when logging an array, e.g. sample_rate=16000")
+            raise ValueError(
+                "trackwell.Audio: sample_rate is required when logging an array, e.g. sample_rate=16000"
+            )
         if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate <= 0:
             raise ValueError(f"trackwell.Audio: sample_rate must be a positive integer, got {sample_rate!r}")
         self._samples = _pcm16(_util.to_numpy(data_or_path, "trackwell.Audio"))
@@ -65,7 +69,7 @@ class Audio(Media):
         with wave.open(buf, "wb") as w:
             w.setnchannels(1 if samples.ndim == 1 else samples.shape[1])
             w.setsampwidth(2)
-            w.setframerate(self.sample_rate)
+            w.setframerate(self.sample_rate or 0)  # set for arrays (required there)
             w.writeframes(samples.astype("<i2").tobytes())
         return buf.getvalue()
 

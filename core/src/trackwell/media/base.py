@@ -13,9 +13,7 @@ This module imports only the standard library: ``trackwell.normalize`` checks fo
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -125,6 +123,9 @@ class DirContext:
         return rel, self.root / rel
 
     def write_bytes(self, data: bytes, kind: str, suffix: str) -> str:
+        import hashlib
+        import tempfile  # here, not at the top: normalize imports this module on every init
+
         digest = hashlib.sha256(data).hexdigest()
         rel, path = self._target(digest, kind, suffix)
         self.last_sha256, self.last_size = digest, len(data)
@@ -142,6 +143,9 @@ class DirContext:
         return rel
 
     def copy_file(self, src: Path, kind: str, suffix: str) -> str:
+        import hashlib
+        import tempfile
+
         src = Path(src)
         folder = self.root / "media" / _safe_part(kind, "kind")
         folder.mkdir(parents=True, exist_ok=True)
@@ -184,6 +188,8 @@ class DirContext:
 
 def write_file(ctx: MediaContext, type_name: str, data: bytes, kind: str, suffix: str) -> dict[str, Any]:
     """Write ``data`` through ``ctx`` and return its file record (path, sha256, size)."""
+    import hashlib
+
     rel = ctx.write_bytes(data, kind, suffix)
     return {
         "_type": type_name,
@@ -195,6 +201,8 @@ def write_file(ctx: MediaContext, type_name: str, data: bytes, kind: str, suffix
 
 def copy_file(ctx: MediaContext, type_name: str, src: Path, kind: str, suffix: str) -> dict[str, Any]:
     """Copy ``src`` through ``ctx`` and return its file record (path, sha256, size)."""
+    import hashlib
+
     rel = ctx.copy_file(src, kind, suffix)
     if isinstance(ctx, DirContext):  # hashed while copying
         return {"_type": type_name, "path": rel, "sha256": ctx.last_sha256, "size": ctx.last_size}
@@ -266,7 +274,9 @@ def _register_from_plugin(obj: Any, converter: Any = None) -> None:
         register_converter(obj[0], obj[1], converter)
         return
     if converter is not None:
-        raise TypeError("register(cls) takes one Media subclass, or register((module, class_name), converter)")
+        raise TypeError(
+            "register(cls) takes one Media subclass, or register((module, class_name), converter)"
+        )
     register_media_type(obj)
 
 

@@ -71,10 +71,13 @@ def _from_pair(pair: Any) -> tuple[list[float], list[float]]:
         values = [float(v) for v in values]
         bins = [float(b) for b in bins]
     except (TypeError, ValueError):
-        raise ValueError("trackwell.Histogram: np_histogram must be a (values, bins) pair of number lists") from None
+        raise ValueError(
+            "trackwell.Histogram: np_histogram must be a (values, bins) pair of number lists"
+        ) from None
     if len(bins) != len(values) + 1:
         raise ValueError(
-            f"trackwell.Histogram: np_histogram needs len(bins) == len(values) + 1, got {len(bins)} and {len(values)}"
+            "trackwell.Histogram: np_histogram needs len(bins) == len(values) + 1, "
+            f"got {len(bins)} and {len(values)}"
         )
     return values, bins
 
@@ -117,7 +120,9 @@ def _torch_hist(tensor: Any, num_bins: int) -> tuple[list[float], list[float]]:
         lo, hi = float(t.min().item()), float(t.max().item())
     if lo == hi:  # np.histogram's rule for a single value
         lo, hi = lo - 0.5, hi + 0.5
-    counts = torch.histc(t.float() if t.dtype in (torch.float16, torch.bfloat16) else t, bins=num_bins, min=lo, max=hi)
+    counts = torch.histc(
+        t.float() if t.dtype in (torch.float16, torch.bfloat16) else t, bins=num_bins, min=lo, max=hi
+    )
     step = (hi - lo) / num_bins
     bins = [lo + i * step for i in range(num_bins)] + [hi]
     values = [float(c) for c in counts.cpu().tolist()]

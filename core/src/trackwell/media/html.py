@@ -25,7 +25,9 @@ class Html(Media):
         if hasattr(data, "read"):
             text = data.read()
         elif isinstance(data, os.PathLike) or (
-            isinstance(data, str) and not data_is_not_path and data.lower().endswith((".html", ".htm"))
+            isinstance(data, str)
+            and not data_is_not_path
+            and data.lower().endswith((".html", ".htm"))
             and "<" not in data
         ):
             text = _util.existing_file(data, "trackwell.Html").read_text(encoding="utf-8")

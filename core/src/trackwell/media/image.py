@@ -66,7 +66,9 @@ class Image(Media):
             self._path = _util.existing_file(data, "trackwell.Image")
             suffix = self._path.suffix.lower().lstrip(".")
             if suffix not in FORMATS:
-                raise ValueError(f"trackwell.Image: {str(self._path)!r} is not an image file ({', '.join(FORMATS)})")
+                raise ValueError(
+                    f"trackwell.Image: {str(self._path)!r} is not an image file ({', '.join(FORMATS)})"
+                )
             self.file_type = suffix
         elif _util.is_pil(data):
             data.load()
@@ -182,7 +184,9 @@ def _to_uint8(arr: Any, normalize: bool) -> Any:
 
 def _masks(masks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     if not isinstance(masks, Mapping):
-        raise TypeError(f"trackwell.Image: masks must be a dict of {{name: mask}}, got {type(masks).__name__}")
+        raise TypeError(
+            f"trackwell.Image: masks must be a dict of {{name: mask}}, got {type(masks).__name__}"
+        )
     out = {}
     for name, mask in masks.items():
         what = f"trackwell.Image mask {name!r}"
@@ -230,7 +234,9 @@ def _mask_record(ctx: MediaContext, mask: dict[str, Any]) -> dict[str, Any]:
 
 def _boxes(boxes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     if not isinstance(boxes, Mapping):
-        raise TypeError(f"trackwell.Image: boxes must be a dict of {{name: boxes}}, got {type(boxes).__name__}")
+        raise TypeError(
+            f"trackwell.Image: boxes must be a dict of {{name: boxes}}, got {type(boxes).__name__}"
+        )
     out = {}
     for name, group in boxes.items():
         what = f"trackwell.Image boxes {name!r}"
@@ -250,12 +256,11 @@ def _box(box: Any, what: str) -> dict[str, Any]:
     pos = box["position"]
     if set(pos) not in _POSITION_KEYS:
         raise ValueError(
-            f"{what}: position must have keys minX, maxX, minY, maxY or middle, width, height; got {sorted(pos)}"
+            f"{what}: position must have keys minX, maxX, minY, maxY or middle, width, height; "
+            f"got {sorted(pos)}"
         )
     try:
-        position = {
-            k: [float(x) for x in v] if k == "middle" else float(v) for k, v in pos.items()
-        }
+        position: dict[str, Any] = {k: [float(x) for x in v] if k == "middle" else float(v) for k, v in pos.items()}
     except (TypeError, ValueError):
         raise ValueError(f"{what}: position values must be numbers (middle: [x, y])") from None
     if "middle" in position and len(position["middle"]) != 2:

@@ -28,10 +28,14 @@ class Object3D(Media):
         if isinstance(data_or_path, (str, os.PathLike)):
             self._path = _util.existing_file(data_or_path, "trackwell.Object3D")
             if not self._path.name.lower().endswith(SUFFIXES):
-                raise ValueError(f"trackwell.Object3D: {str(self._path)!r} is not one of {', '.join(SUFFIXES)}")
+                raise ValueError(
+                    f"trackwell.Object3D: {str(self._path)!r} is not one of {', '.join(SUFFIXES)}"
+                )
         elif isinstance(data_or_path, Mapping):
             if data_or_path.get("type") != "lidar/beta" or "points" not in data_or_path:
-                raise ValueError("trackwell.Object3D: a dict must be a scene {'type': 'lidar/beta', 'points': ...}")
+                raise ValueError(
+                    "trackwell.Object3D: a dict must be a scene {'type': 'lidar/beta', 'points': ...}"
+                )
             scene = dict(data_or_path)
             scene["points"] = _points(_util.to_numpy(scene["points"], "trackwell.Object3D"))
             self._scene = json.loads(json.dumps(scene, default=_plain))
@@ -48,7 +52,9 @@ class Object3D(Media):
     ) -> Object3D:
         """A scene: points plus ``boxes`` (``{"corners": 8 x [x, y, z], "label", "color"}``)
         and ``vectors`` (``{"start": [x, y, z], "end": [x, y, z]}``), as in W&B."""
-        return cls({"type": point_cloud_type, "points": points, "boxes": list(boxes), "vectors": list(vectors)})
+        return cls(
+            {"type": point_cloud_type, "points": points, "boxes": list(boxes), "vectors": list(vectors)}
+        )
 
     def to_record(self, ctx: MediaContext) -> dict[str, Any]:
         if self._path is not None:
@@ -86,7 +92,8 @@ def _points(arr: Any) -> list[list[float]]:
         )
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"trackwell.Object3D: points must be numbers, got dtype {arr.dtype}")
-    return arr.tolist()  # type: ignore[no-any-return]
+    points: list[list[float]] = arr.tolist()
+    return points
 
 
 def _plain(obj: Any) -> Any:

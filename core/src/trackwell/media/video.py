@@ -34,7 +34,7 @@ class Video(Media):
         data_or_path: Any,
         caption: str | None = None,
         fps: int | None = None,
-        format: str | None = None,  # noqa: A002 - W&B's argument name
+        format: str | None = None,
     ) -> None:
         self.caption = None if caption is None else str(caption)
         self.fps = 4 if fps is None else fps
@@ -57,7 +57,11 @@ class Video(Media):
         if self._path is not None:
             record = copy_file(ctx, self._type, self._path, "videos", "." + self.format)
         else:
-            data = _gif(self._frames, self.fps) if self.format == "gif" else _av(self._frames, self.fps, self.format)
+            data = (
+                _gif(self._frames, self.fps)
+                if self.format == "gif"
+                else _av(self._frames, self.fps, self.format)
+            )
             record = write_file(ctx, self._type, data, "videos", "." + self.format)
             record.update(width=int(self._frames.shape[2]), height=int(self._frames.shape[1]))
         record["format"] = self.format
@@ -77,7 +81,8 @@ def _frames(arr: Any) -> Any:
         arr = _tile(arr)
     if arr.ndim != 4 or arr.shape[1] not in (1, 3, 4) or 0 in arr.shape:
         raise ValueError(
-            f"trackwell.Video: arrays must be (T, C, H, W) or (N, T, C, H, W) with C in 1, 3, 4; got shape {arr.shape}"
+            "trackwell.Video: arrays must be (T, C, H, W) or (N, T, C, H, W) with C in 1, 3, 4; "
+            f"got shape {arr.shape}"
         )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
@@ -108,7 +113,9 @@ def _gif(frames: Any, fps: float) -> bytes:
     pil = require("PIL.Image", "trackwell.Video (gif)", "pillow")
     images = [pil.fromarray(f) for f in frames]
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    images[0].save(
+        buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0
+    )
     return buf.getvalue()
 
 
