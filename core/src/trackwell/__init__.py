@@ -54,6 +54,8 @@ __all__ = [
     "hookimpl",
     "init",
     "log",
+    "plot",
+    "plot_table",
     "run",
     "save",
     "summary",
@@ -116,7 +118,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"Api", "hookimpl"})
+    return sorted(set(globals()) | {"Api", "Table", "hookimpl", "plot", "plot_table"})
 
 
 # Integrations that must hook into their framework at import time (Hugging Face's
