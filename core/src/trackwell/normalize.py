@@ -91,8 +91,8 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
         return value
     if kind is str:
         return _sized(value, len(value), key, budget, where)
-    if isinstance(value, Media):  # snapshotted by its constructor; encoded by the writer
-        return value
+    if isinstance(value, Media):  # snapshotted now (constructor or _for_log); encoded by the writer
+        return value._for_log()
     module = kind.__module__
     if module == "numpy" or module.startswith("numpy."):
         return _from_numpy(value, key, budget, where)

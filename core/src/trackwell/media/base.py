@@ -86,6 +86,12 @@ class Media:
         ``{"_type": ..., "path": <relative path>, "sha256": ..., "size": ..., <type fields>}``."""
         raise NotImplementedError
 
+    def _for_log(self) -> Media:
+        """What ``log()`` keeps for the writer, called on the caller's thread. Constructors
+        already snapshot their input, so by default the object itself; a Table, which the
+        caller goes on changing after ``log()``, returns a copy of its row list."""
+        return self
+
     @classmethod
     def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Media:
         """Rebuild from a record; ``read(path)`` returns the bytes of a file named in the record."""
@@ -230,6 +236,9 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "html-file": ("trackwell.media.html", "Html"),
     "object3D-file": ("trackwell.media.object3d", "Object3D"),
     "plotly-file": ("trackwell.media.plotly", "Plotly"),
+    "table-file": ("trackwell.table.table", "Table"),
+    "incremental-table-file": ("trackwell.table.table", "Table"),
+    "plot-table": ("trackwell.plot.custom_chart", "CustomChart"),
 }
 
 _types: dict[str, type[Media]] = {}

@@ -183,3 +183,36 @@ def register_commands(cli: click.Group) -> None:
         (such as ``import``), look it up in ``cli.commands`` first.
     :returns: ignored.
     """
+
+
+# ---------------------------------------------------------------------------
+# Media
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_media_types(register: Callable[..., None]) -> None:
+    """Contribute media types for ``log()`` and converters for foreign objects.
+
+    Called once per process, the first time a value that is not plain data reaches
+    ``log()`` or a media record is read back. ``register(cls)`` adds a subclass of
+    ``trackwell.media.base.Media`` (its ``_type`` names its records; ``to_record(ctx)``
+    runs on the writer thread and writes files with ``ctx.write_bytes``;
+    ``from_record`` rebuilds it). ``register((module, class_name), convert)`` makes
+    ``log()`` turn objects whose type is ``class_name`` from ``module`` (or a
+    submodule; ``""`` for any class there) into Media with ``convert(obj)``, on the
+    caller's thread, without trackwell importing that module::
+
+        class Molecule(Media):
+            _type = "molecule-file"
+            ...
+
+        @trackwell.hookimpl
+        def register_media_types(register):
+            register(Molecule)
+            register(("rdkit.Chem", "Mol"), Molecule)
+
+    :param register: call once per type or converter; it raises ``TypeError`` for a
+        class that is not a ``Media`` subclass with a ``_type``.
+    :returns: ignored.
+    """
