@@ -229,4 +229,3 @@ def _too_big(key: str, size: int, where: str) -> Any:
         DataDroppedWarning,
     )
     return DROP
-

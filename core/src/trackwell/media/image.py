@@ -260,7 +260,9 @@ def _box(box: Any, what: str) -> dict[str, Any]:
             f"got {sorted(pos)}"
         )
     try:
-        position: dict[str, Any] = {k: [float(x) for x in v] if k == "middle" else float(v) for k, v in pos.items()}
+        position: dict[str, Any] = {
+            k: [float(x) for x in v] if k == "middle" else float(v) for k, v in pos.items()
+        }
     except (TypeError, ValueError):
         raise ValueError(f"{what}: position values must be numbers (middle: [x, y])") from None
     if "middle" in position and len(position["middle"]) != 2:
