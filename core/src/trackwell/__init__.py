@@ -46,8 +46,10 @@ __all__ = [
     "TrackwellError",
     "UsageError",
     "__version__",
+    "agent",
     "alert",
     "config",
+    "controller",
     "define_metric",
     "errors",
     "finish",
@@ -59,6 +61,7 @@ __all__ = [
     "run",
     "save",
     "summary",
+    "sweep",
     "unwatch",
     "watch",
 ]
@@ -110,6 +113,10 @@ def __getattr__(name: str) -> Any:
         import trackwell.media
 
         return getattr(trackwell.media, name)
+    if name in ("sweep", "agent", "controller"):  # wandb.sweep / wandb.agent / wandb.controller
+        import trackwell.sweeps
+
+        return getattr(trackwell.sweeps, name)
     if name == "integration":  # wandb.integration.keras under `import trackwell as wandb`
         import trackwell.integration
 
@@ -118,7 +125,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"Api", "Table", "hookimpl", "plot", "plot_table"})
+    return sorted(set(globals()) | {"Api", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"})
 
 
 # Integrations that must hook into their framework at import time (Hugging Face's

@@ -94,6 +94,7 @@ def init(
         },
         settings,
     )  # fmt: skip
+    sweep_params = _sweep_trial(s)
     reinit_mode = _reinit_mode(reinit)
     if _current is not None and not _current._finished:
         if reinit_mode in ("default", "return_previous"):
@@ -119,6 +120,8 @@ def init(
     initial = _initial_config(s, config, config_exclude_keys, config_include_keys)
     run = _create_run(s, fork_from, resume_from)
     run.config.update(initial, allow_val_change=True)
+    if sweep_params is not None:  # the sweep's values win over init(config=...), as in W&B
+        run.config.update(sweep_params, allow_val_change=True)
     if run._writer is not None:
         from trackwell.plugins import get_plugin_manager
 
@@ -149,6 +152,25 @@ def init(
         _bind_module(run)
     _install_process_hooks()
     return run
+
+
+def _sweep_trial(s: Settings) -> dict[str, Any] | None:
+    """Inside a sweep agent's trial: the run id, project and mode the agent chose, and the
+    suggested parameters (``TRACKWELL_SWEEP_PARAM_PATH``, set by ``trackwell.sweeps.agent``)."""
+    path = os.environ.get("TRACKWELL_SWEEP_PARAM_PATH")
+    if not path or not os.environ.get("TRACKWELL_SWEEP_ID"):
+        return None
+    import json
+
+    for field, env in (("run_id", "RUN_ID"), ("project", "PROJECT"), ("entity", "ENTITY")):
+        value = os.environ.get("TRACKWELL_" + env)
+        if value:
+            setattr(s, field, value)
+    s.mode = "online"
+    s.sweep_id = os.environ["TRACKWELL_SWEEP_ID"]
+    with open(path, encoding="utf-8") as f:
+        params: dict[str, Any] = json.load(f)
+    return params
 
 
 def _resume_setting(resume: bool | str | None) -> str | None:

@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "trackwell.default_plugins.system_psutil",
     "trackwell.default_plugins.system_nvml",
     "trackwell.default_plugins.console_alerts",
+    "trackwell.default_plugins.sweep_methods",
 )
 
 _BUILT_IN = frozenset(m.rsplit(".", 1)[-1] for m in DEFAULT_PLUGINS)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from trackwell.alerts import Alert
     from trackwell.run import Run
+    from trackwell.sweeps.engine import SearchMethod
     from trackwell.sysmetrics import MetricsSource
 
 hookspec = pluggy.HookspecMarker("trackwell")
@@ -181,6 +182,42 @@ def register_commands(cli: click.Group) -> None:
     :param cli: the top-level ``click.Group``; use ``@cli.command()`` or
         ``cli.add_command(...)``. To add to a group another plugin may also extend
         (such as ``import``), look it up in ``cli.commands`` first.
+    :returns: ignored.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Sweeps
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_sweep_methods(register: Callable[[str, SearchMethod], None]) -> None:
+    """Contribute hyperparameter search methods, chosen by a sweep's ``method:`` key.
+
+    Call ``register(name, method)`` for each. ``method.suggest(config, trials, rng)``
+    returns the next parameters as a flat dict (``{"lr": 0.01, "optimizer.beta":
+    0.9}``, dotted names for nested parameters) or None when the search space is
+    exhausted (the sweep then finishes). ``config`` is the validated
+    ``trackwell.sweeps.config.SweepConfig`` (``params``, ``metric_name``, ``goal``,
+    ``sign``: +1 to minimize, -1 to maximize); ``trials`` the
+    ``trackwell.sweeps.engine.Trial`` objects so far (``params``, ``state``, final
+    ``metric``, metric ``history``); ``rng`` a ``random.Random`` seeded by the sweep
+    and the trial count. Keep ``suggest`` stateless: the server's controller and the
+    local one rebuild the trials for every call. Grid, random and bayes are
+    registered by the built-in ``sweep_methods`` plugin::
+
+        class Sobol:
+            def suggest(self, config, trials, rng):
+                return {p.name: p.sample(rng) for p in config.params}
+
+        @trackwell.hookimpl
+        def register_sweep_methods(register):
+            register("sobol", Sobol())
+
+    :param register: call with a unique method name and the method; it raises
+        ``TypeError`` for an object without ``suggest``, ``ValueError`` for a name
+        registered twice.
     :returns: ignored.
     """
 

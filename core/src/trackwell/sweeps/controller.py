@@ -1,0 +1,141 @@
+"""The local controller (``trackwell.controller(sweep_id).run()``, ``trackwell sweep --controller``).
+
+For sweeps whose configuration says ``controller: {type: local}``: the search runs
+here, with the same engine as the server's, and its suggestions are queued on the
+server, where agents pick them up as usual; hyperband decisions are sent as stop
+requests. ``step()`` is one round; ``search()``, ``schedule()``, ``stopping()`` and
+``stop_runs()`` are its parts, for callers who want to inspect or change them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from trackwell.errors import UsageError
+from trackwell.sweeps import engine
+from trackwell.sweeps.client import SweepClient, create
+from trackwell.sweeps.config import SweepConfig, parse
+
+
+class LocalController:
+    """W&B's ``wandb.controller()`` object."""
+
+    def __init__(
+        self, sweep_id: str | None = None, entity: str | None = None, project: str | None = None
+    ) -> None:
+        self._entity, self._project = entity, project
+        self._client: SweepClient | None = SweepClient(sweep_id, entity, project) if sweep_id else None
+        self._draft: dict[str, Any] = {"method": "random", "parameters": {}, "controller": {"type": "local"}}
+        self._info: dict[str, Any] = {}
+
+    # -- a sweep written in code --------------------------------------------------------
+    def configure_search(self, method: str) -> None:
+        self._draft["method"] = method
+
+    def configure_parameter(self, name: str, **spec: Any) -> None:
+        """``configure_parameter("lr", min=0.001, max=0.1)``: the keys of one ``parameters:`` entry."""
+        self._draft["parameters"][name] = spec
+
+    def configure_metric(self, name: str, goal: str = "minimize") -> None:
+        self._draft["metric"] = {"name": name, "goal": goal}
+
+    def configure_program(self, program: str) -> None:
+        self._draft["program"] = program
+
+    def configure_name(self, name: str) -> None:
+        self._draft["name"] = name
+
+    def configure_stopping(self, type: str = "hyperband", **kwargs: Any) -> None:
+        self._draft["early_terminate"] = {"type": type, **kwargs}
+
+    def configure(self, config: dict[str, Any]) -> None:
+        self._draft = {**config, "controller": {"type": "local"}}
+
+    def create(self) -> str:
+        """Create the configured sweep on the server; its id."""
+        if self._client is not None:
+            raise UsageError("this controller already has a sweep")
+        engine.validate(self._draft)
+        self._client = create(self._draft, self._entity, self._project)
+        return self._client.sweep_id
+
+    # -- controlling ---------------------------------------------------------------------
+    @property
+    def client(self) -> SweepClient:
+        if self._client is None:
+            self.create()
+        assert self._client is not None
+        return self._client
+
+    @property
+    def sweep_id(self) -> str:
+        return self.client.sweep_id
+
+    def _refresh(self) -> tuple[SweepConfig, list[engine.Trial], list[dict[str, Any]]]:
+        self._info = self.client.info(history=True)
+        cfg = parse(self._info["config"])
+        trials = [
+            engine.Trial(r["run_id"], r["config"], r["state"], r["metric"], r.get("history") or [])
+            for r in self._info["runs"]
+            if r["state"] != "queued"
+        ]
+        queued = [r for r in self._info["runs"] if r["state"] == "queued"]
+        return cfg, trials, queued
+
+    def done(self) -> bool:
+        """True once the sweep is FINISHED or CANCELED."""
+        if not self._info:
+            self._refresh()
+        return self._info["state"] in ("FINISHED", "CANCELED")
+
+    def search(self) -> engine.Decision:
+        """The next suggestion (or why the sweep is done), without queuing it."""
+        cfg, trials, queued = self._refresh()
+        pending = [engine.Trial(r["run_id"], r["config"]) for r in queued]
+        return engine.next_params(cfg, trials + pending, seed=hash(self.client.sweep_id) & 0xFFFF)
+
+    def schedule(self, params: dict[str, Any]) -> str:
+        """Queue ``params`` (flat names) for the next agent; the run id it will get."""
+        return self.client.queue(params)
+
+    def stopping(self) -> list[str]:
+        """The runs hyperband stops now."""
+        cfg, trials, _ = self._refresh()
+        flagged = {r["run_id"] for r in self._info["runs"] if r["stop_requested"]}
+        return [r for r in engine.hyperband_stops(cfg, trials) if r not in flagged]
+
+    def stop_runs(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            self.client.stop_run(run_id)
+
+    def step(self) -> None:
+        """One round: keep one suggestion queued, send hyperband's stops, finish when exhausted."""
+        cfg, _, queued = self._refresh()
+        if self._info["state"] == "RUNNING" and not queued:
+            decision = self.search()
+            if decision.action == "done":
+                self.client.set_state("FINISHED")
+                print(f"trackwell: sweep {self.client.path} finished: {decision.reason}", file=sys.stderr)
+            else:
+                assert decision.params is not None
+                self.schedule(decision.params)
+        if cfg.early_terminate:
+            self.stop_runs(self.stopping())
+        self._refresh()
+
+    def run(
+        self,
+        verbose: bool = False,
+        print_status: bool = True,
+        print_actions: bool = False,
+        print_debug: bool = False,
+    ) -> None:
+        """Step until the sweep is done (polling every ``TRACKWELL_SWEEP_HEARTBEAT`` seconds)."""
+        interval = float(os.environ.get("TRACKWELL_SWEEP_HEARTBEAT") or 2.0)
+        while not self.done():
+            self.step()
+            if not self.done():
+                time.sleep(interval)  # polling the server
