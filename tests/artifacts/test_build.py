@@ -123,7 +123,9 @@ def test_offline_log_stages_into_run_dir(offline_run: trackwell.Run, trackwell_d
     with pytest.raises(ArtifactError, match="trackwell sync"):
         a.wait()
     offline_run.finish()
-    records = [r for r in runlog.read_log(next(offline_run.dir.glob("*.twlog"))).records if r.kind == "artifact"]
+    records = [
+        r for r in runlog.read_log(next(offline_run.dir.glob("*.twlog"))).records if r.kind == "artifact"
+    ]
     assert len(records) == 1 and records[0].body["aliases"] == ["best"]
     staging = offline_run.dir / records[0].body["staging"]
     manifest = json.loads((staging / "manifest.json").read_text())
@@ -148,3 +150,9 @@ def test_module_level_callables(trackwell_dir: Path) -> None:
         assert art.type == "model" and art.collection_name == f"run-{run.id}-m.bin"
     finally:
         run.finish()
+
+
+def test_local_api_says_artifacts_need_a_server(offline_run: trackwell.Run, trackwell_dir: Path) -> None:
+    offline_run.finish()
+    with pytest.raises(trackwell.UsageError, match="trackwell sync"):
+        trackwell.Api(root=trackwell_dir).artifact("ds:latest")

@@ -21,6 +21,7 @@ from trackwell.errors import (
     CorruptRunLog,
     RunNotFoundError,
     SkippedRunWarning,
+    UsageError,
 )
 from trackwell.rundir import find_log, iter_run_dirs, parse_run_dir_name
 
@@ -131,6 +132,18 @@ class LocalApi(Api):
             return Run(run_dir, log, self._cache)
         except CorruptRunLog as exc:
             raise CorruptRunLog(f"{log} is not a readable trackwell run log: {exc}") from None
+
+    def _artifacts_need_a_server(self, *args: Any, **kwargs: Any) -> Any:
+        """Artifacts live on a server: ``api.artifact(...)`` and friends say so here."""
+        raise UsageError(
+            "artifacts are read from a trackwell server, and this Api reads local run directories. "
+            "Upload offline runs with `trackwell sync`, then use trackwell.Api() with a server "
+            "configured (`trackwell login` or TRACKWELL_BASE_URL)."
+        )
+
+    artifact = artifacts = artifact_exists = artifact_type = artifact_types = _artifacts_need_a_server
+    artifact_collection = artifact_collections = artifact_collection_exists = _artifacts_need_a_server
+    registries = _artifacts_need_a_server
 
     def __repr__(self) -> str:
         return f"<trackwell.Api root={str(self.root)!r}>"

@@ -176,5 +176,54 @@ class ServerApi(Api):
         info = self._client.get("/projects/" + "/".join(quote(p, safe="") for p in (entity, name)))
         return Project(self, info)
 
+    # -- artifacts (bodies in trackwell.api.artifacts) --------------------------------
+    def artifact(self, name: str, type: str | None = None) -> Any:
+        """The version ``"entity/project/name:alias"`` (or ``"project/name:v1"``; ``"name"``: latest)."""
+        from trackwell.api import artifacts
+
+        return artifacts.artifact(self, name, type)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_exists(self, name, type)
+
+    def artifacts(self, type_name: str, name: str, per_page: int = 50, tags: list[str] | None = None) -> Any:
+        """The versions of collection ``"entity/project/name"``, newest first."""
+        from trackwell.api import artifacts
+
+        return artifacts.artifacts(self, type_name, name, per_page, tags)
+
+    def artifact_type(self, type_name: str, project: str | None = None) -> Any:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_type(self, type_name, project)
+
+    def artifact_types(self, project: str | None = None) -> Any:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_types(self, project)
+
+    def artifact_collection(self, type_name: str, name: str) -> Any:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_collection(self, type_name, name)
+
+    def artifact_collections(self, project_name: str, type_name: str, per_page: int = 50) -> Any:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_collections(self, project_name, type_name, per_page)
+
+    def artifact_collection_exists(self, name: str, type: str) -> bool:
+        from trackwell.api import artifacts
+
+        return artifacts.artifact_collection_exists(self, name, type)
+
+    def registries(self, entity: str | None = None) -> Any:
+        """Registry projects (``wandb-registry-*`` or holding links) with their collections."""
+        from trackwell.api import artifacts
+
+        return artifacts.registries(self, entity)
+
     def __repr__(self) -> str:
         return f"<trackwell.Api server={self._client.base_url!r}>"

@@ -141,6 +141,18 @@ class ServerRun:
     def _key(self) -> tuple[str, str, str]:
         return self.entity, self.project, self.id
 
+    def logged_artifacts(self, per_page: int = 100) -> list[Any]:
+        """The artifact versions this run logged (W&B's ``run.logged_artifacts()``)."""
+        from trackwell.api.artifacts import run_artifacts
+
+        return run_artifacts(self._client, self._key, "logged")
+
+    def used_artifacts(self, per_page: int = 100) -> list[Any]:
+        """The artifact versions this run used as inputs (W&B's ``run.used_artifacts()``)."""
+        from trackwell.api.artifacts import run_artifacts
+
+        return run_artifacts(self._client, self._key, "used")
+
     # -- identity ----------------------------------------------------------------
     @property
     def display_name(self) -> str:
