@@ -121,7 +121,22 @@ def __getattr__(name: str) -> Any:
         import trackwell.integration
 
         return trackwell.integration
+    if name in ("sklearn", "xgboost"):  # wandb.sklearn.plot_roc(...): W&B's top-level shortcuts
+        return _integration(name)
     raise AttributeError(f"module 'trackwell' has no attribute {name!r}")
+
+
+def _integration(name: str) -> Any:
+    """``trackwell.integration.<name>``, or an AttributeError saying what to install
+    (an attribute lookup must not raise ImportError: ``hasattr`` would propagate it)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"trackwell.integration.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"trackwell.integration.{name}":
+            raise
+        raise AttributeError(str(exc)) from None
 
 
 def __dir__() -> list[str]:
