@@ -156,7 +156,7 @@ def init(
 
 def _sweep_trial(s: Settings) -> dict[str, Any] | None:
     """Inside a sweep agent's trial: the run id, project and mode the agent chose, and the
-    suggested parameters (``TRACKWELL_SWEEP_PARAM_PATH``, set by ``trackwell.sweeps.agent``)."""
+    suggested parameters (``TRACKWELL_SWEEP_PARAM_PATH``, set by ``trackwell.sweeps.runner``)."""
     path = os.environ.get("TRACKWELL_SWEEP_PARAM_PATH")
     if not path or not os.environ.get("TRACKWELL_SWEEP_ID"):
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell.api.base import Api, server_settings
@@ -17,6 +17,9 @@ from trackwell.api.remote_http import ServerClient
 from trackwell.api.remote_runs import ServerRun, ServerRuns
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 from trackwell.transport import run_path
+
+if TYPE_CHECKING:
+    from trackwell.api.sweeps import Sweep
 
 
 class Viewer:
@@ -169,6 +172,17 @@ class ServerApi(Api):
         """
         listing = self._client.get("/projects", {"entity": entity or self.default_entity})
         return [Project(self, info) for info in listing["projects"]]
+
+    def sweep(self, path: str) -> Sweep:
+        """The sweep at ``"entity/project/sweep_id"`` (or ``"project/sweep_id"``): ``runs``,
+        ``best_run()``, ``config``, ``state``. ``NotFoundError`` if the server has none."""
+        from trackwell.api.sweeps import Sweep
+
+        entity, project, sweep_id = self._split_run_path(path)
+        project = project or self.settings.get("project")
+        if project is None:
+            raise UsageError(f"api.sweep({path!r}): give '<entity>/<project>/<sweep_id>'")
+        return Sweep(self, entity or self.default_entity, project, sweep_id)
 
     def project(self, name: str, entity: str | None = None) -> Project:
         """One project; ``NotFoundError`` if the server has none by that name (or it is private)."""

@@ -2,7 +2,7 @@
 
 The configuration is W&B's (``config.py``); the search methods are plugins
 (``engine.py``, grid/random/bayes built in); a server runs the controller (or
-``controller.py`` runs it here); ``agent.py`` runs the trials.
+``local_controller.py`` runs it here); ``runner.py`` runs the trials.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def agent(
 ) -> None:
     """Run trials of a sweep (``wandb.agent``): ``function`` in this process, else the
     configuration's ``program``/``command`` as subprocesses; ``count`` trials at most."""
-    from trackwell.sweeps.agent import Agent
+    from trackwell.sweeps.runner import Agent
 
     Agent(sweep_id, function, entity, project, count).run()
 
@@ -55,7 +55,7 @@ def controller(
 ) -> Any:
     """A local controller (``wandb.controller``) for a sweep id, or for a new sweep from a
     configuration (or configured in code with ``configure_*`` then ``create()``)."""
-    from trackwell.sweeps.controller import LocalController
+    from trackwell.sweeps.local_controller import LocalController
 
     if sweep_id_or_config is None or isinstance(sweep_id_or_config, str):
         return LocalController(sweep_id_or_config, entity, project)

@@ -292,3 +292,37 @@ blob_upload_parts = sa.Table(
     sa.ForeignKeyConstraint(["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"],
                             ondelete="CASCADE"),  # fmt: skip
 )
+#: Sweeps (docs/server-api.md "Sweeps"): the validated configuration and the state. A suggestion
+#: is handed out holding the sweep row (FOR UPDATE), so two agents never get the same one.
+sweeps = sa.Table(
+    "sweeps",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("sweep_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("config", JsonText, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # RUNNING PAUSED FINISHED CANCELED
+    sa.Column("controller", sa.String(8), nullable=False),  # "cloud" (this server) | "local"
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("done_reason", sa.Text),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("project_id", "sweep_id", name="uq_sweeps_project_sweep"),
+)
+
+#: One row per suggestion: queued (local controller), running, then an end state.
+sweep_runs = sa.Table(
+    "sweep_runs",
+    metadata,
+    sa.Column("sweep_pk", sa.Integer, sa.ForeignKey("sweeps.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("run_id", sa.String(128), primary_key=True),
+    sa.Column("params", JsonText, nullable=False),  # flat: {"optimizer.lr": 0.1}
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("stop_requested", sa.Boolean, nullable=False),
+    sa.Column("agent", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
