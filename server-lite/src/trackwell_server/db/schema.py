@@ -292,6 +292,7 @@ blob_upload_parts = sa.Table(
     sa.ForeignKeyConstraint(["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"],
                             ondelete="CASCADE"),  # fmt: skip
 )
+
 #: Sweeps (docs/server-api.md "Sweeps"): the validated configuration and the state. A suggestion
 #: is handed out holding the sweep row (FOR UPDATE), so two agents never get the same one.
 sweeps = sa.Table(
