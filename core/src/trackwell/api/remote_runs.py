@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import TYPE_CHECKING, IO, Any, overload
 from urllib.parse import quote
 
 from trackwell.api import remote_history as _remote_history
@@ -22,6 +22,9 @@ from trackwell.api.base import SummaryView
 from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 from trackwell.transport import file_path, run_path
+
+if TYPE_CHECKING:
+    from trackwell.table import Table
 
 #: Upload part size: under the server's 25 MB per request, as the sender's parts are.
 _PART_BYTES = 16 * 1024 * 1024
@@ -276,6 +279,13 @@ class ServerRun:
         page only when the previous one is used up.
         """
         return _remote_history.scan(self._client, self._key, keys, page_size, min_step, max_step)
+
+    def table(self, key: str, step: int | None = None) -> Table:
+        """The ``trackwell.Table`` logged under ``key`` (a table or a chart's table) at
+        ``step``, or the last one logged; ``.get_dataframe()`` makes it a DataFrame."""
+        from trackwell.table.read import run_table
+
+        return run_table(self, key, step)
 
     # -- files -------------------------------------------------------------------
     def files(self, names: Sequence[str] | None = None, per_page: int = 50) -> list[ServerFile]:

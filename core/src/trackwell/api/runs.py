@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import TYPE_CHECKING, IO, Any, overload
 
 from trackwell.api import history as _history
 from trackwell.api.base import SummaryView
@@ -23,6 +23,9 @@ from trackwell.api.cache import LogCache
 from trackwell.api.replay import RunData
 from trackwell.errors import UsageError
 from trackwell.rundir import parse_run_dir_name
+
+if TYPE_CHECKING:
+    from trackwell.table import Table
 
 _READ_ONLY = (
     "the local trackwell Api is read-only: it reads run logs that only their run may write. "
@@ -238,6 +241,13 @@ class Run:
         if stream in SYSTEM_STREAMS:
             return self._data.system
         raise UsageError(f"history(stream={stream!r}): use 'default', or 'events' for system metrics")
+
+    def table(self, key: str, step: int | None = None) -> Table:
+        """The ``trackwell.Table`` logged under ``key`` (a table or a chart's table) at
+        ``step``, or the last one logged; ``.get_dataframe()`` makes it a DataFrame."""
+        from trackwell.table.read import run_table
+
+        return run_table(self, key, step)
 
     # -- files -------------------------------------------------------------------
     def files(self, names: Sequence[str] | None = None) -> list[LocalFile]:

@@ -33,6 +33,8 @@ _PLAIN_KINDS: dict[type, str] = {
     dict: DICT,
 }
 _NONE = type(None)
+#: Types stored as they are; anything else (tuples become lists) goes cell by cell.
+_FAST = {t: k for t, k in _PLAIN_KINDS.items() if t is not tuple}
 
 _DTYPE_NAMES: dict[Any, str] = {
     int: NUMBER,
@@ -79,8 +81,10 @@ def dtype_kind(dtype: Any) -> Kind | None:
 def _cell_kind(value: Any) -> tuple[Kind | None, Any]:
     """The kind of one cell that the fast path did not recognise, and the value to store."""
     kind = type(value)
-    if kind in _PLAIN_KINDS:
-        return _PLAIN_KINDS[kind], value
+    if kind is tuple:
+        return LIST, list(value)
+    if kind in _FAST:
+        return _FAST[kind], value
     if value is None:
         return None, None
     if isinstance(value, Media):
@@ -129,8 +133,8 @@ def check_column(
     types = set(map(type, values))
     if kind is not None and not isinstance(kind, str):
         fast = None  # media columns are checked per cell (isinstance, subclasses)
-    elif types <= _PLAIN_KINDS.keys() | {_NONE}:
-        kinds = {_PLAIN_KINDS[t] for t in types if t is not _NONE}
+    elif types <= _FAST.keys() | {_NONE}:
+        kinds = {_FAST[t] for t in types if t is not _NONE}
         fast = kinds if len(kinds) <= 1 else None
     else:
         fast = None
