@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import artifacts
 import durability
 import server
 from harness import Outcome, WorkloadError, repeat
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             stages.append(("server history reads", lambda: server.bench_history(splan, raw)))
             stages.append(("log() online", lambda: server.bench_online_log(args.python, splan, raw)))
+            aplan = artifacts.QUICK if args.quick else artifacts.FULL
+            stages.append(("artifacts", lambda: artifacts.bench_artifacts(aplan, raw)))
     for name, stage in stages:
         print(f"running: {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
