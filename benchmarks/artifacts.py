@@ -104,8 +104,10 @@ def bench_artifacts(plan: ArtifactPlan, raw: dict[str, Any]) -> list[Check]:
                     os.environ[k] = v
     copy_rate, up_rate, down_rate = mb / copy_s, mb / up_s, mb / down_s
     ratio = delta_bytes / plan.total_bytes
-    raw["artifacts"] = {"copy_s": copy_s, "upload_s": up_s, "download_s": down_s, "delta_bytes": delta_bytes,
-                        "first_bytes": first_bytes, "files": plan.files, "bytes": plan.total_bytes}  # fmt: skip
+    raw["artifacts"] = {
+        "copy_s": copy_s, "upload_s": up_s, "download_s": down_s, "delta_bytes": delta_bytes,
+        "first_bytes": first_bytes, "files": plan.files, "bytes": plan.total_bytes,
+    }  # fmt: skip
     what = f"{plan.files:,} files / {mb:,.0f} MB"
     return [
         Check(f"raw copy (shutil.copytree), {what}", copy_rate, "MB/s", detail="the disk's own speed"),
