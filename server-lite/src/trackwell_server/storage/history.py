@@ -70,8 +70,9 @@ def split_rows(
 ) -> tuple[Columns, list[dict[str, Any]], bool]:
     """A batch's numbers as columns, and its residual rows (``_step`` + non-numeric values).
 
-    The flag says a value is a dict: the rows must be flattened first (and nothing
-    else was computed), which this pass notices for free.
+    The flag says a value is a plain dict: the rows must be flattened first (and nothing
+    else was computed), which this pass notices for free. Dicts with a ``_type`` (media,
+    table and chart records) are values like strings, kept whole as W&B keeps them.
 
     Column by column, not value by value: a list comprehension and a set of types per
     key is several times cheaper in Python than a nested loop over every value. This
@@ -91,8 +92,8 @@ def split_rows(
         types = set(map(type, col))
         missing = object in types  # _MISSING: the key is absent from some rows
         types.discard(object)
-        if dict in types:
-            return {}, [], True
+        if dict in types and any(type(v) is dict and "_type" not in v for v in col):
+            return {}, [], True  # typed records (media, tables) stay whole, in the residual rows
         if types <= _NUMBER:
             if not missing:
                 cols[key] = (steps, col, types == {int})
