@@ -97,6 +97,13 @@ tw_setup_integrations() {
         -e core -e integrations/lightning -e integrations/transformers -e integrations/keras -r requirements-integrations.txt
 }
 
+# The classical-ML integrations (editable) and their pinned frameworks: no torch needed,
+# so installed everywhere (xgboost-cpu, not the default wheel with its NCCL package).
+tw_setup_classic_ml() {
+    tw_install classic-ml "core/pyproject.toml integrations/sklearn/pyproject.toml integrations/xgboost/pyproject.toml requirements-classic-ml.txt" \
+        -e core -e integrations/sklearn -e integrations/xgboost -r requirements-classic-ml.txt
+}
+
 # The first-party plugins (editable) and what their tests and the template's need.
 tw_setup_plugins() {
     tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml requirements-plugins.txt" \
@@ -114,6 +121,7 @@ tw_setup_tests() {
     tw_install test "core/pyproject.toml requirements-test.txt" -e core -r requirements-test.txt
     tw_setup_torch
     tw_setup_integrations
+    tw_setup_classic_ml
     tw_setup_plugins
     tw_setup_server
 }
