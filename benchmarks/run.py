@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import artifacts
+import dashboard
 import durability
 import server
 from harness import Outcome, WorkloadError, repeat
@@ -273,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             stages.append(("log() online", lambda: server.bench_online_log(args.python, splan, raw)))
             aplan = artifacts.QUICK if args.quick else artifacts.FULL
             stages.append(("artifacts", lambda: artifacts.bench_artifacts(aplan, raw)))
+            dplan = dashboard.QUICK if args.quick else dashboard.FULL
+            stages.append(("dashboard", lambda: dashboard.bench_dashboard(dplan, raw)))
     for name, stage in stages:
         print(f"running: {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
