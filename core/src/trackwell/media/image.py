@@ -79,7 +79,8 @@ class Image(Media):
             self._png = buf.getvalue()
             self.file_type = "png"
         elif _util.is_torch(data) or _util.is_numpy(data) or isinstance(data, (list, tuple)):
-            self._array = _to_uint8(_util.to_numpy(data, "trackwell.Image"), normalize)
+            chw = _util.is_torch(data)  # torch images are CHW, as in torchvision
+            self._array = _to_uint8(_util.to_numpy(data, "trackwell.Image"), normalize, chw)
         else:
             raise TypeError(
                 "trackwell.Image takes a numpy array, torch tensor, PIL image, matplotlib figure "
@@ -154,10 +155,14 @@ class Image(Media):
         return self._pil_image()
 
 
-def _to_uint8(arr: Any, normalize: bool) -> Any:
-    """A ``uint8`` array of shape HW or HWC (C in 1, 3, 4), or a clear error."""
+def _to_uint8(arr: Any, normalize: bool, chw: bool = False) -> Any:
+    """A ``uint8`` array of shape HW or HWC (C in 1, 3, 4), or a clear error.
+
+    A 3-D array is CHW when its first axis is a channel count and its last is not
+    (or, for torch tensors, whenever its first axis is a channel count).
+    """
     np = require("numpy", "trackwell.Image")
-    if arr.ndim == 3 and arr.shape[-1] not in _MODES and arr.shape[0] in _MODES:
+    if arr.ndim == 3 and arr.shape[0] in _MODES and (chw or arr.shape[-1] not in _MODES):
         arr = np.ascontiguousarray(arr.transpose(1, 2, 0))  # CHW -> HWC
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[:, :, 0]
