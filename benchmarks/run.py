@@ -26,6 +26,7 @@ from typing import Any
 import artifacts
 import dashboard
 import durability
+import media
 import server
 from harness import Outcome, WorkloadError, repeat
 from report import Check, fmt, table, write_json
@@ -260,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         ("whole script", lambda: bench_script(args.python, plan, raw)),
         ("import trackwell", lambda: bench_import(args.python, plan, raw)),
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),
+        ("media", lambda: media.bench_media(args.python, media.QUICK if args.quick else media.FULL, raw)),
     ]
     if not args.no_server:
         if importlib.util.find_spec("trackwell_server") is None:
