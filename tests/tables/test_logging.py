@@ -97,7 +97,12 @@ def test_incremental_logs_only_new_rows_and_readers_concatenate(trackwell_dir: P
     assert [r["increment_nrows"] for r in records] == [3, 3, 3, 3]
     assert records[3]["previous_increments_paths"] == [r["path"] for r in records[:3]]
     read = lambda p: (Path(run.dir) / "files" / p).read_bytes()  # noqa: E731
-    assert [len(Table.from_record({**r, "previous_increments_paths": []}, read)) for r in records] == [3, 3, 3, 3]
+    assert [len(Table.from_record({**r, "previous_increments_paths": []}, read)) for r in records] == [
+        3,
+        3,
+        3,
+        3,
+    ]
     assert api_run.table("t").data == expected
     assert api_run.table("t", step=1).data == expected[:6]
     with pytest.raises(trackwell.UsageError, match="not supported for tables with log_mode='INCREMENTAL'"):
@@ -124,7 +129,11 @@ def test_chart_logged_and_read_back(trackwell_dir: Path) -> None:
     api_run = local_run(trackwell_dir, run)
     [record] = table_records(api_run, "curve")
     assert record["_type"] == "plot-table"
-    assert record["spec"] == {"name": "wandb/line/v0", "fields": {"x": "x", "y": "y", "stroke": None}, "string_fields": {"title": "Squares"}}
+    assert record["spec"] == {
+        "name": "wandb/line/v0",
+        "fields": {"x": "x", "y": "y", "stroke": None},
+        "string_fields": {"title": "Squares"},
+    }
     assert record["title"] == "Squares"
     assert api_run.table("curve") == table
     with pytest.raises(KeyError, match="logged no 'nothing'"):
@@ -142,14 +151,18 @@ def test_media_cells_through_a_run(trackwell_dir: Path) -> None:
 
 
 def test_server_round_trip(trackwell_online_dir: Path) -> None:
-    df = pd.DataFrame({"id": list(range(1000)), "score": np.linspace(0, 1, 1000), "name": [f"r{i}" for i in range(1000)]})
+    df = pd.DataFrame(
+        {"id": list(range(1000)), "score": np.linspace(0, 1, 1000), "name": [f"r{i}" for i in range(1000)]}
+    )
     inc = Table(columns=["k"], log_mode="INCREMENTAL")
     with trackwell.init(project="tables-online", mode="online") as run:
         run.log({"table": Table(dataframe=df)})
         for k in range(3):
             inc.add_data(k)
             run.log({"inc": inc})
-        run.log({"roc": trackwell.plot.roc_curve([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])})
+        run.log(
+            {"roc": trackwell.plot.roc_curve([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])}
+        )
     api_run = trackwell.Api().run(run.path)
     pd.testing.assert_frame_equal(api_run.table("table").get_dataframe(), df)
     assert api_run.table("inc").data == [[0], [1], [2]]
@@ -161,7 +174,11 @@ def test_offline_then_sync_delivers_tables(trackwell_online_dir: Path, trackwell
     with trackwell.init(project="tables-sync", mode="offline") as run:
         run.log({"t": t})
     proc = subprocess.run(
-        [sys.executable, "-m", "trackwell", "sync", str(run.dir)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "trackwell", "sync", str(run.dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     api_run = trackwell.Api().run(f"{run.project_name()}/{run.id}")

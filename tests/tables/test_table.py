@@ -41,7 +41,10 @@ def test_constructor_forms_agree() -> None:
 
 
 def test_types_inferred_from_first_value_and_none_allowed() -> None:
-    t = Table(columns=["n", "s", "b", "l", "d"], data=[[None, "x", True, [1, 2], {"k": 1}], [1.5, None, None, None, None]])
+    t = Table(
+        columns=["n", "s", "b", "l", "d"],
+        data=[[None, "x", True, [1, 2], {"k": 1}], [1.5, None, None, None, None]],
+    )
     t.add_data(np.int64(3), np.str_("y"), np.bool_(False), (3,), {"k": 2})
     assert t.column_types == {"n": "number", "s": "string", "b": "boolean", "l": "list", "d": "dict"}
     assert t.data[2] == [3, "y", False, [3], {"k": 2}]

@@ -48,7 +48,9 @@ def bar(table: Table, label: str, value: str, title: str = "", split_table: bool
 def histogram(table: Table, value: str, title: str = "", split_table: bool = False) -> CustomChart:
     """A histogram of the ``value`` column (binned by the chart)."""
     _has(table, value)
-    return plot_table("wandb/histogram/v0", table, {"value": value}, {"title": title}, split_table=split_table)
+    return plot_table(
+        "wandb/histogram/v0", table, {"value": value}, {"title": title}, split_table=split_table
+    )
 
 
 def line_series(
@@ -75,11 +77,11 @@ def line_series(
     names = [f"key_{i}" for i in range(len(y_lists))] if keys is None else [str(k) for k in keys]
     if len(names) != len(y_lists):
         raise ValueError(f"line_series: {len(names)} keys for {len(y_lists)} lines")
-    data = []
-    for i, (x, y, key) in enumerate(zip(x_lists, y_lists, names)):
+    data: list[list[Any]] = []
+    for i, (x, y, key) in enumerate(zip(x_lists, y_lists, names, strict=False)):
         if len(x) != len(y):
             raise ValueError(f"line_series: line {i} ({key!r}) has {len(y)} ys for {len(x)} xs")
-        data.extend([xv, key, yv] for xv, yv in zip(x, y))
+        data.extend([xv, key, yv] for xv, yv in zip(x, y, strict=False))
     table = Table(columns=["step", "lineKey", "lineVal"], data=data)
     return plot_table(
         "wandb/lineseries/v0",
@@ -91,7 +93,7 @@ def line_series(
 
 
 def _is_seq(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str) or hasattr(value, "tolist")
+    return (isinstance(value, Sequence) and not isinstance(value, str)) or hasattr(value, "tolist")
 
 
 def _values(value: Any, what: str) -> list[Any]:

@@ -65,7 +65,9 @@ def _prepare(
     """The arrays and, for each class to plot, ``(class value, probability column, name)``."""
     np = _np()
     if y_probas is None:
-        raise ValueError(f"{what}: y_probas is required (predicted probabilities, shape (n_samples, n_classes))")
+        raise ValueError(
+            f"{what}: y_probas is required (predicted probabilities, shape (n_samples, n_classes))"
+        )
     y = np.asarray(y_true)
     p = np.asarray(y_probas, dtype=np.float64)
     if y.ndim != 1:
@@ -80,7 +82,9 @@ def _prepare(
     n_cols = p.shape[1]
     # Integer labels name their probability column (W&B's convention); other labels
     # (strings) are columns in sorted order, as in a scikit-learn model's classes_.
-    by_value = classes.dtype.kind in "iub" and (classes.size == 0 or (classes.min() >= 0 and classes.max() < n_cols))
+    by_value = classes.dtype.kind in "iub" and (
+        classes.size == 0 or (classes.min() >= 0 and classes.max() < n_cols)
+    )
     if not by_value and classes.size != n_cols:
         raise ValueError(
             f"{what}: y_true has {classes.size} classes {classes.tolist()} but y_probas has {n_cols} columns"
@@ -90,16 +94,22 @@ def _prepare(
     for cls in wanted.tolist():
         if by_value:
             if not isinstance(cls, int) or not 0 <= cls < n_cols:
-                raise ValueError(f"{what}: class {cls!r} in classes_to_plot has no column in y_probas ({n_cols} columns)")
+                raise ValueError(
+                    f"{what}: class {cls!r} in classes_to_plot has no column in y_probas ({n_cols} columns)"
+                )
             col = cls
         else:
             found = np.where(classes == cls)[0]
             if found.size == 0:
-                raise ValueError(f"{what}: class {cls!r} in classes_to_plot is not in y_true ({classes.tolist()})")
+                raise ValueError(
+                    f"{what}: class {cls!r} in classes_to_plot is not in y_true ({classes.tolist()})"
+                )
             col = int(found[0])
         if labels is not None:
             if col >= len(labels):
-                raise ValueError(f"{what}: labels has {len(labels)} names, none for class {cls!r} (column {col})")
+                raise ValueError(
+                    f"{what}: labels has {len(labels)} names, none for class {cls!r} (column {col})"
+                )
             name = labels[col]
         else:
             name = cls
@@ -123,10 +133,12 @@ def roc_curve(
     """
     np = _np()
     y, p, chosen = _prepare(y_true, y_probas, labels, classes_to_plot, "roc_curve")
-    data = []
+    data: list[list[Any]] = []
     for cls, col, name in chosen:
         fpr, tpr = roc_points(y == cls, p[:, col])
-        data.extend([name, float(a), float(b)] for a, b in zip(np.round(fpr, 3), np.round(tpr, 3)))
+        data.extend(
+            [name, float(a), float(b)] for a, b in zip(np.round(fpr, 3), np.round(tpr, 3), strict=False)
+        )
     table = Table(columns=["class", "fpr", "tpr"], data=data)
     return plot_table(
         "wandb/area-under-curve/v0",
@@ -156,11 +168,13 @@ def pr_curve(
         raise ValueError(f"pr_curve: interp_size must be an int >= 2, got {interp_size!r}")
     y, p, chosen = _prepare(y_true, y_probas, labels, classes_to_plot, "pr_curve")
     grid = np.linspace(0, 1, interp_size)
-    data = []
+    data: list[list[Any]] = []
     for cls, col, name in chosen:
         precision, recall = pr_points(y == cls, p[:, col])
         interp = np.interp(grid, recall[::-1], precision[::-1])  # recall ascending
-        data.extend([name, float(r), float(v)] for r, v in zip(np.round(grid, 3), np.round(interp, 3)))
+        data.extend(
+            [name, float(r), float(v)] for r, v in zip(np.round(grid, 3), np.round(interp, 3), strict=False)
+        )
     table = Table(columns=["class", "recall", "precision"], data=data)
     return plot_table(
         "wandb/area-under-curve/v0",
@@ -196,13 +210,16 @@ def confusion_matrix(
     if probs is not None:
         pr = np.asarray(probs)
         if pr.ndim != 2:
-            raise ValueError(f"confusion_matrix: probs must have shape (n_samples, n_classes), got {pr.shape}")
+            raise ValueError(
+                f"confusion_matrix: probs must have shape (n_samples, n_classes), got {pr.shape}"
+            )
         preds = np.argmax(pr, axis=1).tolist()
     pred_list = _as_list(preds)
     true_list = _as_list(y_true)
     if len(pred_list) != len(true_list):
         raise ValueError(
-            f"confusion_matrix: {len(pred_list)} predictions for {len(true_list)} true labels; they must match"
+            f"confusion_matrix: {len(pred_list)} predictions for {len(true_list)} true labels; "
+            "they must match"
         )
     if class_names is not None:
         names = [str(n) for n in class_names]

@@ -32,7 +32,9 @@ BUILTIN_SPECS = {
 
 @cache
 def _spec_text(name: str) -> str:
-    return resources.files("trackwell.plot").joinpath("specs", BUILTIN_SPECS[name]).read_text(encoding="utf-8")
+    return (
+        resources.files("trackwell.plot").joinpath("specs").joinpath(BUILTIN_SPECS[name]).read_text(encoding="utf-8")
+    )
 
 
 def builtin_spec(name: str) -> dict[str, Any]:
@@ -70,7 +72,9 @@ class CustomChart(Media):
 
     def _for_log(self) -> CustomChart:
         """Snapshot the table on the caller's thread, as ``log()`` does for a Table."""
-        return CustomChart(self.table._for_log(), self.spec_name, self.fields, self.string_fields, self.split_table)
+        return CustomChart(
+            self.table._for_log(), self.spec_name, self.fields, self.string_fields, self.split_table
+        )
 
     def to_record(self, ctx: MediaContext) -> dict[str, Any]:
         return {
@@ -110,14 +114,16 @@ def plot_table(
     ``split_table`` is kept in the record (W&B shows such tables in their own section).
     """
     if not isinstance(data_table, Table):
-        raise TypeError(f"plot_table expects a trackwell.Table as data_table, got {type(data_table).__name__}")
+        raise TypeError(
+            f"plot_table expects a trackwell.Table as data_table, got {type(data_table).__name__}"
+        )
     if not isinstance(vega_spec_name, str) or not vega_spec_name:
         raise ValueError("vega_spec_name must be a chart id such as 'wandb/line/v0'")
-    missing = sorted(
-        str(col) for col in fields.values() if col is not None and col not in data_table.columns
-    )
+    missing = sorted(str(col) for col in fields.values() if col is not None and col not in data_table.columns)
     if missing:
-        raise ValueError(f"fields name columns {missing} that the table does not have; its columns: {data_table.columns}")
+        raise ValueError(
+            f"fields name columns {missing} that the table does not have; its columns: {data_table.columns}"
+        )
     return CustomChart(data_table, vega_spec_name, fields, string_fields, split_table)
 
 

@@ -10,7 +10,7 @@ scalars become Python numbers here, so the writer never sees them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from trackwell.media.base import Media
 
@@ -21,7 +21,7 @@ LIST = "list"
 DICT = "dict"
 ANY = "any"  # allow_mixed_types=True: cells stored as JSON, read back as they were
 
-Kind = Union[str, type[Media]]
+Kind = str | type[Media]
 
 _PLAIN_KINDS: dict[type, str] = {
     float: NUMBER,
@@ -72,9 +72,10 @@ def dtype_kind(dtype: Any) -> Kind | None:
         return _DTYPE_NAMES[dtype]
     except (KeyError, TypeError):
         pass
+    names = sorted(k for k in _DTYPE_NAMES if isinstance(k, str))
     raise TypeError(
         f"unsupported column dtype {dtype!r}: use int, float, str, bool, list, dict, a media class "
-        f"such as trackwell.Image, or one of {sorted(set(_DTYPE_NAMES) - {int, float, str, bool, list, tuple, dict})}"
+        f"such as trackwell.Image, or one of {names}"
     )
 
 
@@ -140,7 +141,7 @@ def check_column(
         fast = None
     if fast is not None and (_NONE not in types or optional):
         only = next(iter(fast), None)
-        if only is None or kind is None or kind == ANY or kind == only:
+        if only is None or kind is None or kind in (ANY, only):
             return (kind if kind is not None else only), values
     return _check_cells(values, kind, optional, allow_mixed, column, first_row)
 
@@ -160,7 +161,9 @@ def _check_cells(
         out[i] = stored
         if cell is None:
             if not optional:
-                raise ValueError(f"row {first_row + i}, column {column!r}: None in a column that is not optional")
+                raise ValueError(
+                    f"row {first_row + i}, column {column!r}: None in a column that is not optional"
+                )
             continue
         if kind is None:
             kind = cell

@@ -50,12 +50,12 @@ def encode(
     arrays = []
     meta = []
     default = _json_default(ctx)
-    for name, kind, values in zip(names, kinds, cols):
+    for name, kind, values in zip(names, kinds, cols, strict=False):
         array, encoding = _column(pa, kind, values, ctx, default)
         arrays.append(array)
         meta.append({"name": name, "kind": C.kind_name(kind), "encoding": encoding})
     schema = pa.schema(
-        [pa.field(name, array.type) for name, array in zip(names, arrays)],
+        [pa.field(name, array.type) for name, array in zip(names, arrays, strict=False)],
         metadata={META_KEY: json.dumps({"version": FORMAT_VERSION, "columns": meta}).encode()},
     )
     table = pa.Table.from_arrays(arrays, schema=schema)
@@ -92,7 +92,9 @@ def _json(pa: Any, values: Sequence[Any], default: Callable[[Any], Any]) -> Any:
     return pa.array(text, type=pa.string())
 
 
-def decode(data: bytes, read: Callable[[str], bytes]) -> tuple[list[str], list[C.Kind | None], list[list[Any]]]:
+def decode(
+    data: bytes, read: Callable[[str], bytes]
+) -> tuple[list[str], list[C.Kind | None], list[list[Any]]]:
     """Column names, kinds and rows of a file written by ``encode``; media cells are
     rebuilt with their type's ``from_record`` and ``read``."""
     pa, pq = _pyarrow()
@@ -115,7 +117,7 @@ def decode(data: bytes, read: Callable[[str], bytes]) -> tuple[list[str], list[C
         names.append(col["name"])
         kinds.append(kind)
         cols.append(values)
-    rows = list(map(list, zip(*cols))) if cols else [[] for _ in range(table.num_rows)]
+    rows = list(map(list, zip(*cols, strict=False))) if cols else [[] for _ in range(table.num_rows)]
     return names, kinds, rows
 
 

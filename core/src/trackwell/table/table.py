@@ -64,6 +64,8 @@ class Table(Media):
         self._increments = _Increments()
         self._frozen = False  # a snapshot taken by log(): never changes, so its record is cached
         self._record_cache: tuple[MediaContext, dict[str, Any]] | None = None
+        # A snapshot of an INCREMENTAL table: (its log, increment number, rows logged in all)
+        self._increment: tuple[_Increments, int, int] | None = None
         if rows is not None and data is None:
             data = rows
         if dataframe is not None:
@@ -72,7 +74,9 @@ class Table(Media):
             columns, data = _from_dataframe(dataframe, columns)
         elif data is not None and _is_ndarray(data):
             if data.ndim != 2:
-                raise ValueError(f"Table data as a numpy array must be 2-D (rows x columns), got shape {data.shape}")
+                raise ValueError(
+                    f"Table data as a numpy array must be 2-D (rows x columns), got shape {data.shape}"
+                )
             if columns is None:
                 columns = [f"Column_{i + 1}" for i in range(data.shape[1])]
             data = [list(row) for row in data] if data.dtype == object else data.tolist()
@@ -104,14 +108,16 @@ class Table(Media):
         cols = [[row[j] for row in rows] for j in range(len(self.columns))]
         changed = False
         for j, name in enumerate(self.columns):
-            kind, values = C.check_column(cols[j], kinds[j], self._optional[j], self._allow_mixed, name, first_row)
+            kind, values = C.check_column(
+                cols[j], kinds[j], self._optional[j], self._allow_mixed, name, first_row
+            )
             kinds[j] = kind
             if values is not cols[j]:
                 cols[j] = values
                 changed = True
         self._kinds = kinds
         if changed:
-            return list(map(list, zip(*cols)))
+            return list(map(list, zip(*cols, strict=False)))
         return rows
 
     def add_data(self, *data: Any) -> None:
@@ -142,7 +148,7 @@ class Table(Media):
         if not self.columns:
             self.data = [[v] for v in values]
         else:
-            self.data = [row + [v] for row, v in zip(self.data, values)]
+            self.data = [[*row, v] for row, v in zip(self.data, values, strict=False)]
         self.columns = [*self.columns, name]
         self._kinds = [*self._kinds, kind]
         self._optional = [*self._optional, bool(optional)]
@@ -151,13 +157,15 @@ class Table(Media):
         """Add the columns ``fn(ndx, row)`` returns for each row (``row`` maps column names
         to values): ``table.add_computed_columns(lambda ndx, row: {"img": Image(row["x"])})``."""
         self._refuse_incremental("add_computed_columns")
-        results = [dict(fn(i, dict(zip(self.columns, row)))) for i, row in enumerate(self.data)]
+        results = [dict(fn(i, dict(zip(self.columns, row, strict=False)))) for i, row in enumerate(self.data)]
         if not results:
             return
         names = list(results[0])
         for i, res in enumerate(results):
             if list(res) != names:
-                raise ValueError(f"add_computed_columns: row {i} returned columns {list(res)}, row 0 returned {names}")
+                raise ValueError(
+                    f"add_computed_columns: row {i} returned columns {list(res)}, row 0 returned {names}"
+                )
         for name in names:
             self.add_column(name, [res[name] for res in results], optional=True)
 
@@ -169,7 +177,7 @@ class Table(Media):
         column = [row[j] for row in self.data]
         kind, values = C.check_column(column, kind, optional, False, col_name)
         if values is not column:
-            self.data = [row[:j] + [v] + row[j + 1 :] for row, v in zip(self.data, values)]
+            self.data = [[*row[:j], v, *row[j + 1 :]] for row, v in zip(self.data, values, strict=False)]
         self._kinds[j] = kind if kind is not None else C.dtype_kind(dtype)
         self._optional[j] = bool(optional)
 
@@ -230,14 +238,16 @@ class Table(Media):
         from trackwell.media.base import require
 
         pd = require("pandas", "Table.get_dataframe()")
-        cols = list(zip(*self.data)) if self.data else [() for _ in self.columns]
-        return pd.DataFrame({name: list(col) for name, col in zip(self.columns, cols)}, columns=self.columns)
+        cols = list(zip(*self.data, strict=False)) if self.data else [() for _ in self.columns]
+        return pd.DataFrame(
+            {name: list(col) for name, col in zip(self.columns, cols, strict=False)}, columns=self.columns
+        )
 
     @property
     def column_types(self) -> dict[str, str]:
         """Each column's type name: ``number``, ``string``, ``boolean``, ``list``, ``dict``,
         ``any`` (mixed), a media record type (``image-file``), or ``none`` (all None so far)."""
-        return {name: C.kind_name(k) for name, k in zip(self.columns, self._kinds)}
+        return {name: C.kind_name(k) for name, k in zip(self.columns, self._kinds, strict=False)}
 
     def __len__(self) -> int:
         return len(self.data)
@@ -307,7 +317,7 @@ class Table(Media):
             "format": "parquet",
             "log_mode": self.log_mode,
         }
-        increment = getattr(self, "_increment", None)
+        increment = self._increment
         if increment is not None:
             log, num, total = increment
             record.update(
@@ -341,7 +351,9 @@ class Table(Media):
             elif names != table.columns:
                 raise ValueError(f"increment {path} has columns {names}, the table has {table.columns}")
             else:
-                table._kinds = [k if k is not None else kk for k, kk in zip(table._kinds, kinds)]
+                table._kinds = [
+                    k if k is not None else kk for k, kk in zip(table._kinds, kinds, strict=False)
+                ]
             rows.extend(part)
         if not table.columns:
             table.columns = list(record.get("columns", []))
@@ -404,7 +416,7 @@ def _from_dataframe(df: Any, columns: Sequence[str] | None) -> tuple[list[str], 
         if series.dtype == object or str(series.dtype) in ("string", "str"):
             values = [None if _is_na(v) else v for v in values]
         cols.append(values)
-    return names, [list(r) for r in zip(*cols)] if cols else []
+    return names, [list(r) for r in zip(*cols, strict=False)] if cols else []
 
 
 def _is_na(value: Any) -> bool:
