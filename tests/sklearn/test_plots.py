@@ -86,7 +86,9 @@ def test_plot_classifier_logs_every_chart_with_sklearns_numbers() -> None:
     roc = api_run.table("roc")
     fpr, tpr, _ = metrics.roc_curve(y_test, y_probas[:, 1])
     got_yes = [(f, t) for cls, f, t in roc.data if cls == "yes"]
-    assert got_yes == [(pytest.approx(f, abs=1e-3), pytest.approx(t, abs=1e-3)) for f, t in zip(fpr, tpr)]
+    assert got_yes == [
+        (pytest.approx(f, abs=1e-3), pytest.approx(t, abs=1e-3)) for f, t in zip(fpr, tpr, strict=True)
+    ]
 
     props = api_run.table("class_proportions").get_dataframe()
     train = props[props.dataset == "train"].set_index("class")["count"].to_dict()
@@ -97,7 +99,7 @@ def test_plot_classifier_logs_every_chart_with_sklearns_numbers() -> None:
     clone = RandomForestClassifier(n_estimators=20, random_state=0).fit(X_a, y_a)
     frac, mean = calibration_curve(y_b == 1, clone.predict_proba(X_b)[:, 1], n_bins=10)
     cal = [(f, m) for model_name, f, m in api_run.table("calibration_curve").data if model_name == "RF"]
-    assert cal == [(pytest.approx(a), pytest.approx(b)) for a, b in zip(frac, mean)]
+    assert cal == [(pytest.approx(a), pytest.approx(b)) for a, b in zip(frac, mean, strict=True)]
 
 
 def test_multiclass_confusion_matrix_normalize_and_label_subsets(offline_run: trackwell.Run) -> None:
@@ -126,7 +128,9 @@ def test_precision_recall_and_roc_for_multiclass(offline_run: trackwell.Run) -> 
     assert {row[0] for row in api_run.table("roc").data} == {"c"}
     fpr, tpr, _ = metrics.roc_curve(y_test == 2, probas[:, 2])
     got = [(f, t) for _, f, t in api_run.table("roc").data]
-    assert got == [(pytest.approx(f, abs=1e-3), pytest.approx(t, abs=1e-3)) for f, t in zip(fpr, tpr)]
+    assert got == [
+        (pytest.approx(f, abs=1e-3), pytest.approx(t, abs=1e-3)) for f, t in zip(fpr, tpr, strict=True)
+    ]
 
 
 def test_learning_curve(offline_run: trackwell.Run) -> None:
@@ -135,7 +139,7 @@ def test_learning_curve(offline_run: trackwell.Run) -> None:
     trackwell.sklearn.plot_learning_curve(model, X, y)
     api_run = read_back(offline_run)
     df = api_run.table("learning_curve").get_dataframe()
-    sizes, train, test = sklearn.model_selection.learning_curve(
+    sizes, _, test = sklearn.model_selection.learning_curve(
         LogisticRegression(max_iter=500), X, y, cv=5, train_sizes=np.linspace(0.1, 1.0, 5)
     )
     assert df[df.dataset == "train"].train_size.tolist() == sizes.tolist()
@@ -150,11 +154,15 @@ def test_plot_regressor_residuals_and_cooks_distance() -> None:
     run = trackwell.init(project="sk", mode="offline")
     trackwell.sklearn.plot_regressor(model, X_train, X_test, y_train, y_test, model_name="OLS")
     api_run = read_back(run)
-    assert {"summary_metrics", "learning_curve", "outlier_candidates", "residuals"} <= set(next(iter(api_run.scan_history())))
+    assert {"summary_metrics", "learning_curve", "outlier_candidates", "residuals"} <= set(
+        next(iter(api_run.scan_history()))
+    )
 
     summary = {name: value for name, value, _ in api_run.table("summary_metrics").data}
     assert summary["r2_score"] == pytest.approx(metrics.r2_score(y_test, model.predict(X_test)), abs=1e-6)
-    assert summary["mae"] == pytest.approx(metrics.mean_absolute_error(y_test, model.predict(X_test)), abs=1e-6)
+    assert summary["mae"] == pytest.approx(
+        metrics.mean_absolute_error(y_test, model.predict(X_test)), abs=1e-6
+    )
 
     # Cook's distance by its definition: how far all fitted values move when sample i is left out
     n, p = X_train.shape[0], X_train.shape[1] + 1
@@ -191,7 +199,7 @@ def test_plot_clusterer_elbow_and_silhouette() -> None:
     assert set(sil.cluster) == {"x", "y", "z"}
     elbow = api_run.table("elbow_curve", step=1).get_dataframe()
     assert elbow.cluster_ranges.tolist() == [2, 4]
-    for k, err in zip(elbow.cluster_ranges, elbow.errors):
+    for k, err in zip(elbow.cluster_ranges, elbow.errors, strict=True):
         inertia = KMeans(n_clusters=int(k), n_init=3, random_state=0).fit(X).inertia_
         assert err == pytest.approx(inertia, rel=1e-6)
     assert model.n_clusters == 3  # clones were refitted, not the model
@@ -216,12 +224,14 @@ def test_bad_inputs_raise_and_log_nothing(offline_run: trackwell.Run) -> None:
     fitted = LogisticRegression().fit(X_train, y_train)
     y_pred, probas = fitted.predict(X_test), fitted.predict_proba(X_test)
     args = (X_train, X_test, y_train, y_test, y_pred, probas, None)
-    with pytest.raises(ValueError, match="not fitted; call model.fit"):
+    with pytest.raises(ValueError, match=r"not fitted; call model\.fit"):
         trackwell.sklearn.plot_classifier(LogisticRegression(), *args)
     with pytest.raises(ValueError, match="one row per sample: X_test has 90, y_test has 89"):
         trackwell.sklearn.plot_classifier(fitted, X_train, X_test, y_train, y_test[:-1], y_pred, probas, None)
     with pytest.raises(ValueError, match="X_test has 5 features but the LogisticRegression was fitted on 6"):
-        trackwell.sklearn.plot_classifier(fitted, X_train, X_test[:, :5], y_train, y_test, y_pred, probas, None)
+        trackwell.sklearn.plot_classifier(
+            fitted, X_train, X_test[:, :5], y_train, y_test, y_pred, probas, None
+        )
     with pytest.raises(ValueError, match="y_probas"):
         trackwell.sklearn.plot_classifier(fitted, X_train, X_test, y_train, y_test, y_pred, probas[:-1], None)
     with pytest.raises(ValueError, match="feature_names has 2 names for 6 features"):
