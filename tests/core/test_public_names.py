@@ -18,6 +18,7 @@ from trackwell import errors
 DOCUMENTED = [
     "AlertLevel",
     "Api",
+    "Artifact",
     "CommError",  # W&B's wandb.CommError: what the Public API raises when a server request fails
     "Run",
     "Settings",
@@ -31,10 +32,16 @@ DOCUMENTED = [
     "finish",
     "hookimpl",
     "init",
+    "link_artifact",
+    "link_model",
     "log",
+    "log_artifact",
+    "log_model",
     "run",
     "save",
     "summary",
+    "use_artifact",
+    "use_model",
 ]
 
 #: What ``import trackwell as wandb`` code touches in the everyday loop.
