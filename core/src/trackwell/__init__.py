@@ -147,7 +147,7 @@ def _integration(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"Api", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"})
+    return sorted(set(globals()) | {"Api", "Artifact", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"})
 
 
 # Integrations that must hook into their framework at import time (Hugging Face's
