@@ -28,6 +28,7 @@ import dashboard
 import durability
 import media
 import server
+import tables
 from harness import Outcome, WorkloadError, repeat
 from report import Check, fmt, table, write_json
 
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         ("import trackwell", lambda: bench_import(args.python, plan, raw)),
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),
         ("media", lambda: media.bench_media(args.python, media.QUICK if args.quick else media.FULL, raw)),
+        ("tables", lambda: tables.bench_tables(args.python, tables.QUICK if args.quick else tables.FULL, raw)),
     ]
     if not args.no_server:
         if importlib.util.find_spec("trackwell_server") is None:
