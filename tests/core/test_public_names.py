@@ -22,6 +22,7 @@ DOCUMENTED = [
     "CommError",  # W&B's wandb.CommError: what the Public API raises when a server request fails
     "Run",
     "Settings",
+    "Table",  # wandb.Table
     "TrackwellError",
     "UsageError",
     "__version__",
