@@ -38,6 +38,8 @@ DOCUMENTED = [
     "log",
     "log_artifact",
     "log_model",
+    "plot",  # wandb.plot.line(...) etc.: charts, loaded on first use
+    "plot_table",  # wandb.plot_table: custom charts
     "run",
     "save",
     "summary",
