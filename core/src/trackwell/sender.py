@@ -88,6 +88,9 @@ class Uploader:
     unknown entity is the key owner's (``GET /viewer``). ``live`` means the writer may
     still append: the upload is only over once ``step(final=True)`` is called, and
     idle steps send heartbeats; ``committed`` (the writer's) bounds what is read.
+    ``markers=False`` leaves the run directory untouched (no ``sync.json`` read or
+    written): ``trackwell ui`` imports runs into a throwaway server that way, so the
+    user's own upload bookkeeping for their real server stays as it was.
     """
 
     def __init__(
@@ -101,8 +104,10 @@ class Uploader:
         live: bool = False,
         on_identity: Callable[[str, str, str], None] | None = None,
         committed: Callable[[], int] | None = None,
+        markers: bool = True,
     ) -> None:
         self.run_dir = run_dir
+        self.markers = markers
         self.files_dir = run_dir / "files"
         self.transport = transport
         self.tail = LogTail(log_file, bodies=(Kind.RUN, Kind.ARTIFACT), committed=committed)
@@ -128,7 +133,7 @@ class Uploader:
         self._connected = False
         self._connected_once = False
         self._max_batch = MAX_BATCH_RECORDS
-        self._marker = read_marker(run_dir) if not live else {}  # files a previous sync sent
+        self._marker = read_marker(run_dir) if markers and not live else {}  # files a previous sync sent
         self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
         self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
@@ -406,6 +411,8 @@ class Uploader:
         return self.tail.offset - sum(len(r.raw or b"") + 8 for r in self.pending)
 
     def _save_marker(self) -> None:
+        if not self.markers:
+            return
         write_marker(
             self.run_dir,
             {

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.sync",
     "trackwell.cli.admin",
     "trackwell.cli.demo",
+    "trackwell.cli.ui",
     "trackwell.cli.server_hint",  # replaced by trackwell-server's real command when installed
 )
 
