@@ -58,8 +58,12 @@ def bench_tables(python: str, plan: TablesPlan, raw: dict[str, Any]) -> list[Che
     outs = []
     for _ in range(plan.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"TRACKWELL_DIR": tmp, "TRACKWELL_CONFIG_DIR": tmp, "TRACKWELL_SILENT": "true",
-                   "TRACKWELL_X_DISABLE_STATS": "true"}
+            env = {
+                "TRACKWELL_DIR": tmp,
+                "TRACKWELL_CONFIG_DIR": tmp,
+                "TRACKWELL_SILENT": "true",
+                "TRACKWELL_X_DISABLE_STATS": "true",
+            }
             proc = subprocess.run(
                 [python, "-c", _SCRIPT, str(plan.rows)], capture_output=True, text=True, cwd=tmp,
                 env={**os.environ, **env}, timeout=300, check=False,

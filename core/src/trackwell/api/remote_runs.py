@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, IO, Any, overload
+from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 from trackwell.api import remote_history as _remote_history

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, IO, Any, overload
+from typing import IO, TYPE_CHECKING, Any, overload
 
 from trackwell.api import history as _history
 from trackwell.api.base import SummaryView
