@@ -63,6 +63,10 @@ META_TIMEOUT = 5.0
 MAX_BATCH = 5000
 
 
+def _labelled(row: dict[str, Any], label: str) -> dict[str, Any]:
+    return {k if k[:1] == "_" else f"{label}/{k}": v for k, v in row.items()}
+
+
 class Writer:
     """Owns the run log file and everything derived from the stream of records."""
 
@@ -207,6 +211,13 @@ class Writer:
             return
         self.queue.append(("r", Kind.META, meta))
 
+    @property
+    def _row_label(self) -> str | None:
+        """The key prefix of a process attached to a shared run (its rows share the steps
+        of every other process's, so its keys must not be theirs); None otherwise."""
+        s = self.run.settings
+        return (s.x_label or self.run.stream) if s.x_shared and not s.x_primary else None
+
     def _emit_stats(self, sample: dict[str, float]) -> None:
         label = self.run.settings.x_label
         if label:  # several processes write one shared run: say whose machine this is
@@ -254,11 +265,12 @@ class Writer:
         sync_steps = self.summary.sync_steps
         fold = self.summary.fold
         sparks_add = self.sparks.add
+        label = self._row_label
         while q and left:
             left -= 1
             item = popleft()
             if item[0] == "h":
-                row = item[1]
+                row = item[1] if label is None else _labelled(item[1], label)
                 row["_step"] = item[2]
                 row["_timestamp"] = item[3]
                 row["_runtime"] = item[3] - start
