@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from trackwell.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from trackwell_torch.watch import unwatch, watch
+    from trackwell_torch.hooks import unwatch, watch
 
 __version__ = "0.1.0"
 __all__ = ["unwatch", "watch"]
 
-_EXPORTS = {"watch": ("watch", "watch"), "unwatch": ("watch", "unwatch")}
+_EXPORTS = {"watch": ("hooks", "watch"), "unwatch": ("hooks", "unwatch")}
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS, __all__)
