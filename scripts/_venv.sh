@@ -93,8 +93,8 @@ tw_setup_integrations() {
         tw_log "integrations: torch is not installed, their tests will skip"
         return 0
     fi
-    tw_install integrations "core/pyproject.toml integrations/lightning/pyproject.toml integrations/transformers/pyproject.toml integrations/keras/pyproject.toml requirements-integrations.txt" \
-        -e core -e integrations/lightning -e integrations/transformers -e integrations/keras -r requirements-integrations.txt
+    tw_install integrations "core/pyproject.toml integrations/lightning/pyproject.toml integrations/transformers/pyproject.toml integrations/keras/pyproject.toml integrations/torch/pyproject.toml requirements-integrations.txt" \
+        -e core -e integrations/lightning -e integrations/transformers -e integrations/keras -e integrations/torch -r requirements-integrations.txt
 }
 
 # The classical-ML integrations (editable) and their pinned frameworks: no torch needed,
