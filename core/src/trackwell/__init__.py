@@ -147,7 +147,8 @@ def _integration(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"Api", "Artifact", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"})
+    lazy = {"Api", "Artifact", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"}
+    return sorted(set(globals()) | lazy | _MEDIA)
 
 
 # Integrations that must hook into their framework at import time (Hugging Face's
