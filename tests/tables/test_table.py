@@ -131,6 +131,8 @@ def test_dataframe_round_trip_is_equal(ctx: DirContext) -> None:
     )
     t = Table(dataframe=df)
     back = round_trip(t, ctx)
+    assert back == t  # NaN cells compare equal
+    assert back != Table(dataframe=df.fillna({"f": 1.0}))
     pd.testing.assert_frame_equal(back.get_dataframe(), t.get_dataframe())
     pd.testing.assert_frame_equal(back.get_dataframe(), df, check_dtype=False)
 

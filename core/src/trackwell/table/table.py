@@ -255,7 +255,16 @@ class Table(Media):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Table):
             return NotImplemented
-        return self.columns == other.columns and self.data == other.data
+        if self.columns != other.columns or len(self.data) != len(other.data):
+            return False
+        if self.data == other.data:
+            return True
+        # NaN is not equal to itself; a table read back holds new NaN objects
+        return all(
+            a == b or (type(a) is float and type(b) is float and a != a and b != b)
+            for r1, r2 in zip(self.data, other.data, strict=True)
+            for a, b in zip(r1, r2, strict=True)
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
