@@ -61,9 +61,8 @@ def collect_blobs(engine: Engine, blobs: BlobStore, grace: float, now: float | N
             artifact_version_blobs.c.digest == artifact_blobs.c.digest
         )
         conn.execute(sa.delete(artifact_blobs).where(artifact_blobs.c.seen_at < at - grace, ~named.exists()))
-        stale = conn.execute(
-            sa.select(blob_uploads.c.project_id, blob_uploads.c.digest).where(blob_uploads.c.updated_at < at - UPLOAD_TTL)
-        ).all()  # fmt: skip
+        old = blob_uploads.c.updated_at < at - UPLOAD_TTL
+        stale = conn.execute(sa.select(blob_uploads.c.project_id, blob_uploads.c.digest).where(old)).all()
         for project_id, digest in stale:
             conn.execute(sa.delete(blob_uploads).where(blob_uploads.c.project_id == project_id,
                                                        blob_uploads.c.digest == digest))  # fmt: skip

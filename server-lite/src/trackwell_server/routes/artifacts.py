@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -263,14 +263,17 @@ def _upload_key(project_id: int, digest: str) -> str:
 
 
 def _received(conn: sa.Connection, project_id: int, digest: str) -> list[int]:
-    return list(conn.execute(
-        sa.select(blob_upload_parts.c.part).where(blob_upload_parts.c.project_id == project_id,
-                                                  blob_upload_parts.c.digest == digest)
-        .order_by(blob_upload_parts.c.part)).scalars())  # fmt: skip
+    return list(
+        conn.execute(
+            sa.select(blob_upload_parts.c.part)
+            .where(blob_upload_parts.c.project_id == project_id, blob_upload_parts.c.digest == digest)
+            .order_by(blob_upload_parts.c.part)
+        ).scalars()
+    )
 
 
 def _record_part(srv: Server, project_id: int, digest: str, part: int, parts: int, size: int) -> list[int]:
-    """Note part ``part`` of the upload (locking its row, so exactly one request sees the last part arrive)."""
+    """Note part ``part`` of the upload, locking its row: exactly one request sees the last part arrive."""
     now = time.time()
     where = (blob_uploads.c.project_id == project_id) & (blob_uploads.c.digest == digest)
     with write(srv.engine) as conn:
@@ -278,19 +281,31 @@ def _record_part(srv: Server, project_id: int, digest: str, part: int, parts: in
         if row is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(sa.insert(blob_uploads).values(project_id=project_id, digest=digest, parts=parts,
-                                                                updated_at=now))  # fmt: skip
+                    conn.execute(
+                        sa.insert(blob_uploads).values(
+                            project_id=project_id, digest=digest, parts=parts, updated_at=now
+                        )
+                    )
             except sa.exc.IntegrityError:
                 pass
-            row = conn.execute(sa.select(blob_uploads).where(where).with_for_update()).first()
+            row = conn.execute(sa.select(blob_uploads).where(where).with_for_update()).one()
         if row.parts != parts:  # the client changed its part size: start over
-            conn.execute(sa.delete(blob_upload_parts).where(blob_upload_parts.c.project_id == project_id,
-                                                            blob_upload_parts.c.digest == digest))  # fmt: skip
+            conn.execute(
+                sa.delete(blob_upload_parts).where(
+                    blob_upload_parts.c.project_id == project_id, blob_upload_parts.c.digest == digest
+                )
+            )
         conn.execute(sa.update(blob_uploads).where(where).values(parts=parts, updated_at=now))
-        conn.execute(sa.delete(blob_upload_parts).where(blob_upload_parts.c.project_id == project_id,
-                                                        blob_upload_parts.c.digest == digest,
-                                                        blob_upload_parts.c.part == part))  # fmt: skip
-        conn.execute(sa.insert(blob_upload_parts).values(project_id=project_id, digest=digest, part=part, size=size))
+        conn.execute(
+            sa.delete(blob_upload_parts).where(
+                blob_upload_parts.c.project_id == project_id,
+                blob_upload_parts.c.digest == digest,
+                blob_upload_parts.c.part == part,
+            )
+        )
+        conn.execute(
+            sa.insert(blob_upload_parts).values(project_id=project_id, digest=digest, part=part, size=size)
+        )
         return _received(conn, project_id, digest)
 
 
@@ -307,16 +322,22 @@ def _finish_upload(srv: Server, project_id: int, digest: str, parts: int) -> int
         raise
     with write(srv.engine) as conn:
         art.add_blob(conn, project_id, digest, size, time.time())
-        conn.execute(sa.delete(blob_uploads).where(blob_uploads.c.project_id == project_id,
-                                                   blob_uploads.c.digest == digest))  # fmt: skip
+        conn.execute(
+            sa.delete(blob_uploads).where(
+                blob_uploads.c.project_id == project_id, blob_uploads.c.digest == digest
+            )
+        )
     srv.blobs.discard_upload(key)
     return size
 
 
 def _drop_upload(srv: Server, project_id: int, digest: str) -> None:
     with write(srv.engine) as conn:
-        conn.execute(sa.delete(blob_uploads).where(blob_uploads.c.project_id == project_id,
-                                                   blob_uploads.c.digest == digest))  # fmt: skip
+        conn.execute(
+            sa.delete(blob_uploads).where(
+                blob_uploads.c.project_id == project_id, blob_uploads.c.digest == digest
+            )
+        )
     srv.blobs.discard_upload(_upload_key(project_id, digest))
 
 
@@ -326,8 +347,11 @@ def _holds(srv: Server, project_id: int, digest: str) -> int | None:
         held = art.held_blobs(conn, project_id, [digest], touch=time.time())
         if not held:
             return None
-        size: int = conn.execute(sa.select(artifact_blobs.c.size).where(
-            artifact_blobs.c.project_id == project_id, artifact_blobs.c.digest == digest)).scalar_one()  # fmt: skip
+        size: int = conn.execute(
+            sa.select(artifact_blobs.c.size).where(
+                artifact_blobs.c.project_id == project_id, artifact_blobs.c.digest == digest
+            )
+        ).scalar_one()
     return size if srv.blobs.exists(digest) else None
 
 
@@ -335,7 +359,9 @@ def _holds(srv: Server, project_id: int, digest: str) -> int | None:
     "/artifacts/{entity}/{project}/blobs/{sha256}",
     response_model=BlobStored,
     openapi_extra={
-        "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "requestBody": {
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        }
     },
 )
 async def put_blob(
@@ -354,14 +380,18 @@ async def put_blob(
     proj = await run_in_threadpool(_writable, srv, who, entity, project)
     held = await run_in_threadpool(_holds, srv, proj.id, sha256)
     if held is not None:
-        return JSONResponse({"sha256": sha256, "size": held, "received": [], "parts": parts, "complete": True})
+        return JSONResponse(
+            {"sha256": sha256, "size": held, "received": [], "parts": parts, "complete": True}
+        )
     if part is None or parts is None:
         hasher = hashlib.sha256()
         writer = await run_in_threadpool(srv.blobs.writer, sha256)
         size = await _stream_into(request, writer, hasher)
         if hasher.hexdigest() != sha256:
             await run_in_threadpool(writer.abort)
-            raise ApiError(422, f"the bytes hash to {hasher.hexdigest()}, not {sha256}", code="digest_mismatch")
+            raise ApiError(
+                422, f"the bytes hash to {hasher.hexdigest()}, not {sha256}", code="digest_mismatch"
+            )
         await run_in_threadpool(writer.commit)
         await run_in_threadpool(_add_blob, srv, proj.id, sha256, size)
         return JSONResponse({"sha256": sha256, "size": size, "received": [], "parts": None, "complete": True})
@@ -370,13 +400,21 @@ async def put_blob(
     await run_in_threadpool(writer.commit)
     received = await run_in_threadpool(_record_part, srv, proj.id, sha256, part, parts, size)
     if len(received) < parts:
-        return JSONResponse({"sha256": sha256, "size": None, "received": received, "parts": parts, "complete": False})
+        return JSONResponse(
+            {"sha256": sha256, "size": None, "received": received, "parts": parts, "complete": False}
+        )
     try:
         total = await run_in_threadpool(_finish_upload, srv, proj.id, sha256, parts)
     except DigestMismatch as exc:
-        raise ApiError(422, f"the assembled parts hash to {exc.actual}, not {sha256}; the parts were "
-                            "discarded, upload them again", code="digest_mismatch") from None  # fmt: skip
-    return JSONResponse({"sha256": sha256, "size": total, "received": received, "parts": parts, "complete": True})
+        raise ApiError(
+            422,
+            f"the assembled parts hash to {exc.actual}, not {sha256}; the parts were "
+            "discarded, upload them again",
+            code="digest_mismatch",
+        ) from None
+    return JSONResponse(
+        {"sha256": sha256, "size": total, "received": received, "parts": parts, "complete": True}
+    )
 
 
 def _add_blob(srv: Server, project_id: int, digest: str, size: int) -> None:
@@ -390,8 +428,11 @@ def blob_parts(entity: Entity, project: Project, sha256: Sha, who: Caller, srv: 
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
         store.check_writable(who, entity)
-        upload = conn.execute(sa.select(blob_uploads).where(blob_uploads.c.project_id == proj.id,
-                                                            blob_uploads.c.digest == sha256)).first()  # fmt: skip
+        upload = conn.execute(
+            sa.select(blob_uploads).where(
+                blob_uploads.c.project_id == proj.id, blob_uploads.c.digest == sha256
+            )
+        ).first()
         held = bool(art.held_blobs(conn, proj.id, [sha256]))
         received = _received(conn, proj.id, sha256) if upload is not None else []
     return JSONResponse({"received": received, "parts": upload.parts if upload else None, "complete": held})
@@ -414,14 +455,23 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         start = int(first)
         end = min(size, int(last) + 1) if last else size
     if start >= size or start >= end:
-        raise ApiError(416, f"range {header!r} is outside the {size} bytes", code="range_not_satisfiable",
-                       headers={"Content-Range": f"bytes */{size}"})  # fmt: skip
+        raise ApiError(
+            416,
+            f"range {header!r} is outside the {size} bytes",
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     return start, end
 
 
-@router.get("/artifacts/{entity}/{project}/blobs/{sha256}", response_class=Response,
-            responses={206: {"description": "a byte range"}, 416: {"description": "range not satisfiable"}})
-def get_blob(entity: Entity, project: Project, sha256: Sha, request: Request, who: Caller, srv: Srv) -> Response:
+@router.get(
+    "/artifacts/{entity}/{project}/blobs/{sha256}",
+    response_class=Response,
+    responses={206: {"description": "a byte range"}, 416: {"description": "range not satisfiable"}},
+)
+def get_blob(
+    entity: Entity, project: Project, sha256: Sha, request: Request, who: Caller, srv: Srv
+) -> Response:
     """The blob's bytes, streamed; one ``Range`` gives 206 (resumed downloads)."""
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
@@ -444,8 +494,12 @@ def get_blob(entity: Entity, project: Project, sha256: Sha, request: Request, wh
         chunks: Iterator[bytes] = srv.blobs.read_range(sha256, start, end)
     except BlobNotFound:
         raise ApiError(404, f"the bytes of blob {sha256} are missing from the blob store") from None
-    return StreamingResponse(chunks, status_code=206 if rng is not None else 200,
-                             media_type="application/octet-stream", headers=headers)  # fmt: skip
+    return StreamingResponse(
+        chunks,
+        status_code=206 if rng is not None else 200,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
 
 
 # -- versions -----------------------------------------------------------------------
@@ -485,7 +539,7 @@ def _store_manifest(srv: Server, data: bytes) -> str:
 
 @router.post("/artifacts/{entity}/{project}", response_model=VersionInfo, status_code=201)
 def create_version(entity: Entity, project: Project, body: ArtifactCreate, who: Caller, srv: Srv) -> Any:
-    """Commit a version (or return the existing one: same manifest digest as the newest, or same client_id)."""
+    """Commit a version, or return the existing one (same digest as the newest, or same client_id)."""
     art.check_name("artifact name", body.name)
     if body.name in art.RESERVED_NAMES:
         raise ApiError(422, f"artifact name {body.name!r} is reserved")
@@ -500,8 +554,9 @@ def create_version(entity: Entity, project: Project, body: ArtifactCreate, who: 
     with read(srv.engine) as conn:
         logged_by = _logging_run(conn, who, body.run)
         if body.client_id is not None:
-            seen = conn.execute(sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-                                ).scalar()  # fmt: skip
+            seen = conn.execute(
+                sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
+            ).scalar()
             if seen is not None:
                 return JSONResponse(_one(conn, seen), status_code=200)
     if body.incremental:
@@ -525,8 +580,9 @@ def create_version(entity: Entity, project: Project, body: ArtifactCreate, who: 
     with write(srv.engine) as conn:
         coll = art.ensure_collection(conn, proj.id, body.name, body.type, body.description, now)
         if body.client_id is not None:
-            seen = conn.execute(sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-                                ).scalar()  # fmt: skip
+            seen = conn.execute(
+                sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
+            ).scalar()
             if seen is not None:
                 return JSONResponse(_one(conn, seen), status_code=200)
         newest = art.newest_version(conn, coll.pk)
@@ -536,24 +592,44 @@ def create_version(entity: Entity, project: Project, body: ArtifactCreate, who: 
         held = art.held_blobs(conn, proj.id, sorted(digests), touch=now)
         if len(held) < len(digests):
             missing = sorted(digests - held)
-            raise ApiError(409, f"{len(missing)} blob(s) of the manifest were not uploaded", code="missing_blobs",
-                           extra={"missing": missing})  # fmt: skip
+            raise ApiError(
+                409,
+                f"{len(missing)} blob(s) of the manifest were not uploaded",
+                code="missing_blobs",
+                extra={"missing": missing},
+            )
         pk = art.add_version(
-            conn, coll,
-            {"digest": digest, "manifest_sha256": manifest_sha, "description": body.description,
-             "metadata": body.metadata, "tags": tags, "size": size, "file_count": len(entries),
-             "created_at": now, "logged_by": logged_by, "client_id": body.client_id, "source_pk": None},
-            aliases, digests,
-        )  # fmt: skip
+            conn,
+            coll,
+            {
+                "digest": digest,
+                "manifest_sha256": manifest_sha,
+                "description": body.description,
+                "metadata": body.metadata,
+                "tags": tags,
+                "size": size,
+                "file_count": len(entries),
+                "created_at": now,
+                "logged_by": logged_by,
+                "client_id": body.client_id,
+                "source_pk": None,
+            },
+            aliases,
+            digests,
+        )
         return JSONResponse(_one(conn, pk, created=True), status_code=201)
 
 
 @router.get("/artifacts/{entity}/{project}/{name}/versions", response_model=VersionList)
 def list_versions(
-    entity: Entity, project: Project, name: Name, who: Caller, srv: Srv,
+    entity: Entity,
+    project: Project,
+    name: Name,
+    who: Caller,
+    srv: Srv,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> Any:  # fmt: skip
+) -> Any:
     """Versions (and links) of a collection, newest first."""
     before = _cursor(cursor)
     with read(srv.engine) as conn:
@@ -586,7 +662,9 @@ def get_version(entity: Entity, project: Project, name: Name, version: Ref, who:
 
 
 @router.get("/artifacts/{entity}/{project}/{name}/{version}/manifest", response_model=dict[str, Any])
-def get_manifest(entity: Entity, project: Project, name: Name, version: Ref, who: Caller, srv: Srv) -> Response:
+def get_manifest(
+    entity: Entity, project: Project, name: Name, version: Ref, who: Caller, srv: Srv
+) -> Response:
     """The manifest as stored (a link's is its source's), streamed from the blob store."""
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
@@ -600,8 +678,9 @@ def get_manifest(entity: Entity, project: Project, name: Name, version: Ref, who
 
 
 @router.patch("/artifacts/{entity}/{project}/{name}/{version}", response_model=VersionInfo)
-def patch_version(entity: Entity, project: Project, name: Name, version: Ref, body: VersionPatch, who: Caller,
-                  srv: Srv) -> Any:  # fmt: skip
+def patch_version(
+    entity: Entity, project: Project, name: Name, version: Ref, body: VersionPatch, who: Caller, srv: Srv
+) -> Any:
     """Replace aliases or tags, or set the description or metadata."""
     aliases = art.user_aliases(body.aliases) if body.aliases is not None else None
     tags = art.check_tags(body.tags) if body.tags is not None else None
@@ -623,46 +702,73 @@ def patch_version(entity: Entity, project: Project, name: Name, version: Ref, bo
 
 
 @router.delete("/artifacts/{entity}/{project}/{name}/{version}", status_code=204)
-def delete_version(entity: Entity, project: Project, name: Name, version: Ref, who: Caller, srv: Srv,
-                   delete_aliases: bool = False) -> Response:  # fmt: skip
+def delete_version(
+    entity: Entity,
+    project: Project,
+    name: Name,
+    version: Ref,
+    who: Caller,
+    srv: Srv,
+    delete_aliases: bool = False,
+) -> Response:
     """Delete a version (409 ``has_aliases`` while it has user aliases, unless ``delete_aliases``)."""
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
         store.check_writable(who, entity)
         row = art.resolve(conn, proj, name, version)
         if not delete_aliases and art.has_user_aliases(conn, row.pk):
-            raise ApiError(409, f"{name}:v{row.idx} has aliases; delete them first or pass delete_aliases=true",
-                           code="has_aliases")  # fmt: skip
+            raise ApiError(
+                409,
+                f"{name}:v{row.idx} has aliases; delete them first or pass delete_aliases=true",
+                code="has_aliases",
+            )
         art.delete_versions(conn, [row.pk])
     return Response(status_code=204)
 
 
-def _collection_infos(conn: sa.Connection, rows: list[Any]) -> list[dict[str, Any]]:
+def _collection_infos(conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     pks = [c.pk for c in rows]
     counts: dict[int, int] = {}
     aliases: dict[int, list[str]] = {pk: [] for pk in pks}
     if pks:
-        counts = dict(conn.execute(sa.select(V.c.collection_pk, sa.func.count()).where(V.c.collection_pk.in_(pks))
-                                   .group_by(V.c.collection_pk)).tuples().all())  # fmt: skip
-        for a in conn.execute(sa.select(artifact_aliases.c.collection_pk, artifact_aliases.c.alias)
-                              .where(artifact_aliases.c.collection_pk.in_(pks)).order_by(artifact_aliases.c.alias)):
-            aliases[a.collection_pk].append(a.alias)  # fmt: skip
+        counts = dict(
+            conn.execute(
+                sa.select(V.c.collection_pk, sa.func.count())
+                .where(V.c.collection_pk.in_(pks))
+                .group_by(V.c.collection_pk)
+            ).all()
+        )
+        for a in conn.execute(
+            sa.select(artifact_aliases.c.collection_pk, artifact_aliases.c.alias)
+            .where(artifact_aliases.c.collection_pk.in_(pks))
+            .order_by(artifact_aliases.c.alias)
+        ):
+            aliases[a.collection_pk].append(a.alias)
     return [
-        {"name": c.name, "type": c.type, "description": c.description, "version_count": counts.get(c.pk, 0),
-         "aliases": (["latest"] if counts.get(c.pk) else []) + aliases[c.pk], "created_at": c.created_at,
-         "updated_at": c.updated_at}
+        {
+            "name": c.name,
+            "type": c.type,
+            "description": c.description,
+            "version_count": counts.get(c.pk, 0),
+            "aliases": (["latest"] if counts.get(c.pk) else []) + aliases[c.pk],
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        }
         for c in rows
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/artifacts/{entity}/{project}", response_model=CollectionList)
 def list_collections(
-    entity: Entity, project: Project, who: Caller, srv: Srv,
+    entity: Entity,
+    project: Project,
+    who: Caller,
+    srv: Srv,
     type: Annotated[str | None, Query(max_length=128)] = None,
     name: Annotated[str | None, Query(max_length=128)] = None,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> Any:  # fmt: skip
+) -> Any:
     """Collections, newest first."""
     before = _cursor(cursor)
     with read(srv.engine) as conn:
@@ -681,8 +787,9 @@ def list_collections(
 
 
 @router.patch("/artifacts/{entity}/{project}/{name}", response_model=CollectionInfo)
-def patch_collection(entity: Entity, project: Project, name: Name, body: CollectionPatch, who: Caller,
-                     srv: Srv) -> Any:  # fmt: skip
+def patch_collection(
+    entity: Entity, project: Project, name: Name, body: CollectionPatch, who: Caller, srv: Srv
+) -> Any:
     with write(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
         store.check_writable(who, entity)
@@ -690,8 +797,11 @@ def patch_collection(entity: Entity, project: Project, name: Name, body: Collect
         if coll is None:
             raise not_found(f"artifact {entity}/{project}/{name}")
         if "description" in body.model_fields_set:
-            conn.execute(sa.update(C).where(C.c.pk == coll.pk).values(description=body.description,
-                                                                      updated_at=time.time()))  # fmt: skip
+            conn.execute(
+                sa.update(C)
+                .where(C.c.pk == coll.pk)
+                .values(description=body.description, updated_at=time.time())
+            )
         return JSONResponse(_collection_infos(conn, [art.find_collection(conn, proj.id, name)])[0])
 
 
@@ -699,8 +809,12 @@ def patch_collection(entity: Entity, project: Project, name: Name, body: Collect
 def list_types(entity: Entity, project: Project, who: Caller, srv: Srv) -> Any:
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        rows = conn.execute(sa.select(C.c.type, sa.func.count()).where(C.c.project_id == proj.id)
-                            .group_by(C.c.type).order_by(C.c.type)).all()  # fmt: skip
+        rows = conn.execute(
+            sa.select(C.c.type, sa.func.count())
+            .where(C.c.project_id == proj.id)
+            .group_by(C.c.type)
+            .order_by(C.c.type)
+        ).all()
     return JSONResponse({"items": [{"name": t, "collections": n} for t, n in rows]})
 
 
@@ -714,16 +828,24 @@ def _resolve_ref(conn: sa.Connection, who: Principal, ref: str) -> Any:
 
 
 @router.post("/runs/{entity}/{project}/{run_id}/used-artifacts", response_model=VersionInfo)
-def use_artifact(entity: Entity, project: Project, run_id: RunId, body: UseBody, who: Caller, srv: Srv) -> Any:
+def use_artifact(
+    entity: Entity, project: Project, run_id: RunId, body: UseBody, who: Caller, srv: Srv
+) -> Any:
     """Record that the run used a version (once per run and version)."""
     with write(srv.engine) as conn:
         _, run = store.writable_run(conn, who, entity, project, run_id)
         row = _resolve_ref(conn, who, body.artifact)
-        seen = conn.execute(sa.select(artifact_usage.c.run_pk).where(artifact_usage.c.version_pk == row.pk,
-                                                                     artifact_usage.c.run_pk == run.pk)).first()  # fmt: skip
+        seen = conn.execute(
+            sa.select(artifact_usage.c.run_pk).where(
+                artifact_usage.c.version_pk == row.pk, artifact_usage.c.run_pk == run.pk
+            )
+        ).first()
         if seen is None:
-            conn.execute(sa.insert(artifact_usage).values(version_pk=row.pk, run_pk=run.pk, use_as=body.use_as,
-                                                          used_at=time.time()))  # fmt: skip
+            conn.execute(
+                sa.insert(artifact_usage).values(
+                    version_pk=row.pk, run_pk=run.pk, use_as=body.use_as, used_at=time.time()
+                )
+            )
         return JSONResponse(art.version_objects(conn, [row])[0])
 
 
@@ -732,8 +854,15 @@ def used_by(entity: Entity, project: Project, name: Name, version: Ref, who: Cal
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
         row = art.resolve(conn, proj, name, version)
-        pks = conn.execute(sa.select(artifact_usage.c.run_pk).where(artifact_usage.c.version_pk == row.pk)
-                           .order_by(artifact_usage.c.used_at)).scalars().all()  # fmt: skip
+        pks = (
+            conn.execute(
+                sa.select(artifact_usage.c.run_pk)
+                .where(artifact_usage.c.version_pk == row.pk)
+                .order_by(artifact_usage.c.used_at)
+            )
+            .scalars()
+            .all()
+        )
         refs = art.run_refs(conn, pks)
     return JSONResponse({"items": [refs[pk] for pk in pks if pk in refs]})
 
@@ -749,16 +878,33 @@ def logged_by(entity: Entity, project: Project, name: Name, version: Ref, who: C
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/artifacts", response_model=VersionList)
-def run_artifacts(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv,
-                  direction: Annotated[str, Query(pattern="^(logged|used)$")] = "logged") -> Any:  # fmt: skip
+def run_artifacts(
+    entity: Entity,
+    project: Project,
+    run_id: RunId,
+    who: Caller,
+    srv: Srv,
+    direction: Annotated[str, Query(pattern="^(logged|used)$")] = "logged",
+) -> Any:
     """The versions a run logged, or used."""
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
         if direction == "logged":
-            pks = conn.execute(sa.select(V.c.pk).where(V.c.logged_by == run.pk).order_by(V.c.pk)).scalars().all()
+            pks = (
+                conn.execute(sa.select(V.c.pk).where(V.c.logged_by == run.pk).order_by(V.c.pk))
+                .scalars()
+                .all()
+            )
         else:
-            pks = conn.execute(sa.select(artifact_usage.c.version_pk).where(artifact_usage.c.run_pk == run.pk)
-                               .order_by(artifact_usage.c.used_at)).scalars().all()  # fmt: skip
+            pks = (
+                conn.execute(
+                    sa.select(artifact_usage.c.version_pk)
+                    .where(artifact_usage.c.run_pk == run.pk)
+                    .order_by(artifact_usage.c.used_at)
+                )
+                .scalars()
+                .all()
+            )
         rows = art.versions_by_pk(conn, pks)
         items = art.version_objects(conn, [rows[pk] for pk in pks if pk in rows])
     return JSONResponse({"items": items, "next_cursor": None})
@@ -780,40 +926,74 @@ def link_version(entity: Entity, project: Project, name: Name, body: LinkBody, w
         if src.source_pk is not None:  # linking a link links what it points at
             src = art.versions_by_pk(conn, [src.source_pk])[src.source_pk]
         coll = art.ensure_collection(conn, proj.id, name, src.ctype, None, now)
-        existing = conn.execute(sa.select(V).where(V.c.collection_pk == coll.pk, V.c.source_pk == src.pk)).first()
+        existing = conn.execute(
+            sa.select(V).where(V.c.collection_pk == coll.pk, V.c.source_pk == src.pk)
+        ).first()
         if existing is not None:
             art.add_to_version(conn, existing, aliases, [], now)
             return JSONResponse(_one(conn, existing.pk), status_code=200)
-        digests = list(conn.execute(sa.select(artifact_version_blobs.c.digest)
-                                    .where(artifact_version_blobs.c.version_pk == src.pk)).scalars())  # fmt: skip
+        digests = list(
+            conn.execute(
+                sa.select(artifact_version_blobs.c.digest).where(
+                    artifact_version_blobs.c.version_pk == src.pk
+                )
+            ).scalars()
+        )
         # the link's files become readable in the target project
-        sizes = dict(conn.execute(sa.select(artifact_blobs.c.digest, artifact_blobs.c.size)
-                                  .where(artifact_blobs.c.project_id == src.project_id,
-                                         artifact_blobs.c.digest.in_(digests))).tuples().all()) if digests else {}  # fmt: skip
+        sizes = (
+            dict(
+                conn.execute(
+                    sa.select(artifact_blobs.c.digest, artifact_blobs.c.size).where(
+                        artifact_blobs.c.project_id == src.project_id, artifact_blobs.c.digest.in_(digests)
+                    )
+                ).all()
+            )
+            if digests
+            else {}
+        )
         for digest in digests:
             art.add_blob(conn, proj.id, digest, sizes.get(digest, 0), now)
         pk = art.add_version(
-            conn, coll,
-            {"digest": src.digest, "manifest_sha256": src.manifest_sha256, "description": src.description,
-             "metadata": src.metadata, "tags": [], "size": src.size, "file_count": src.file_count,
-             "created_at": now, "logged_by": None, "client_id": None, "source_pk": src.pk},
-            aliases, [],
-        )  # fmt: skip
+            conn,
+            coll,
+            {
+                "digest": src.digest,
+                "manifest_sha256": src.manifest_sha256,
+                "description": src.description,
+                "metadata": src.metadata,
+                "tags": [],
+                "size": src.size,
+                "file_count": src.file_count,
+                "created_at": now,
+                "logged_by": None,
+                "client_id": None,
+                "source_pk": src.pk,
+            },
+            aliases,
+            [],
+        )
         return JSONResponse(_one(conn, pk, created=True), status_code=201)
 
 
 @router.get("/registries/{entity}", response_model=RegistryList)
 def list_registries(entity: Entity, who: Caller, srv: Srv) -> Any:
-    """Projects of ``entity`` that are registries (``wandb-registry-*``) or hold links, with their collections."""
+    """The projects of ``entity`` that are registries (``wandb-registry-*``) or hold links."""
     with read(srv.engine) as conn:
         linked = sa.select(V.c.project_id).where(V.c.source_pk.is_not(None))
-        rows = conn.execute(sa.select(projects).where(
-            projects.c.entity == entity,
-            projects.c.name.like("wandb-registry-%") | projects.c.id.in_(linked)).order_by(projects.c.name)).all()  # fmt: skip
+        rows = conn.execute(
+            sa.select(projects)
+            .where(
+                projects.c.entity == entity,
+                projects.c.name.like("wandb-registry-%") | projects.c.id.in_(linked),
+            )
+            .order_by(projects.c.name)
+        ).all()
         items = []
         for proj in rows:
             if not (who.can_write(entity) or proj.visibility == "public"):
                 continue
             colls = conn.execute(sa.select(C).where(C.c.project_id == proj.id).order_by(C.c.name)).all()
-            items.append({"entity": entity, "project": proj.name, "collections": _collection_infos(conn, colls)})
+            items.append(
+                {"entity": entity, "project": proj.name, "collections": _collection_infos(conn, colls)}
+            )
     return JSONResponse({"items": items})

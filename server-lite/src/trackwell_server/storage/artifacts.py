@@ -82,16 +82,27 @@ def check_tags(tags: Iterable[str]) -> list[str]:
 
 
 def check_path(path: str) -> None:
-    if (not path or len(path) > 1024 or "\\" in path or "\x00" in path or path.startswith("/")
-            or any(p in ("", ".", "..") for p in path.split("/"))):  # fmt: skip
-        raise ApiError(422, f"invalid manifest path {path!r}: it must be relative, without '..', "
-                            "'.', empty parts, backslashes or NUL")  # fmt: skip
+    if (
+        not path
+        or len(path) > 1024
+        or "\\" in path
+        or "\x00" in path
+        or path.startswith("/")
+        or any(p in ("", ".", "..") for p in path.split("/"))
+    ):
+        raise ApiError(
+            422,
+            f"invalid manifest path {path!r}: it must be relative, without '..', "
+            "'.', empty parts, backslashes or NUL",
+        )
 
 
 def check_entries(entries: dict[str, Any]) -> tuple[set[str], int]:
     """Validate manifest entries (422 naming the first bad one); return (blob digests, total size)."""
     if len(entries) > MAX_ENTRIES:
-        raise ApiError(422, f"a manifest may have at most {MAX_ENTRIES:,} entries, this one has {len(entries):,}")
+        raise ApiError(
+            422, f"a manifest may have at most {MAX_ENTRIES:,} entries, this one has {len(entries):,}"
+        )
     digests: set[str] = set()
     total = 0
     for path, entry in entries.items():
@@ -119,8 +130,9 @@ def check_entries(entries: dict[str, Any]) -> tuple[set[str], int]:
 
 def manifest_bytes(entries: dict[str, Any]) -> bytes:
     """The canonical JSON of a manifest: sorted keys, so equal manifests are equal bytes."""
-    return json.dumps({"version": 1, "entries": entries}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()  # fmt: skip
+    return json.dumps(
+        {"version": 1, "entries": entries}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
 
 
 def manifest_digest(data: bytes) -> str:
@@ -135,7 +147,9 @@ def chunked(values: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]
 # -- project blobs ------------------------------------------------------------------
 
 
-def held_blobs(conn: sa.Connection, project_id: int, digests: Sequence[str], touch: float | None = None) -> set[str]:
+def held_blobs(
+    conn: sa.Connection, project_id: int, digests: Sequence[str], touch: float | None = None
+) -> set[str]:
     """The ``digests`` the project holds; with ``touch``, their ``seen_at`` moves to it.
 
     Touching is an UPDATE, so on PostgreSQL it row-locks them: the collector's
@@ -157,8 +171,9 @@ def add_blob(conn: sa.Connection, project_id: int, digest: str, size: int, now: 
         return
     try:
         with conn.begin_nested():
-            conn.execute(sa.insert(artifact_blobs).values(project_id=project_id, digest=digest, size=size,
-                                                          seen_at=now))  # fmt: skip
+            conn.execute(
+                sa.insert(artifact_blobs).values(project_id=project_id, digest=digest, size=size, seen_at=now)
+            )
     except sa.exc.IntegrityError:
         pass
 
@@ -168,8 +183,13 @@ def add_blob(conn: sa.Connection, project_id: int, digest: str, size: int, now: 
 
 def _select_versions() -> sa.Select[Any]:
     return (
-        sa.select(V, C.c.name.label("cname"), C.c.type.label("ctype"), projects.c.entity.label("pentity"),
-                  projects.c.name.label("pname"))  # fmt: skip
+        sa.select(
+            V,
+            C.c.name.label("cname"),
+            C.c.type.label("ctype"),
+            projects.c.entity.label("pentity"),
+            projects.c.name.label("pname"),
+        )
         .join(C, V.c.collection_pk == C.c.pk)
         .join(projects, V.c.project_id == projects.c.id)
     )
@@ -188,13 +208,25 @@ def run_refs(conn: sa.Connection, run_pks: Iterable[int]) -> dict[int, dict[str,
     out: dict[int, dict[str, Any]] = {}
     for batch in chunked(pks):
         query = (
-            sa.select(runs.c.pk, runs.c.run_id, runs.c.name, runs.c.state, projects.c.entity, projects.c.name.label("pname"))
+            sa.select(
+                runs.c.pk,
+                runs.c.run_id,
+                runs.c.name,
+                runs.c.state,
+                projects.c.entity,
+                projects.c.name.label("pname"),
+            )
             .join(projects, runs.c.project_id == projects.c.id)
             .where(runs.c.pk.in_(batch))
-        )  # fmt: skip
+        )
         for r in conn.execute(query):
-            out[r.pk] = {"entity": r.entity, "project": r.pname, "run_id": r.run_id, "name": r.name or r.run_id,
-                         "state": r.state}  # fmt: skip
+            out[r.pk] = {
+                "entity": r.entity,
+                "project": r.pname,
+                "run_id": r.run_id,
+                "name": r.name or r.run_id,
+                "state": r.state,
+            }
     return out
 
 
@@ -205,13 +237,21 @@ def version_objects(conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str, 
     pks = [r.pk for r in rows]
     aliases: dict[int, list[str]] = {pk: [] for pk in pks}
     for batch in chunked(pks):
-        query = sa.select(artifact_aliases.c.version_pk, artifact_aliases.c.alias).where(
-            artifact_aliases.c.version_pk.in_(batch)).order_by(artifact_aliases.c.alias)  # fmt: skip
+        query = (
+            sa.select(artifact_aliases.c.version_pk, artifact_aliases.c.alias)
+            .where(artifact_aliases.c.version_pk.in_(batch))
+            .order_by(artifact_aliases.c.alias)
+        )
         for a in conn.execute(query):
             aliases[a.version_pk].append(a.alias)
     cpks = sorted({r.collection_pk for r in rows})
-    newest = dict(conn.execute(sa.select(V.c.collection_pk, sa.func.max(V.c.idx)).where(V.c.collection_pk.in_(cpks))
-                               .group_by(V.c.collection_pk)).tuples().all())  # fmt: skip
+    newest = dict(
+        conn.execute(
+            sa.select(V.c.collection_pk, sa.func.max(V.c.idx))
+            .where(V.c.collection_pk.in_(cpks))
+            .group_by(V.c.collection_pk)
+        ).all()
+    )
     logged = run_refs(conn, [r.logged_by for r in rows if r.logged_by is not None])
     sources = versions_by_pk(conn, [r.source_pk for r in rows if r.source_pk is not None])
     out = []
@@ -219,13 +259,21 @@ def version_objects(conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str, 
         obj = _version_object(r, aliases[r.pk], newest.get(r.collection_pk) == r.idx, logged.get(r.logged_by))
         src = sources.get(r.source_pk)
         if src is not None:
-            obj["source"] = {"entity": src.pentity, "project": src.pname, "name": src.cname,
-                             "version": f"v{src.idx}", "version_index": src.idx, "id": src.pk}  # fmt: skip
+            obj["source"] = {
+                "entity": src.pentity,
+                "project": src.pname,
+                "name": src.cname,
+                "version": f"v{src.idx}",
+                "version_index": src.idx,
+                "id": src.pk,
+            }
         out.append(obj)
     return out
 
 
-def _version_object(r: Any, aliases: list[str], latest: bool, logged: dict[str, Any] | None) -> dict[str, Any]:
+def _version_object(
+    r: Any, aliases: list[str], latest: bool, logged: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
         "id": r.pk,
         "entity": r.pentity,
@@ -269,8 +317,11 @@ def resolve(conn: sa.Connection, proj: Any, name: str, ref: str) -> Any:
     elif ref == "latest":
         row = conn.execute(query.order_by(V.c.idx.desc()).limit(1)).first()
     else:
-        row = conn.execute(query.join(artifact_aliases, artifact_aliases.c.version_pk == V.c.pk)
-                           .where(artifact_aliases.c.alias == ref)).first()  # fmt: skip
+        row = conn.execute(
+            query.join(artifact_aliases, artifact_aliases.c.version_pk == V.c.pk).where(
+                artifact_aliases.c.alias == ref
+            )
+        ).first()
         if row is None:
             row = conn.execute(query.where(V.c.digest == ref).order_by(V.c.idx.desc()).limit(1)).first()
     if row is None:
@@ -294,28 +345,43 @@ def parse_ref(ref: str) -> tuple[str, str, str, str]:
 # -- writing ------------------------------------------------------------------------
 
 
-def set_aliases(conn: sa.Connection, collection_pk: int, version_pk: int, aliases: Sequence[str],
-                replace: bool) -> None:  # fmt: skip
+def set_aliases(
+    conn: sa.Connection, collection_pk: int, version_pk: int, aliases: Sequence[str], replace: bool
+) -> None:
     """Move ``aliases`` onto the version (an alias names one version of a collection)."""
     if replace:
         conn.execute(sa.delete(artifact_aliases).where(artifact_aliases.c.version_pk == version_pk))
     if aliases:
-        conn.execute(sa.delete(artifact_aliases).where(artifact_aliases.c.collection_pk == collection_pk,
-                                                       artifact_aliases.c.alias.in_(list(aliases))))  # fmt: skip
-        conn.execute(sa.insert(artifact_aliases),
-                     [{"collection_pk": collection_pk, "alias": a, "version_pk": version_pk} for a in aliases])
+        conn.execute(
+            sa.delete(artifact_aliases).where(
+                artifact_aliases.c.collection_pk == collection_pk, artifact_aliases.c.alias.in_(list(aliases))
+            )
+        )
+        conn.execute(
+            sa.insert(artifact_aliases),
+            [{"collection_pk": collection_pk, "alias": a, "version_pk": version_pk} for a in aliases],
+        )
 
 
-def ensure_collection(conn: sa.Connection, project_id: int, name: str, type_: str, description: str | None,
-                      now: float) -> Any:  # fmt: skip
+def ensure_collection(
+    conn: sa.Connection, project_id: int, name: str, type_: str, description: str | None, now: float
+) -> Any:
     """The collection row, created if new, locked for this transaction; 409 on a type mismatch."""
     coll = find_collection(conn, project_id, name, lock=True)
     if coll is None:
         try:
             with conn.begin_nested():
-                conn.execute(sa.insert(C).values(project_id=project_id, name=name, type=type_,
-                                                 description=description, next_index=0, created_at=now,
-                                                 updated_at=now))  # fmt: skip
+                conn.execute(
+                    sa.insert(C).values(
+                        project_id=project_id,
+                        name=name,
+                        type=type_,
+                        description=description,
+                        next_index=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
         except sa.exc.IntegrityError:  # created by a concurrent commit
             pass
         coll = find_collection(conn, project_id, name, lock=True)
@@ -325,18 +391,30 @@ def ensure_collection(conn: sa.Connection, project_id: int, name: str, type_: st
 
 
 def newest_version(conn: sa.Connection, collection_pk: int) -> Any:
-    return conn.execute(sa.select(V).where(V.c.collection_pk == collection_pk).order_by(V.c.idx.desc())
-                        .limit(1)).first()  # fmt: skip
+    return conn.execute(
+        sa.select(V).where(V.c.collection_pk == collection_pk).order_by(V.c.idx.desc()).limit(1)
+    ).first()
 
 
-def add_version(conn: sa.Connection, coll: Any, values: dict[str, Any], aliases: Sequence[str],
-                digests: Iterable[str]) -> int:  # fmt: skip
+def add_version(
+    conn: sa.Connection, coll: Any, values: dict[str, Any], aliases: Sequence[str], digests: Iterable[str]
+) -> int:
     """Insert the next version of the (locked) collection; return its pk."""
     idx = coll.next_index
-    conn.execute(sa.update(C).where(C.c.pk == coll.pk).values(next_index=idx + 1, updated_at=values["created_at"]))
-    pk: int = conn.execute(sa.insert(V).values(collection_pk=coll.pk, project_id=coll.project_id, idx=idx,
-                                               updated_at=values["created_at"], **values)
-                           .returning(V.c.pk)).scalar_one()  # fmt: skip
+    conn.execute(
+        sa.update(C).where(C.c.pk == coll.pk).values(next_index=idx + 1, updated_at=values["created_at"])
+    )
+    pk: int = conn.execute(
+        sa.insert(V)
+        .values(
+            collection_pk=coll.pk,
+            project_id=coll.project_id,
+            idx=idx,
+            updated_at=values["created_at"],
+            **values,
+        )
+        .returning(V.c.pk)
+    ).scalar_one()
     rows = [{"version_pk": pk, "digest": d} for d in sorted(set(digests))]
     for batch in chunked(rows):
         conn.execute(sa.insert(artifact_version_blobs), list(batch))
@@ -344,7 +422,9 @@ def add_version(conn: sa.Connection, coll: Any, values: dict[str, Any], aliases:
     return pk
 
 
-def add_to_version(conn: sa.Connection, row: Any, aliases: Sequence[str], tags: Sequence[str], now: float) -> None:
+def add_to_version(
+    conn: sa.Connection, row: Any, aliases: Sequence[str], tags: Sequence[str], now: float
+) -> None:
     """Add aliases and tags to an existing version (a dedupe hit or a repeated link)."""
     set_aliases(conn, row.collection_pk, row.pk, [a for a in aliases], replace=False)
     merged = list(row.tags or []) + [t for t in tags if t not in (row.tags or [])]
@@ -363,5 +443,9 @@ def delete_versions(conn: sa.Connection, pks: Sequence[int]) -> None:
 
 
 def has_user_aliases(conn: sa.Connection, version_pk: int) -> bool:
-    return conn.execute(sa.select(artifact_aliases.c.alias).where(artifact_aliases.c.version_pk == version_pk)
-                        .limit(1)).first() is not None  # fmt: skip
+    return (
+        conn.execute(
+            sa.select(artifact_aliases.c.alias).where(artifact_aliases.c.version_pk == version_pk).limit(1)
+        ).first()
+        is not None
+    )

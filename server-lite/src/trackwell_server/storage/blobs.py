@@ -366,7 +366,9 @@ class S3BlobStore:
         if end <= start:
             return iter(())
         try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(digest), Range=f"bytes={start}-{end - 1}")
+            obj = self.client.get_object(
+                Bucket=self.bucket, Key=self._key(digest), Range=f"bytes={start}-{end - 1}"
+            )
         except Exception as exc:
             if self._missing(exc):
                 raise BlobNotFound(digest) from None

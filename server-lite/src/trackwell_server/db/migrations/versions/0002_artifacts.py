@@ -34,8 +34,12 @@ def upgrade() -> None:
     op.create_table(
         "artifact_versions",
         sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "collection_pk",
+            sa.Integer,
+            sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
         sa.Column("idx", sa.Integer, nullable=False),
         sa.Column("digest", sa.String(128), nullable=False),
@@ -58,24 +62,40 @@ def upgrade() -> None:
     op.create_index("ix_artifact_versions_source", "artifact_versions", ["source_pk"])
     op.create_table(
         "artifact_aliases",
-        sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
-                  primary_key=True),  # fmt: skip
+        sa.Column(
+            "collection_pk",
+            sa.Integer,
+            sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("alias", sa.String(128), primary_key=True),
-        sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "version_pk",
+            sa.Integer,
+            sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+            nullable=False,
+        ),
     )
     op.create_index("ix_artifact_aliases_version", "artifact_aliases", ["version_pk"])
     op.create_table(
         "artifact_version_blobs",
-        sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-                  primary_key=True),  # fmt: skip
+        sa.Column(
+            "version_pk",
+            sa.Integer,
+            sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("digest", sa.String(64), primary_key=True),
     )
     op.create_index("ix_artifact_version_blobs_digest", "artifact_version_blobs", ["digest"])
     op.create_table(
         "artifact_usage",
-        sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-                  primary_key=True),  # fmt: skip
+        sa.Column(
+            "version_pk",
+            sa.Integer,
+            sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
         sa.Column("use_as", sa.Text),
         sa.Column("used_at", sa.Float, nullable=False),
@@ -102,12 +122,21 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(64), primary_key=True),
         sa.Column("part", sa.Integer, primary_key=True),
         sa.Column("size", sa.BigInteger, nullable=False),
-        sa.ForeignKeyConstraint(["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"],
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"], ondelete="CASCADE"
+        ),
     )
 
 
 def downgrade() -> None:
-    for table in ("blob_upload_parts", "blob_uploads", "artifact_blobs", "artifact_usage",
-                  "artifact_version_blobs", "artifact_aliases", "artifact_versions", "artifact_collections"):  # fmt: skip
+    for table in (
+        "blob_upload_parts",
+        "blob_uploads",
+        "artifact_blobs",
+        "artifact_usage",
+        "artifact_version_blobs",
+        "artifact_aliases",
+        "artifact_versions",
+        "artifact_collections",
+    ):
         op.drop_table(table)
