@@ -2,9 +2,10 @@
 # See trackwell work end to end: creates .venv on first use and installs the SDK and
 # the server into it (skipped when nothing changed), starts `trackwell server` on
 # 127.0.0.1 (embedded SQLite, data in .demo-server/), logs a short synthetic training
-# run to it with `trackwell demo`, reads the run back through `trackwell.Api()`, and
-# keeps serving until Ctrl-C (only when run from a terminal; TRACKWELL_DEMO_SERVE=0
-# stops right away). The run's local copy goes to ./trackwell/ under the repository.
+# run to it with `trackwell demo`, reads the run back through `trackwell.Api()`, prints
+# the dashboard's URL and keeps serving it until Ctrl-C (only when run from a terminal;
+# TRACKWELL_DEMO_SERVE=0 stops right away). The run's local copy goes to ./trackwell/
+# under the repository.
 set -euo pipefail
 # shellcheck source=scripts/_venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
@@ -40,7 +41,7 @@ while True:
 PY
 echo "trackwell server: $url (data in $data)"
 
-"$TW_VENV/bin/trackwell" demo "$@"
+"$TW_VENV/bin/trackwell" demo --no-serve "$@"
 
 echo
 echo "Read back from the server with trackwell.Api():"
@@ -56,9 +57,10 @@ for run in api.runs(f"{api.default_entity}/demo", order="-created_at", per_page=
           f"  sampled points={len(history)}  {run.url}")
 PY
 
+echo
+echo "Dashboard: $url/ (the demo's runs: $url/local/demo)"
 if [ -t 0 ] && [ "${TRACKWELL_DEMO_SERVE:-1}" != 0 ]; then
-    echo
-    echo "Serving $url (REST API under /api/v1, OpenAPI at $url/docs). Ctrl-C stops."
+    echo "Serving $url (dashboard at /, REST API under /api/v1, OpenAPI at $url/docs). Ctrl-C stops."
     echo "From another shell: TRACKWELL_BASE_URL=$url python your_script.py"
     wait "$server_pid"
 fi

@@ -1,16 +1,27 @@
-"""``trackwell demo``: a short synthetic training run that shows what gets tracked."""
+"""``trackwell demo``: a short synthetic training run that shows what gets tracked.
+
+It ends in the dashboard: an online run's page on the configured server, or, for an
+offline run, ``trackwell ui`` over the demo's run directories (serving until Ctrl-C).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import random
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 
-def train(steps: int, epochs: int, project: str, root: str | None, seed: int) -> str:
-    """Train nothing, realistically: noisy decaying loss, rising accuracy, epoch evals."""
+def train(steps: int, epochs: int, project: str, root: str | None, seed: int) -> tuple[str, str | None]:
+    """Train nothing, realistically: noisy decaying loss, rising accuracy, epoch evals.
+
+    Returns the run directory and, for an online run, its page on the server.
+    """
     import trackwell
 
     rng = random.Random(seed)
@@ -42,7 +53,7 @@ def train(steps: int, epochs: int, project: str, root: str | None, seed: int) ->
         run.alert("demo finished", f"best val/loss {best:.3f} after {epochs} epochs")
         run.summary["best_val_loss"] = best
         print(f"demo: trained {steps} steps over {epochs} epochs, best val loss {best:.3f}")
-        return str(run.dir)
+    return str(run.dir), run.url  # known once the sender reached the server (by finish at the latest)
 
 
 def register(cli: click.Group) -> None:
@@ -53,15 +64,41 @@ def register(cli: click.Group) -> None:
     @click.option("--dir", "root", type=click.Path(file_okay=False), default=None,
                   help="Where ./trackwell/ goes (default: the current directory).")  # fmt: skip
     @click.option("--seed", default=0, show_default=True, help="Random seed of the fake data.")
-    def demo(steps: int, epochs: int, project: str, root: str | None, seed: int) -> None:
-        """Log a short synthetic training run, then show where its data is.
+    @click.option(
+        "--serve/--no-serve",
+        default=None,
+        help="End by serving an offline demo's runs in the dashboard until Ctrl-C (default: when "
+        "run from a terminal and TRACKWELL_DEMO_SERVE is not 0).",
+    )
+    @click.pass_context
+    def demo(ctx: click.Context, steps: int, epochs: int, project: str, root: str | None, seed: int,
+             serve: bool | None) -> None:  # fmt: skip
+        """Log a short synthetic training run, then show it in the dashboard.
 
         Exercises config, per-step metrics, define_metric summaries and custom
-        x-axes, alerts and the terminal summary. Read it back with `trackwell runs`
-        or `trackwell.Api()`.
+        x-axes, alerts and the terminal summary. Online, it prints the run's page on
+        the server; offline, it serves the demo's runs with `trackwell ui` and prints
+        the URL. Read it back with `trackwell runs` or `trackwell.Api()`.
         """
         if steps < 1 or epochs < 1:
             raise click.BadParameter("--steps and --epochs must be at least 1")
-        run_dir = train(steps, max(1, min(epochs, steps)), project, root, seed)
+        run_dir, url = train(steps, max(1, min(epochs, steps)), project, root, seed)
         click.echo(f"Run data: {run_dir}")
         click.echo("Next: `trackwell runs` lists it; trackwell.Api().runs('demo') reads it back.")
+        if url is not None:
+            click.echo(f"Dashboard: {url}")
+            return
+        runs_root = Path(run_dir).parent  # the trackwell/ folder: every demo run so far
+        if serve is None:
+            serve = (
+                sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TRACKWELL_DEMO_SERVE") != "0"
+            )
+        if not serve:
+            click.echo(f"Dashboard: trackwell ui {runs_root}")
+        elif importlib.util.find_spec("trackwell_server") is None:
+            click.echo("Dashboard: pip install trackwell-server, then trackwell ui " + str(runs_root))
+        else:
+            from trackwell.cli.ui import ui_command
+
+            click.echo()
+            ctx.invoke(ui_command, directory=runs_root)
