@@ -341,18 +341,17 @@ def _drop_upload(srv: Server, project_id: int, digest: str) -> None:
     srv.blobs.discard_upload(_upload_key(project_id, digest))
 
 
-def _holds(srv: Server, project_id: int, digest: str) -> int | None:
-    """The blob's size if the project holds it (and the store has it), else None."""
+def _project_holding(
+    srv: Server, who: Principal, entity: str, project: str, digest: str
+) -> tuple[Any, int | None]:
+    """(the writable project, created if new; the blob's size if the project holds it): one transaction."""
+    now = time.time()
     with write(srv.engine) as conn:
-        held = art.held_blobs(conn, project_id, [digest], touch=time.time())
-        if not held:
-            return None
-        size: int = conn.execute(
-            sa.select(artifact_blobs.c.size).where(
-                artifact_blobs.c.project_id == project_id, artifact_blobs.c.digest == digest
-            )
-        ).scalar_one()
-    return size if srv.blobs.exists(digest) else None
+        proj = store.writable_project(conn, who, entity, project, create=True)
+        where = (artifact_blobs.c.project_id == proj.id) & (artifact_blobs.c.digest == digest)
+        conn.execute(sa.update(artifact_blobs).where(where).values(seen_at=now))
+        size = conn.execute(sa.select(artifact_blobs.c.size).where(where)).scalar()
+    return proj, (size if size is not None and srv.blobs.exists(digest) else None)
 
 
 @router.put(
@@ -377,8 +376,7 @@ async def put_blob(
     """Upload a blob whole (≤ 25 MB) or one part of it; the sha256 of the whole is checked."""
     if (part is None) != (parts is None) or (part is not None and parts is not None and part >= parts):
         raise ApiError(422, "give both part and parts, with 0 <= part < parts")
-    proj = await run_in_threadpool(_writable, srv, who, entity, project)
-    held = await run_in_threadpool(_holds, srv, proj.id, sha256)
+    proj, held = await run_in_threadpool(_project_holding, srv, who, entity, project, sha256)
     if held is not None:
         return JSONResponse(
             {"sha256": sha256, "size": held, "received": [], "parts": parts, "complete": True}
