@@ -1,4 +1,4 @@
-"""Bayes beats random on Branin and Hartmann-6 over repeated seeds (the mean best regret)."""
+"""Bayes beats random on Branin and Hartmann-6 over repeated seeds (the mean best regret), in seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from trackwell.sweeps.engine import Trial, next_params, validate
 
-pytest.importorskip("sklearn")
+pytest.importorskip("scipy")
 
 BRANIN_MIN = 0.397887
 HARTMANN6_MIN = -3.32237
@@ -55,10 +55,12 @@ def best_after(method: str, space: dict, f, n: int, seed: int) -> float:
     ("space", "f", "fmin", "n"), [(BRANIN, branin, BRANIN_MIN, 20), (HARTMANN, hartmann6, HARTMANN6_MIN, 25)]
 )
 def test_bayes_beats_random(space: dict, f, fmin: float, n: int) -> None:
+    # The same seeds give both methods the same first N_INITIAL random points; after
+    # them bayes must at least halve random's mean regret (it does ~4x on Branin, ~2x on Hartmann-6).
     seeds = range(4)
     bayes = sum(best_after("bayes", space, f, n, s) - fmin for s in seeds) / len(seeds)
     rand = sum(best_after("random", space, f, n, s) - fmin for s in seeds) / len(seeds)
-    assert bayes < rand, (bayes, rand)
+    assert bayes < 0.6 * rand, (bayes, rand)
 
 
 def test_bayes_respects_ints_quantization_and_categories() -> None:

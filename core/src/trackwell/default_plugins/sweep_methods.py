@@ -1,7 +1,7 @@
 """The built-in sweep search methods, registered like any plugin's: grid, random, bayes.
 
 Importing this module is cheap (it is loaded with every plugin manager): bayes pulls
-in numpy and scikit-learn only when a bayes sweep asks for a suggestion.
+in numpy and scipy only when a bayes sweep asks for a suggestion.
 """
 
 from __future__ import annotations
