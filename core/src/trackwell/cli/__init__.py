@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.mode",
     "trackwell.cli.login",
     "trackwell.cli.sync",
+    "trackwell.cli.sweeps",
     "trackwell.cli.admin",
     "trackwell.cli.demo",
     "trackwell.cli.ui",
