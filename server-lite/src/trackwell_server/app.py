@@ -85,7 +85,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         title="trackwell server",
         version=__version__,
         description=(
-            "The trackwell REST API (docs/server-api.md): runs, exactly-once ingest, history, files, artifacts."
+            "The trackwell REST API (docs/server-api.md): runs, exactly-once ingest, history, files, "
+            "artifacts."
         ),
         default_response_class=JSONResponse,
         lifespan=lifespan,
