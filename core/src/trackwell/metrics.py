@@ -200,6 +200,12 @@ class SummaryState:
             if rule is None or not rule.summary:
                 values[key] = value
                 continue
+            t = type(value)
+            if t is not float and t is not int and "none" not in rule.summary:
+                # a histogram, image or table record (or a string) has no min or mean:
+                # the summary keeps the last one, as with no rule
+                values[key] = value
+                continue
             agg = aggs.get(key)
             if agg is None:
                 agg = aggs[key] = _Agg(value)

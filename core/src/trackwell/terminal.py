@@ -65,9 +65,44 @@ def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
     return "".join(out)
 
 
+#: Short names of typed records (media, tables, charts) for the summary: W&B prints a
+#: media value as its kind, not its record (a histogram's record is hundreds of numbers).
+_RECORD_NAMES = {
+    "image-file": "Image",
+    "images/separated": "Images",
+    "audio-file": "Audio",
+    "video-file": "Video",
+    "histogram": "Histogram",
+    "html-file": "Html",
+    "object3D-file": "Object3D",
+    "plotly-file": "Plotly",
+    "table-file": "Table",
+    "plot-table": "Chart",
+}
+
+
+def _record_label(record: dict[str, Any]) -> str:
+    """``Image 32x32``, ``Table 100000x10``, ``Histogram``: a typed record in a few words."""
+    kind = str(record["_type"])
+    name = _RECORD_NAMES.get(kind, kind)
+    if isinstance(record.get("width"), int) and isinstance(record.get("height"), int):
+        return f"{name} {record['width']}x{record['height']}"
+    if isinstance(record.get("nrows"), int) and isinstance(record.get("ncols"), int):
+        return f"{name} {record['nrows']}x{record['ncols']}"
+    if kind == "images/separated" and isinstance(record.get("count"), int):
+        return f"{name} x{record['count']}"
+    if kind == "plot-table":
+        spec = record.get("spec")
+        title = record.get("title") or (spec.get("name") if isinstance(spec, dict) else None)
+        return f"{name} {title}" if title else name
+    return name
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.5g}"
+    if isinstance(value, dict) and isinstance(value.get("_type"), str):
+        return _record_label(value)
     if isinstance(value, dict):
         return " ".join(f"{k}={_fmt(v)}" for k, v in value.items())
     text = str(value)

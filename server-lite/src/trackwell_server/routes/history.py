@@ -92,7 +92,8 @@ def get_history(
         _, run = store.readable_run(conn, who, entity, project, run_id)
         archive = _archive(conn, run.pk, rewind)
         if samples is not None:
-            rows = _sampled(conn, run.pk, archive, wanted, samples, x_axis, min_step, max_step)
+            logged = list(run.history_keys or ())
+            rows = _sampled(conn, run.pk, archive, wanted, samples, x_axis, min_step, max_step, logged)
             return _encode(request, {"rows": rows, "next_cursor": None})
         after = None
         if cursor:
@@ -123,11 +124,21 @@ def _scan(
 
 def _sampled(
     conn: sa.Connection, run_pk: int, archive: int, wanted: list[str] | None, samples: int, x_axis: str,
-    min_step: int | None, max_step: int | None,
+    min_step: int | None, max_step: int | None, logged: list[str],
 ) -> list[dict[str, Any]]:  # fmt: skip
+    """Rows at the steps sampled per numeric key, plus the non-numeric keys' own values.
+
+    Without ``wanted`` every key the run logged (``logged``) is read, not only the
+    numeric series: a key that holds only media, tables or strings has no series, and
+    W&B's ``run.history()`` returns those values too.
+    """
     numeric_keys = history.series_keys(conn, run_pk, archive)
-    keys = wanted if wanted is not None else [k for k in numeric_keys if k != x_axis]
     numeric = set(numeric_keys)
+    if wanted is not None:
+        keys = wanted
+    else:
+        keys = [k for k in numeric_keys if k != x_axis]
+        keys += [k for k in logged if k not in numeric and k != x_axis and k != "_step"]
     load = [k for k in keys if k in numeric]
     if x_axis != "_step" and x_axis in numeric and x_axis not in load:
         load.append(x_axis)
@@ -152,23 +163,24 @@ def _sampled(
             for step, value in zip(picked[hit].tolist(), values[pos[hit]].tolist(), strict=True):
                 by_step[step][key] = value
     if others:
-        _fill_others(conn, run_pk, archive, others, by_step, samples, min_step, max_step, bool(chosen))
+        _fill_others(conn, run_pk, archive, others, by_step, samples, min_step, max_step)
     return [by_step[s] for s in sorted(by_step)]
 
 
 def _fill_others(
     conn: sa.Connection, run_pk: int, archive: int, others: list[str], by_step: dict[int, dict[str, Any]],
-    samples: int, min_step: int | None, max_step: int | None, steps_chosen: bool,
+    samples: int, min_step: int | None, max_step: int | None,
 ) -> None:  # fmt: skip
-    """Non-numeric keys (strings, media refs) come from the full rows: at the chosen steps,
-    or, when only such keys were asked for, from rows picked evenly."""
+    """Non-numeric keys (strings, media refs) come from the full rows: at the steps the
+    numeric keys chose, and from up to ``samples`` of their own rows picked evenly, so a
+    key logged at steps no numeric sample lands on (an image every 100 steps) still
+    shows up."""
     after = None if min_step is None else min_step - 1
     found: list[dict[str, Any]] = []
     for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step, others):
         step = row["_step"]
-        if steps_chosen:
-            if step in by_step:
-                by_step[step].update(row)
+        if step in by_step:
+            by_step[step].update(row)
         else:
             found.append(row)
     if found:
