@@ -26,6 +26,7 @@ async function main() {
   if (!route) { clear(app).append(h("p", { class: "error" }, "No such page.")); return; }
   const args = path.match(route[0]).slice(1).map(decodeURIComponent);
   try {
+    const loading = import(`./pages/${route[1]}.js`); // fetched while the session is asked for
     if (route[1] !== "login") {
       const session = await get("/_dash/session");
       setCsrf(session.csrf);
@@ -39,7 +40,7 @@ async function main() {
       }
       window.trackwellSession = { user: session.user, admin: session.admin };
     }
-    const page = await import(`./pages/${route[1]}.js`);
+    const page = await loading;
     await page.render(app, ...args);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return; // on the way to /login
