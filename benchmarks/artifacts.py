@@ -1,6 +1,6 @@
 """Artifacts benchmark: log + upload and download of a many-file artifact against a raw disk copy.
 
-Full mode: 10,000 files / 1 GB; ``--quick``: 500 files / 50 MB. The artifact is logged
+Full mode: 10,000 files / 1 GB; ``--quick``: 200 files / 10 MB (a few seconds). The artifact is logged
 by an online run to a fresh local server (subprocess) and uploaded by the run's sender;
 then downloaded into an empty cache through the Public API. Both are compared with
 ``shutil.copytree`` of the same files on the same disk. A second version with 1% of the
@@ -29,7 +29,7 @@ class ArtifactPlan:
 
 
 FULL = ArtifactPlan(files=10_000, total_bytes=1_000_000_000)
-QUICK = ArtifactPlan(files=500, total_bytes=50_000_000)
+QUICK = ArtifactPlan(files=200, total_bytes=10_000_000)
 #: Targets (MB/s) for the full run; the delta ratio target is a fraction of the bytes.
 UPLOAD_TARGET = 100.0
 DOWNLOAD_TARGET = 150.0

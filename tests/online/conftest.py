@@ -217,6 +217,9 @@ class FaultProxy:
     - ``lose_responses(n, path_part)``: the next ``n`` requests whose path contains
       ``path_part`` are forwarded and processed by the server, then the client's
       connection is dropped before any answer: the response is lost.
+    - ``cut(path_part, after)``: the next ``after`` requests whose path contains
+      ``path_part`` pass; every later one is answered 503 until ``heal()`` (a transfer
+      interrupted halfway, e.g. a multi-part upload).
     - an upstream that refuses connections (stopped) is answered 503, as a load balancer does.
     """
 
@@ -227,6 +230,7 @@ class FaultProxy:
         self._fail: list[tuple[int, str | None]] = []
         self._fail_all: tuple[int, str | None] | None = None
         self._lose: list[str] = []
+        self._cut: list[Any] = []  # [path_part, requests still let through]
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -245,6 +249,11 @@ class FaultProxy:
             self._fail_all = None
             self._fail.clear()
             self._lose.clear()
+            self._cut.clear()
+
+    def cut(self, path_part: str, after: int) -> None:
+        with self._lock:
+            self._cut = [path_part, after]
 
     def lose_responses(self, n: int, path_part: str) -> None:
         with self._lock:
@@ -265,6 +274,10 @@ class FaultProxy:
                 return ("answer", *self._fail_all)
             if self._fail:
                 return ("answer", *self._fail.pop(0))
+            if self._cut and self._cut[0] in path:
+                if self._cut[1] <= 0:
+                    return ("answer", 503, None)
+                self._cut[1] -= 1
             for i, part in enumerate(self._lose):
                 if part in path:
                     del self._lose[i]

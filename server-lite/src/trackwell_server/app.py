@@ -26,7 +26,17 @@ from trackwell_server.errors import ERROR_RESPONSES, install_handlers
 from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
 from trackwell_server.responses import JSONResponse
-from trackwell_server.routes import artifacts, files, history, identity, ingest, projects, runs, sweeps
+from trackwell_server.routes import (
+    artifacts,
+    blob_batches,
+    files,
+    history,
+    identity,
+    ingest,
+    projects,
+    runs,
+    sweeps,
+)
 from trackwell_server.storage.blobs import open_blob_store
 
 API_PREFIX = "/api/v1"
@@ -93,7 +103,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     )
     app.state.server = srv
     install_handlers(app)
-    for module in (identity, projects, runs, ingest, history, files, sweeps, artifacts):
+    for module in (identity, projects, runs, ingest, history, files, sweeps, artifacts, blob_batches):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     dashboard.install(app, API_PREFIX)  # last: its page routes catch what the API did not
     app.add_middleware(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import sys
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -577,15 +578,45 @@ class Artifact:
             client.download(entity, project, entry.digest, part, entry.size, bar.add)
             results[i] = str(cache.commit_partial(entry.digest))
 
-        from trackwell.artifacts.client import env_workers
+        from trackwell.artifacts.client import BATCH_FILE_BYTES, _batches, env_workers
+
+        small: dict[str, list[int]] = {}  # digest -> entries with it, fetched in batches
+        for i in todo:
+            entry = entries[i]
+            if (
+                entry.ref is None
+                and entry.digest is not None
+                and (entry.size or 0) <= BATCH_FILE_BYTES
+                and not cache.partial(entry.digest).exists()  # a broken-off download resumes with Range
+            ):
+                small.setdefault(entry.digest, []).append(i)
+        singles = [i for i in todo if entries[i].digest not in small or entries[i].ref is not None]
+        blobs = [(d, entries[ix[0]].size or 0) for d, ix in small.items()]
+
+        def fetch_batch(batch: list[tuple[str, int]]) -> None:
+            got = client.fetch_batch(
+                entity,
+                project,
+                batch,
+                lambda d, tmp: cache.commit_partial_as(tmp, d),
+                cache.root / "partial",
+                bar.add,
+            )
+            for digest, path in got.items():
+                for i in small[digest]:
+                    results[i] = str(path)
 
         try:
-            if len(todo) <= 1:
-                for i in todo:
-                    fetch(i)
+            work: list[Callable[[], None]] = [
+                functools.partial(fetch_batch, b) for b in _batches(blobs, _size)
+            ]
+            work += [functools.partial(fetch, i) for i in singles]
+            if len(work) <= 1:
+                for call in work:
+                    call()
             else:
                 with ThreadPoolExecutor(env_workers()) as pool:
-                    for job in [pool.submit(fetch, i) for i in todo]:
+                    for job in [pool.submit(call) for call in work]:
                         job.result()
         finally:
             bar.close()
@@ -822,6 +853,10 @@ class Progress:
     def close(self) -> None:
         if self._on and self._shown >= 0:
             print(file=self._stream, flush=True)
+
+
+def _size(blob: tuple[str, int]) -> int:
+    return blob[1]
 
 
 def _client_for(run: Run) -> ArtifactClient:

@@ -12,21 +12,27 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from trackwell._version import __version__
 from trackwell.errors import CommError
 from trackwell.transport import Transport
 
-#: Files above this go up in parts.
+#: Files above this go up in parts (``TRACKWELL_X_ARTIFACT_PART_BYTES`` overrides it, for tests).
 PART_BYTES = 16 * 1024 * 1024
+#: Files up to this size travel in batches (one request, one server commit, for many files).
+BATCH_FILE_BYTES = 2 * 1024 * 1024
+#: Bytes (and files) per batch, up or down.
+BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 2_000
 #: Transfers in parallel (files, or parts of one big file).
 WORKERS = 8
 #: Attempts per blob transfer before the error is raised (retryable errors only).
@@ -120,14 +126,22 @@ class ArtifactClient:
         """Upload ``(sha256, path, size)`` blobs in parallel; ``check(digest, path)`` runs
         before each file is read (it raises when the file changed since it was hashed)."""
         jobs = []
+        part_bytes = env_part_bytes()
+        small = [f for f in files if f[2] <= min(BATCH_FILE_BYTES, part_bytes)]
+        for batch in _batches(small, lambda f: f[2]):
+            jobs.append(pool.submit(self._put_batch, entity, project, batch, check, progress))
         for digest, path, size in files:
-            if size > PART_BYTES:
-                parts = -(-size // PART_BYTES)
+            if size <= min(BATCH_FILE_BYTES, part_bytes):
+                continue
+            if size > part_bytes:
+                parts = -(-size // part_bytes)
                 received = self._received_parts(entity, project, digest, parts)
                 if received is None:
                     continue  # the server already holds it
                 jobs += [
-                    pool.submit(self._put_part, entity, project, digest, path, i, parts, check, progress)
+                    pool.submit(
+                        self._put_part, entity, project, digest, path, i, parts, part_bytes, check, progress
+                    )
                     for i in range(parts)
                     if i not in received
                 ]
@@ -165,15 +179,44 @@ class ArtifactClient:
         )
         self._count_up(len(data), progress)
 
+    def _put_batch(
+        self, entity: str, project: str, files: list[tuple[str, Path, int]],
+        check: Callable[[str, Path], None] | None, progress: Callable[[int], None] | None,
+    ) -> None:  # fmt: skip
+        """Many small blobs in one request (docs/server-api.md, "Blob batches"); the server
+        verifies each sha256, so a file changed since it was hashed comes back as a mismatch."""
+        chunks = []
+        for digest, path, size in files:
+            if check is not None:
+                check(digest, path)
+            data = path.read_bytes()
+            if len(data) != size:
+                raise ChangedFileError(
+                    f"{path} changed after it was added to the artifact (its size differs)"
+                )
+            chunks.append(data)
+        head = json.dumps({"blobs": [[d, s] for d, _, s in files]}).encode() + b"\n"
+        body = b"".join([head, *chunks])
+        answer = self._retry(
+            lambda: self.transport.request(
+                "POST", artifact_path(entity, project, "blobs", "batch"), data=body
+            )
+        ).body
+        bad = {str(d) for d in answer.get("mismatch") or ()}
+        if bad:
+            path = next(p for d, p, _ in files if d in bad)
+            raise ChangedFileError(f"{path} changed after it was added to the artifact (its sha256 differs)")
+        self._count_up(len(body) - len(head), progress)
+
     def _put_part(
-        self, entity: str, project: str, digest: str, path: Path, part: int, parts: int,
+        self, entity: str, project: str, digest: str, path: Path, part: int, parts: int, part_bytes: int,
         check: Callable[[str, Path], None] | None, progress: Callable[[int], None] | None,
     ) -> None:  # fmt: skip
         if check is not None:
             check(digest, path)
         with open(path, "rb") as fh:
-            fh.seek(part * PART_BYTES)
-            data = fh.read(PART_BYTES)
+            fh.seek(part * part_bytes)
+            data = fh.read(part_bytes)
         params = {"part": part, "parts": parts}
         self._retry(
             lambda: self.transport.request(
@@ -255,6 +298,75 @@ class ArtifactClient:
             t.close()
             raise CommError(f"download of {path} from {t.base_url} broke off: {exc}", exc=exc) from None
 
+    def fetch_batch(
+        self, entity: str, project: str, blobs: list[tuple[str, int]], store: Callable[[str, Path], Path],
+        tmp_dir: Path, progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Path]:  # fmt: skip
+        """Download many small blobs in one request, each verified by sha256 as it streams;
+        ``store(digest, tmp)`` moves a verified file into place. Returns digest -> path."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._fetch_batch(entity, project, blobs, store, tmp_dir, progress)
+            except CommError as exc:
+                if not exc.retryable or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(min(4.0, 0.25 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _fetch_batch(
+        self, entity: str, project: str, blobs: list[tuple[str, int]], store: Callable[[str, Path], Path],
+        tmp_dir: Path, progress: Callable[[int], None] | None,
+    ) -> dict[str, Path]:  # fmt: skip
+        t = self.transport
+        path = t._prefix + artifact_path(entity, project, "blobs", "fetch")
+        headers = {
+            "User-Agent": f"trackwell/{__version__}",
+            "Accept": "*/*",
+            "Content-Type": "application/json",
+        }
+        if t.api_key:
+            headers["Authorization"] = f"Bearer {t.api_key}"
+        body = json.dumps({"digests": [d for d, _ in blobs]}).encode()
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        out: dict[str, Path] = {}
+        conn = t._connection()
+        try:
+            conn.timeout = t.timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(t.timeout)
+            conn.request("POST", path, body=body, headers=headers)
+            resp = conn.getresponse()
+            if resp.status >= 400:
+                raw = resp.read()
+                raise t._error("POST", path, resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw)
+            for digest, size in blobs:
+                tmp = tmp_dir / f".{digest}.{threading.get_ident()}.tmp"
+                h = hashlib.sha256()
+                left = size
+                with open(tmp, "wb") as fh:
+                    while left:
+                        chunk = resp.read(min(left, 1 << 20))
+                        if not chunk:
+                            raise http.client.IncompleteRead(b"", left)
+                        h.update(chunk)
+                        fh.write(chunk)
+                        left -= len(chunk)
+                if h.hexdigest() != digest:
+                    tmp.unlink()
+                    raise CommError(f"blob {digest} arrived corrupted (sha256 {h.hexdigest()}); try again")
+                out[digest] = store(digest, tmp)
+                with self._lock:
+                    self.bytes_down += size
+                if progress is not None:
+                    progress(size)
+            resp.read()
+            if resp.will_close:
+                t.close()
+        except (http.client.HTTPException, OSError) as exc:
+            t.close()
+            raise CommError(f"download of {path} from {t.base_url} broke off: {exc}", exc=exc) from None
+        return out
+
 
 class ChangedFileError(CommError):
     """A file changed between being added to an artifact and being uploaded: not retryable."""
@@ -279,3 +391,29 @@ def env_workers() -> int:
         return max(1, int(os.environ.get("TRACKWELL_ARTIFACT_WORKERS", WORKERS)))
     except ValueError:
         return WORKERS
+
+
+_T = TypeVar("_T")
+
+
+def _batches(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
+    """``items`` in runs of at most ``BATCH_BYTES`` bytes and ``BATCH_FILES`` items."""
+    batch: list[_T] = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if batch and (total + n > BATCH_BYTES or len(batch) >= BATCH_FILES):
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += n
+    if batch:
+        yield batch
+
+
+def env_part_bytes() -> int:
+    """``TRACKWELL_X_ARTIFACT_PART_BYTES`` (a private setting: tests use small parts) or ``PART_BYTES``."""
+    try:
+        return max(1, int(os.environ.get("TRACKWELL_X_ARTIFACT_PART_BYTES", PART_BYTES)))
+    except ValueError:
+        return PART_BYTES

@@ -194,8 +194,10 @@ def fetch(entry: ArtifactManifestEntry, cache: Cache, allow_missing: bool) -> Pa
             except Exception as exc:
                 raise ArtifactError(f"referenced object {entry.ref} could not be fetched: {exc}") from None
         digest, size = hash_file(tmp)
-        if (entry.size is not None and size != entry.size) or (
-            entry.digest is not None and digest != entry.digest
+        if (
+            (entry.size is not None and size != entry.size)
+            or (entry.digest is not None and digest != entry.digest)
+            or (scheme == "s3" and not _etag_matches(entry.etag, tmp))
         ):
             tmp.unlink()
             raise ArtifactError(f"referenced object {entry.ref} changed since it was logged")
@@ -215,3 +217,15 @@ def _http_get(uri: str, dest: Path) -> None:
         raise ArtifactError(
             f"referenced object {uri} could not be fetched: {getattr(exc, 'reason', exc)}"
         ) from None
+
+
+def _etag_matches(etag: str | None, path: Path) -> bool:
+    """S3's ETag of an object uploaded in one piece is the MD5 of its bytes: check it.
+    Multi-part ETags (``<md5>-<parts>``) depend on the part sizes used, so they pass."""
+    if not etag or len(etag) != 32 or any(c not in "0123456789abcdef" for c in etag.lower()):
+        return True
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest() == etag.lower()

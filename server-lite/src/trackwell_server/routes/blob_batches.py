@@ -1,0 +1,148 @@
+"""Many small blobs in one request, up and down (docs/server-api.md, "Blob batches").
+
+An artifact of 10,000 small files would otherwise cost 10,000 PUTs (each a project
+check, a blob write and its own database commit) and 10,000 GETs. A batch carries up
+to 25 MB of whole blobs: the server writes and verifies each one, then records all
+of them in one transaction; a fetch streams the bytes of many blobs back to back
+(the client knows their sizes from the manifest and verifies each sha256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from trackwell_server.db.engine import read, write
+from trackwell_server.deps import Caller, Entity, Project, Server, Srv
+from trackwell_server.errors import ApiError, not_found
+from trackwell_server.responses import JSONResponse
+from trackwell_server.storage import artifacts as art
+from trackwell_server.storage import runs as store
+from trackwell_server.storage.blobs import BlobNotFound
+
+router = APIRouter(tags=["artifacts"])
+
+#: Blobs a batch (either way) may name.
+MAX_BATCH = 10_000
+#: Bytes one fetch may ask for (the response is streamed; this bounds one request's time).
+MAX_FETCH_BYTES = 256 * 1024 * 1024
+
+
+class FetchList(BaseModel):
+    digests: list[str] = Field(max_length=MAX_BATCH)
+
+
+def _parse_batch(body: bytes) -> list[tuple[str, bytes]]:
+    """``<JSON header>\\n<bytes...>`` → [(sha256, bytes)], in header order; 422 when malformed."""
+    head, sep, rest = body.partition(b"\n")
+    try:
+        items = json.loads(head)["blobs"] if sep else None
+    except (ValueError, KeyError, TypeError):
+        items = None
+    if not isinstance(items, list) or len(items) > MAX_BATCH:
+        raise ApiError(
+            422, f'a blob batch starts with a JSON line {{"blobs": [[sha256, size], ...]}} (≤ {MAX_BATCH})'
+        )
+    out = []
+    offset = 0
+    for item in items:
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and art.SHA256_RE.match(item[0])
+            and isinstance(item[1], int)
+            and item[1] >= 0
+        ):
+            raise ApiError(422, f"invalid batch item {item!r}: [sha256, size]")
+        out.append((item[0], rest[offset : offset + item[1]]))
+        offset += item[1]
+    if offset != len(rest):
+        raise ApiError(422, f"the batch header names {offset} bytes but {len(rest)} follow")
+    return out
+
+
+def _store_batch(srv: Server, project_id: int, blobs: list[tuple[str, bytes]]) -> tuple[list[str], list[str]]:
+    """Write each blob whose bytes match its name, then record them all in one transaction."""
+    stored: list[tuple[str, int]] = []
+    mismatch: list[str] = []
+    for digest, data in blobs:
+        if hashlib.sha256(data).hexdigest() != digest:
+            mismatch.append(digest)
+            continue
+        if not srv.blobs.exists(digest):
+            writer = srv.blobs.writer(digest)
+            try:
+                writer.write(data)
+            except BaseException:
+                writer.abort()
+                raise
+            writer.commit()
+        stored.append((digest, len(data)))
+    now = time.time()
+    with write(srv.engine) as conn:
+        for digest, size in stored:
+            art.add_blob(conn, project_id, digest, size, now)
+    return [d for d, _ in stored], mismatch
+
+
+def _writable(srv: Server, who: Any, entity: str, project: str) -> Any:
+    with write(srv.engine) as conn:
+        return store.writable_project(conn, who, entity, project, create=True)
+
+
+@router.post("/artifacts/{entity}/{project}/blobs/batch")
+async def put_batch(entity: Entity, project: Project, request: Request, who: Caller, srv: Srv) -> Any:
+    """Store many whole blobs: body ``{"blobs": [[sha256, size], ...]}\\n`` then their bytes in order.
+
+    Answers ``{"stored": [sha256...], "mismatch": [sha256...]}``: a blob whose bytes hash
+    to something else is not kept (the rest are).
+    """
+    proj = await run_in_threadpool(_writable, srv, who, entity, project)
+    blobs = _parse_batch(await request.body())
+    stored, mismatch = await run_in_threadpool(_store_batch, srv, proj.id, blobs)
+    return JSONResponse({"stored": stored, "mismatch": mismatch})
+
+
+def _sizes(srv: Server, who: Any, entity: str, project: str, digests: list[str]) -> list[int]:
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        held = art.held_blobs(conn, proj.id, digests)
+    for digest in digests:
+        if not art.SHA256_RE.match(digest):
+            raise ApiError(422, f"invalid sha256 {digest!r}: 64 lowercase hex characters")
+        if digest not in held:
+            raise not_found(f"blob {digest} in {entity}/{project}")
+    try:
+        return [srv.blobs.size(d) for d in digests]
+    except BlobNotFound as exc:
+        raise ApiError(404, f"the bytes of blob {exc} are missing from the blob store") from None
+
+
+@router.post("/artifacts/{entity}/{project}/blobs/fetch")
+async def fetch_batch(
+    entity: Entity, project: Project, body: FetchList, who: Caller, srv: Srv
+) -> StreamingResponse:
+    """The bytes of ``digests`` back to back, in order (``X-Blob-Sizes``: their sizes, comma-separated)."""
+    sizes = await run_in_threadpool(_sizes, srv, who, entity, project, body.digests)
+    total = sum(sizes)
+    if total > MAX_FETCH_BYTES:
+        raise ApiError(422, f"a fetch may ask for at most {MAX_FETCH_BYTES} bytes, not {total}")
+
+    def chunks() -> Iterator[bytes]:
+        for digest, size in zip(body.digests, sizes, strict=True):
+            yield from srv.blobs.read_range(digest, 0, size)
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(total), "X-Blob-Sizes": ",".join(map(str, sizes))},
+    )
