@@ -106,8 +106,8 @@ tw_setup_classic_ml() {
 
 # The first-party plugins (editable) and what their tests and the template's need.
 tw_setup_plugins() {
-    tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml requirements-plugins.txt" \
-        -e plugins/webhook -e plugins/tensorboard -r requirements-plugins.txt
+    tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml plugins/optuna/pyproject.toml requirements-plugins.txt" \
+        -e plugins/webhook -e plugins/tensorboard -e plugins/optuna -r requirements-plugins.txt
 }
 
 # The reference server (editable) and what its tests need (schemathesis, moto, httpx, psycopg).

@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
-PACKAGES = {"trackwell_webhook": PLUGINS / "webhook", "trackwell_tensorboard": PLUGINS / "tensorboard"}
+PACKAGES = {
+    "trackwell_webhook": PLUGINS / "webhook",
+    "trackwell_tensorboard": PLUGINS / "tensorboard",
+    "trackwell_optuna": PLUGINS / "optuna",
+}
 #: The trackwell modules a plugin may import: the package, its hook marker, its errors,
 #: and (for type hints only) the classes hooks receive.
 PUBLIC = {"trackwell", "trackwell.errors", "trackwell.plugins"}
-TYPE_ONLY = {"trackwell.run", "trackwell.alerts"}
+TYPE_ONLY = {"trackwell.run", "trackwell.alerts", "trackwell.sweeps.config", "trackwell.sweeps.engine"}
 
 
 def _modules(package: str) -> list[str]:
