@@ -28,6 +28,7 @@ import dashboard
 import durability
 import media
 import server
+import sweeps
 import tables
 from harness import Outcome, WorkloadError, repeat
 from report import Check, fmt, table, write_json
@@ -264,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),
         ("media", lambda: media.bench_media(args.python, media.QUICK if args.quick else media.FULL, raw)),
         ("tables", lambda: tables.bench_tables(args.python, tables.QUICK if args.quick else tables.FULL, raw)),
+        ("sweeps", lambda: sweeps.bench_sweeps(sweeps.QUICK if args.quick else sweeps.FULL, raw)),
     ]
     if not args.no_server:
         if importlib.util.find_spec("trackwell_server") is None:
