@@ -174,6 +174,8 @@ def test_image_cells_are_files_beside_the_table(ctx: DirContext) -> None:
     assert t.column_types["img"] == "image-file"
     with pytest.raises(TypeError, match="expected image-file, got string"):
         t.add_data(4, "not an image")
+    arrays = t.get_column("img", convert_to="numpy")
+    np.testing.assert_array_equal(arrays[1], pixels[1])
     record = t._for_log().to_record(ctx)
     assert len(list((ctx.root / "media" / "images").glob("*.png"))) == 3
     back = Table.from_record(record, ctx.read)

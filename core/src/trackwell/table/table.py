@@ -217,12 +217,13 @@ class Table(Media):
         from trackwell.media.base import require
 
         np = require("numpy", "Table.get_column(convert_to='numpy')")
-        kind = self._kinds[j]
-        if isinstance(kind, type):
-            to_array = getattr(kind, "to_data_array", None)
-            if to_array is None:
-                raise ValueError(f"column {name!r} holds {kind.__name__} objects, which have no array form")
-            return np.array([None if v is None else v.to_data_array() for v in values])
+        if isinstance(self._kinds[j], type):
+            arrays = [None if v is None else _data_array(np, v, name) for v in values]
+            if all(a is not None for a in arrays):
+                return np.array(arrays)
+            out = np.empty(len(arrays), dtype=object)  # missing cells: an object array of arrays
+            out[:] = arrays
+            return out
         return np.array(values)
 
     def get_index(self) -> list[int]:
@@ -387,6 +388,20 @@ class _Increments:
             earlier = [self._paths[i] for i in sorted(self._paths) if i < num]
             self._paths[num] = path
         return earlier
+
+
+def _data_array(np: Any, cell: Media, column: str) -> Any:
+    """A media cell's data as an array: ``to_data_array()`` where the type has one, else
+    the pixels of its ``image`` (``trackwell.Image``)."""
+    to_array = getattr(cell, "to_data_array", None)
+    if to_array is not None:
+        return to_array()
+    image = getattr(cell, "image", None)
+    if callable(image):  # a method or a property, depending on the type
+        image = image()
+    if image is not None:
+        return np.asarray(image)
+    raise ValueError(f"column {column!r} holds {type(cell).__name__} objects, which have no array form")
 
 
 def _is_ndarray(value: Any) -> bool:
