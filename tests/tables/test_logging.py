@@ -163,8 +163,12 @@ def test_server_round_trip(trackwell_online_dir: Path) -> None:
         run.log(
             {"roc": trackwell.plot.roc_curve([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])}
         )
+        pixels = np.full((6, 6, 3), 200, dtype=np.uint8)
+        run.log({"images": Table(columns=["img"], data=[[trackwell.Image(pixels)]])})
     api_run = trackwell.Api().run(run.path)
     pd.testing.assert_frame_equal(api_run.table("table").get_dataframe(), df)
+    [cell] = api_run.table("images").get_column("img", convert_to="numpy")  # the PNG, from the server
+    np.testing.assert_array_equal(cell, pixels)
     assert api_run.table("inc").data == [[0], [1], [2]]
     assert api_run.table("roc").columns == ["class", "fpr", "tpr"]
 
