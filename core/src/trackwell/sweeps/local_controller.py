@@ -9,6 +9,7 @@ requests. ``step()`` is one round; ``search()``, ``schedule()``, ``stopping()`` 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -18,6 +19,12 @@ from trackwell.errors import UsageError
 from trackwell.sweeps import engine
 from trackwell.sweeps.client import SweepClient, create
 from trackwell.sweeps.config import SweepConfig, parse
+
+
+def sweep_seed(sweep_id: str) -> int:
+    """The search seed of a sweep: the same in every process (``hash()`` of a str is
+    salted per process), so a restarted local controller suggests what it would have."""
+    return int.from_bytes(hashlib.sha256(sweep_id.encode()).digest()[:4], "big")
 
 
 class LocalController:
@@ -95,7 +102,7 @@ class LocalController:
         """The next suggestion (or why the sweep is done), without queuing it."""
         cfg, trials, queued = self._refresh()
         pending = [engine.Trial(r["run_id"], r["config"]) for r in queued]
-        return engine.next_params(cfg, trials + pending, seed=hash(self.client.sweep_id) & 0xFFFF)
+        return engine.next_params(cfg, trials + pending, seed=sweep_seed(self.client.sweep_id))
 
     def schedule(self, params: dict[str, Any]) -> str:
         """Queue ``params`` (flat names) for the next agent; the run id it will get."""

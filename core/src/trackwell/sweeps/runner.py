@@ -106,11 +106,28 @@ class Agent:
         os.environ.update(env)
         stopped = threading.Event()
         caller = threading.current_thread()
-        beat = _Heartbeat(self.client, run_id, lambda: _raise_in(caller, stopped))
+        # A stop that arrives as the function returns must not land in the agent's own
+        # code: it is only raised while the function runs, and one raised but not yet
+        # delivered when the function returns is withdrawn.
+        guard = threading.Lock()
+        running = [True]
+
+        def on_stop() -> None:
+            with guard:
+                if running[0]:
+                    _raise_in(caller, stopped)
+
+        beat = _Heartbeat(self.client, run_id, on_stop)
         state, error = "finished", None
         try:
             beat.start()
-            self.function()
+            try:
+                self.function()
+            finally:
+                with guard:
+                    running[0] = False
+                    if stopped.is_set() and caller.ident is not None:
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(caller.ident), None)
         except SweepRunStopped:
             state = "stopped"
         except Exception as exc:  # a crashed trial is recorded and the agent goes on
