@@ -38,6 +38,15 @@ def test_logged_table_reads_back_as_a_dataframe(trackwell_dir: Path) -> None:
     assert api_run.summary["preds"]["path"] == record["path"]
 
 
+def test_a_dataframe_passed_to_log_is_a_table(trackwell_dir: Path) -> None:
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    with trackwell.init(project="tables", mode="offline") as run:
+        run.log({"df": df})
+    api_run = local_run(trackwell_dir, run)
+    assert table_records(api_run, "df")[0]["_type"] == "table-file"
+    pd.testing.assert_frame_equal(api_run.table("df").get_dataframe(), df)
+
+
 def test_the_logged_content_is_what_it_was_at_the_call(trackwell_dir: Path) -> None:
     t = Table(columns=["i"], data=[[0]], log_mode="MUTABLE")
     with trackwell.init(project="tables", mode="offline") as run:

@@ -147,7 +147,8 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
 
 
 def _as_media(value: Any, module: str) -> Media | None:
-    """A figure (matplotlib: Image; plotly: Plotly) or a plugin-converted object as Media.
+    """A figure (matplotlib: Image; plotly: Plotly), a pandas DataFrame (Table) or a
+    plugin-converted object as Media.
 
     Recognised by module name, so neither library is imported to check.
     """
@@ -159,6 +160,10 @@ def _as_media(value: Any, module: str) -> Media | None:
         from trackwell.media.plotly import Plotly
 
         return Plotly(value)
+    if module.split(".")[0] == "pandas" and type(value).__name__ == "DataFrame":  # as W&B: a Table
+        from trackwell.table import Table
+
+        return Table(dataframe=value)
     from trackwell.media.base import find_converter
 
     converter = find_converter(value)
