@@ -149,3 +149,33 @@ def test_cached_series_follow_every_change(admin: Client, run_path: str) -> None
     admin.put(f"/runs/{run_path}", json={})
     admin.log_rows(run_path, [{"_step": s, "v": 10.0 + s} for s in range(6)])
     assert column() == [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
+
+
+def test_two_streams_at_the_same_steps_read_back_as_one_row_per_step(admin: Client, run_path: str) -> None:
+    """Shared mode: each process has its own stream; a step both wrote is one merged row."""
+    admin.log_rows(
+        run_path, [{"_step": s, "loss": float(s), "tag": f"a{s}"} for s in range(6)], stream="primary"
+    )
+    admin.log_rows(run_path, [{"_step": s, "rank_1/loss": -float(s)} for s in range(2, 9)], stream="rank_1")
+    admin.log_rows(run_path, [{"_step": s, "rank_1/img": {"_type": "histogram", "values": [1.0], "bins": [0.0, 1.0]}}
+                              for s in (3, 20)], stream="rank_1", first_seq=7)  # fmt: skip
+    rows = admin.get(f"/runs/{run_path}/history", params={"page_size": 1000}).json()["rows"]
+    assert [r["_step"] for r in rows] == [*range(9), 20]
+    by_step = {r["_step"]: r for r in rows}
+    assert by_step[3] == {
+        "_step": 3, "loss": 3.0, "tag": "a3", "rank_1/loss": -3.0,
+        "rank_1/img": {"_type": "histogram", "values": [1.0], "bins": [0.0, 1.0]},
+    }  # fmt: skip
+    assert by_step[0] == {"_step": 0, "loss": 0.0, "tag": "a0"} and by_step[8] == {
+        "_step": 8,
+        "rank_1/loss": -8.0,
+    }
+    seen, cursor = [], None  # pages cut inside the merged steps still yield each step once
+    while True:
+        params: dict[str, object] = {"page_size": 3, **({"cursor": cursor} if cursor else {})}
+        page = admin.get(f"/runs/{run_path}/history", params=params).json()
+        seen += page["rows"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == rows

@@ -391,21 +391,48 @@ def iter_rows(
             yield from unpack_rows(window.rows)
         return
     wanted = None if keys is None else set(keys)
-    for window in windows:
-        lo = window.min_step if after is None else max(window.min_step, after + 1)
-        hi = window.max_step if max_step is None else min(window.max_step, max_step)
+    for group in _overlapping(windows):
+        lo = group[0].min_step if after is None else max(group[0].min_step, after + 1)
+        top = max(w.max_step for w in group)
+        hi = top if max_step is None else min(top, max_step)
         rows: dict[int, dict[str, Any]] = {}
-        for row in unpack_rows(window.rows):
-            step = row.get("_step")
-            if type(step) is int and lo <= step <= hi:
-                if wanted is not None:
-                    row = {k: v for k, v in row.items() if k in wanted or k == "_step"}
-                rows[step] = row
+        for window in group:
+            for row in unpack_rows(window.rows):
+                step = row.get("_step")
+                if type(step) is int and lo <= step <= hi:
+                    if wanted is not None:
+                        row = {k: v for k, v in row.items() if k in wanted or k == "_step"}
+                    merged = rows.get(step)
+                    if merged is None:
+                        rows[step] = row
+                    else:
+                        merged.update(row)
         _fill_from_series(conn, run_pk, archive, lo, hi, keys, rows)
         for step in sorted(rows):
             row = rows[step]
             if wanted is None or len(row) > 1:
                 yield row
+
+
+def _overlapping(windows: Sequence[Any]) -> Iterator[list[Any]]:
+    """Windows (sorted by ``min_step``) grouped where their step ranges overlap.
+
+    One writer's windows never overlap, but in shared mode every process has its own
+    stream, so two windows can cover the same steps: a group is read as one window,
+    and a step that several processes wrote comes back as one merged row (as in W&B).
+    """
+    group: list[Any] = []
+    top = 0
+    for window in windows:
+        if group and window.min_step > top:
+            yield group
+            group = []
+        if not group:
+            top = window.max_step
+        group.append(window)
+        top = max(top, window.max_step)
+    if group:
+        yield group
 
 
 def _fill_from_series(
