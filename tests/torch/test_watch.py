@@ -22,13 +22,13 @@ def mlp() -> torch.nn.Sequential:
 
 
 def hist(row: dict[str, Any], key: str) -> tuple[list[float], list[float]] | None:
-    """A histogram read back: a nested record, or its flattened keys."""
+    """A histogram read back: W&B's whole ``_type: histogram`` record, never flattened keys."""
+    assert f"{key}.values" not in row and f"{key}.bins" not in row
     value = row.get(key)
-    if isinstance(value, dict):
-        return value["values"], value["bins"]
-    if f"{key}.values" in row:
-        return row[f"{key}.values"], row[f"{key}.bins"]
-    return None
+    if value is None:
+        return None
+    assert set(value) == {"_type", "values", "bins"} and value["_type"] == "histogram", value
+    return value["values"], value["bins"]
 
 
 def rows_of(run: trackwell.Run) -> list[dict[str, Any]]:
@@ -47,9 +47,14 @@ def train(model: torch.nn.Module, run: trackwell.Run, steps: int) -> list[dict[s
     return grads
 
 
-def test_gradient_histograms_match_histc_of_the_real_gradients_every_log_freq_steps() -> None:
+@pytest.mark.parametrize("mode", ["offline", "online"])
+def test_gradient_histograms_match_histc_of_the_real_gradients_every_log_freq_steps(
+    mode: str, request: pytest.FixtureRequest
+) -> None:
+    if mode == "online":
+        request.getfixturevalue("trackwell_online_dir")  # a real server; read back through it
     model = mlp()
-    run = trackwell.init(project="w", mode="offline")
+    run = trackwell.init(project="w", mode=mode)
     trackwell.watch(model, log_freq=3)
     grads = train(model, run, 7)
     run.finish()
@@ -77,8 +82,10 @@ def test_parameters_and_frozen_layers() -> None:
     row = rows_of(run)[1]
     assert hist(row, "gradients/0.bias") and hist(row, "parameters/2.weight")
     assert hist(row, "gradients/0.weight") is None and hist(row, "parameters/0.weight") is None
-    values, bins = hist(row, "parameters/2.weight")  # type: ignore[misc]
-    w = model[2].weight.detach()  # unchanged since: no optimizer step
+    values, _ = hist(row, "parameters/2.weight")  # type: ignore[misc]
+    last = model[2]
+    assert isinstance(last, torch.nn.Linear)
+    w = last.weight.detach()  # unchanged since: no optimizer step
     assert values == torch.histc(w, HIST_BINS, min=w.min().item(), max=w.max().item()).tolist()
 
 
@@ -139,5 +146,7 @@ def test_a_disabled_run_adds_no_hooks() -> None:
 
 def test_import_trackwell_imports_no_torch(tmp_path: Path) -> None:
     code = "import sys, trackwell; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert out.stdout.strip() == "False"

@@ -8,8 +8,9 @@ to the host, the only synchronization a watched step ever causes. The result joi
 run's current row with ``commit=False``, so it lands at the step of the user's next
 ``log()``, as in W&B.
 
-Keys: ``gradients/<param name>`` and ``parameters/<param name>``; the model at watch
-index ``i > 0`` gets W&B's prefix ``graph_<i>`` (``gradients/graph_1fc.weight``).
+Each histogram is a ``trackwell.Histogram`` (W&B's ``{"_type": "histogram", "values",
+"bins"}`` record, read back whole). Keys: ``gradients/<param name>`` and
+``parameters/<param name>``; the model at watch index ``i > 0`` gets W&B's prefix ``graph_<i>`` (``gradients/graph_1fc.weight``).
 Frozen parameters (``requires_grad=False``) get no hook and no histogram.
 """
 
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from trackwell import Histogram
 from trackwell.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,16 +67,6 @@ def tensor_histogram(tensor: torch.Tensor, bins: int = HIST_BINS) -> tuple[list[
 
 def _finite(x: float) -> bool:
     return x - x == 0.0  # False for inf and nan
-
-
-def _histogram_value(counts: list[float], edges: list[float]) -> Any:
-    """A ``trackwell.Histogram`` where this trackwell has it, else W&B's histogram record."""
-    import trackwell
-
-    histogram = getattr(trackwell, "Histogram", None)  # exported once log() can record media
-    if histogram is None:
-        return {"_type": "histogram", "values": counts, "bins": edges}
-    return histogram(np_histogram=(counts, edges))
 
 
 class _Watch:
@@ -126,7 +118,7 @@ class _Watch:
             for key, tensor in tensors.items():
                 hist = tensor_histogram(tensor)
                 if hist is not None:
-                    row[key] = _histogram_value(*hist)
+                    row[key] = Histogram(np_histogram=hist)
         if row:
             self.run.log(row, commit=False)
 
@@ -201,7 +193,9 @@ def watch(
     return items
 
 
-def unwatch(models: torch.nn.Module | Sequence[torch.nn.Module] | None = None, run: Run | None = None) -> None:
+def unwatch(
+    models: torch.nn.Module | Sequence[torch.nn.Module] | None = None, run: Run | None = None
+) -> None:
     """Remove the hooks of ``models`` (every watched model of the run when None)."""
     run = _current_run(run)
     watched = _watches.get(run, [])
