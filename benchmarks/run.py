@@ -30,6 +30,7 @@ import media
 import server
 import sweeps
 import tables
+import torch_watch
 from harness import Outcome, WorkloadError, repeat
 from report import Check, fmt, table, write_json
 
@@ -266,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         ("media", lambda: media.bench_media(args.python, media.QUICK if args.quick else media.FULL, raw)),
         ("tables", lambda: tables.bench_tables(args.python, tables.QUICK if args.quick else tables.FULL, raw)),
         ("sweeps", lambda: sweeps.bench_sweeps(sweeps.QUICK if args.quick else sweeps.FULL, raw)),
+        (
+            "torch watch, DDP",
+            lambda: torch_watch.bench_torch(
+                args.python, torch_watch.QUICK if args.quick else torch_watch.FULL, raw
+            ),
+        ),
     ]
     if not args.no_server:
         if importlib.util.find_spec("trackwell_server") is None:
