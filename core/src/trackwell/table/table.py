@@ -176,6 +176,7 @@ class Table(Media):
         kind = C.dtype_kind(dtype)
         column = [row[j] for row in self.data]
         kind, values = C.check_column(column, kind, optional, False, col_name)
+        self._mutated()
         if values is not column:
             self.data = [[*row[:j], v, *row[j + 1 :]] for row, v in zip(self.data, values, strict=False)]
         self._kinds[j] = kind if kind is not None else C.dtype_kind(dtype)
@@ -278,12 +279,18 @@ class Table(Media):
         """The object ``log()`` keeps for the writer, taken on the caller's thread.
 
         A copy of the row list (cells are shared, never copied): the caller may go on
-        adding rows. IMMUTABLE tables give the same snapshot each time, so re-logging
-        writes nothing new; INCREMENTAL ones give the rows added since the last call.
+        adding rows. IMMUTABLE tables (and MUTABLE ones not changed since) give the same
+        snapshot again, so re-logging encodes and writes nothing new; INCREMENTAL ones give
+        the rows added since the last call.
         """
         with self._lock:
-            if self.log_mode == "IMMUTABLE" and self._logged is not None:
-                return self._logged
+            logged, mode = self._logged, self.log_mode
+            if (
+                logged is not None
+                and mode != "INCREMENTAL"
+                and (mode == "IMMUTABLE" or not self._changed_since_log)
+            ):
+                return logged  # IMMUTABLE, or unchanged since: encoded once, the same file
             snap = Table.__new__(Table)
             snap.__dict__.update(self.__dict__)
             snap._lock = threading.Lock()
