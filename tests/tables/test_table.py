@@ -78,6 +78,11 @@ def test_bad_shapes_and_values() -> None:
         Table(columns=["a"], data=[[object()]])
     with pytest.raises(ValueError, match="not optional"):
         Table(columns=["a"], data=[[None]], optional=False)
+    strict = Table(columns=["a", "b"], data=[[1, 2]], optional=[False, True])
+    strict.add_data(3, None)
+    with pytest.raises(ValueError, match="row 2, column 'a': None in a column that is not optional"):
+        strict.add_data(None, 4)
+    assert strict.data == [[1, 2], [3, None]]
     with pytest.raises(ValueError, match="log_mode"):
         Table(log_mode="SOMETIMES")  # type: ignore[arg-type]
 

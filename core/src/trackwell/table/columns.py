@@ -34,7 +34,7 @@ _PLAIN_KINDS: dict[type, str] = {
 }
 _NONE = type(None)
 #: Types stored as they are; anything else (tuples become lists) goes cell by cell.
-_FAST = {t: k for t, k in _PLAIN_KINDS.items() if t is not tuple}
+FAST_KINDS = {t: k for t, k in _PLAIN_KINDS.items() if t is not tuple}
 
 _DTYPE_NAMES: dict[Any, str] = {
     int: NUMBER,
@@ -84,8 +84,8 @@ def _cell_kind(value: Any) -> tuple[Kind | None, Any]:
     kind = type(value)
     if kind is tuple:
         return LIST, list(value)
-    if kind in _FAST:
-        return _FAST[kind], value
+    if kind in FAST_KINDS:
+        return FAST_KINDS[kind], value
     if value is None:
         return None, None
     if isinstance(value, Media):
@@ -134,8 +134,8 @@ def check_column(
     types = set(map(type, values))
     if kind is not None and not isinstance(kind, str):
         fast = None  # media columns are checked per cell (isinstance, subclasses)
-    elif types <= _FAST.keys() | {_NONE}:
-        kinds = {_FAST[t] for t in types if t is not _NONE}
+    elif types <= FAST_KINDS.keys() | {_NONE}:
+        kinds = {FAST_KINDS[t] for t in types if t is not _NONE}
         fast = kinds if len(kinds) <= 1 else None
     else:
         fast = None

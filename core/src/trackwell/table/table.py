@@ -127,7 +127,12 @@ class Table(Media):
                 f"add_data got {len(data)} values for {len(self.columns)} columns {self.columns}; "
                 "pass one value per column (use add_data(*row) for a list)"
             )
-        [row] = self._checked([list(data)], len(self.data))
+        row = list(data)
+        kinds, optional, fast = self._kinds, self._optional, C.FAST_KINDS
+        for j, value in enumerate(row):  # fast path: plain values of each column's known type
+            if fast.get(type(value)) != kinds[j] and not (value is None and optional[j]):
+                [row] = self._checked([row], len(self.data))
+                break
         self._mutated()
         self.data.append(row)
 
