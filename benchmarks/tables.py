@@ -37,11 +37,17 @@ run.log({"table": table})
 t2 = time.perf_counter(); c2 = time.process_time()
 run.flush()  # the caller waits here: the process's CPU time is the writer's
 t3 = time.perf_counter(); c3 = time.process_time()
+t4 = time.perf_counter()
+built = trackwell.Table(columns=columns)
+for row in rows:
+    built.add_data(*row)
+add_s = time.perf_counter() - t4
 record = run.summary["table"]
 json_size = len(json.dumps({"columns": columns, "data": rows}))
 run.finish()
 print(json.dumps({"build_s": t1 - t0, "log_s": t2 - t1, "writer_s": t3 - t2, "build_cpu_s": c1 - c0,
-                  "writer_cpu_s": c3 - c2, "size": record["size"], "json_size": json_size}))
+                  "writer_cpu_s": c3 - c2, "add_data_s": add_s, "size": record["size"],
+                  "json_size": json_size}))
 """
 
 
@@ -76,12 +82,14 @@ def bench_tables(python: str, plan: TablesPlan, raw: dict[str, Any]) -> list[Che
     k = f"{plan.rows // 1000}k"
     best = {
         key: min(o[key] for o in outs)
-        for key in ("build_s", "log_s", "writer_s", "build_cpu_s", "writer_cpu_s")
+        for key in ("build_s", "log_s", "writer_s", "build_cpu_s", "writer_cpu_s", "add_data_s")
     }
     size, json_size = outs[0]["size"], outs[0]["json_size"]
     return [
         Check(f"Table {k} rows x 10 cols: build (caller)", best["build_s"] * 1e3, "ms",
               detail=f"best of {plan.runs}; CPU {best['build_cpu_s'] * 1e3:.0f} ms (copy, type check)"),
+        Check(f"Table {k} rows built by add_data(*row)", best["add_data_s"] * 1e3, "ms",
+              detail=f"{best['add_data_s'] / plan.rows * 1e6:.1f} us a row"),
         Check(f"log() of a {k}-row table: caller", best["log_s"] * 1e3, "ms", limit=50),
         Check(f"log() of a {k}-row table: writer until flushed", best["writer_s"], "s", limit=1.0,
               detail=f"writer CPU {best['writer_cpu_s']:.3f} s (wall time counts other load on the machine)"),
