@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 )
 #: A hang fails at this deadline; a normal job takes 15-60 s on a loaded 2-core machine.
 JOB_TIMEOUT = 240.0
-#: Interpreter exit with an unfinished run and a destroyed group: about 2 s on an idle machine,
+#: Interpreter exit with an unfinished run and a destroyed group (a finish() and the teardown);
 #: 26 s was seen at a load of 14 on 2 cores; a hang (no exit at all) still fails.
 EXIT_WITHIN = 60.0
 
