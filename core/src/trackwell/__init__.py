@@ -128,6 +128,10 @@ def __getattr__(name: str) -> Any:
         import trackwell.integration
 
         return trackwell.integration
+    if name == "apis":  # wandb.apis.importers.mlflow.MlflowImporter: trackwell-mlflow
+        import trackwell.apis.importers
+
+        return trackwell.apis
     if name in ("sklearn", "xgboost"):  # wandb.sklearn.plot_roc(...): W&B's top-level shortcuts
         return _integration(name)
     raise AttributeError(f"module 'trackwell' has no attribute {name!r}")

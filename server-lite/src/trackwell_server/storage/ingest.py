@@ -126,8 +126,8 @@ class _Folder:
                     self._other(kind, body)
                 except (TypeError, ValueError, AttributeError, KeyError, UsageError):
                     pass  # a malformed record is skipped, as the SDK's own reader does
-        if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)):
-            self.runtime = float(self.rows[-1]["_runtime"])
+        if self.rows and isinstance(self.rows[-1].get("_runtime"), (int, float)) and "exit" not in kinds:
+            self.runtime = float(self.rows[-1]["_runtime"])  # an EXIT in the batch has the final runtime
         if self.state == "crashed":  # it was only silent: data arriving means it is alive
             self.state = "running"
         self._write()
