@@ -15,7 +15,6 @@ pytest.importorskip("trackwell_keras", reason="pip install -e integrations/keras
 
 import trackwell  # noqa: E402
 from trackwell.errors import TrackwellWarning, UsageError  # noqa: E402
-from trackwell.integration.support import MissingFeature  # noqa: E402
 from trackwell_keras import (  # noqa: E402
     TrackwellEvalCallback,
     TrackwellMetricsLogger,
@@ -80,8 +79,7 @@ def test_the_example_logs_batches_epochs_and_checkpoints(
     trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["keras_example.py", "--dir", str(trackwell_dir)])
-    with pytest.warns(TrackwellWarning, match="WandbModelCheckpoint needs trackwell artifacts"):
-        keras_example.main()
+    keras_example.main()
     read = _only_run(trackwell_dir)
     assert read.project == "keras-demo" and read.state == "finished"
     assert dict(read.config) == {"optimizer": "adam", "loss": "sparse_categorical_crossentropy", "epochs": 2}
@@ -141,61 +139,71 @@ def test_bad_log_freq(trackwell_dir: Path) -> None:
             WandbMetricsLogger(log_freq=bad)
 
 
-class _Recorder:
-    def __init__(self, name: str, type: str, metadata: dict[str, Any]) -> None:
-        self.name, self.type, self.metadata = name, type, metadata
-        self.files: dict[str, str] = {}
-
-    def add_file(self, path: str, name: str) -> None:
-        self.files[name] = path
+def _model_versions(name: str, project: str = "k-art") -> dict[str, Any]:
+    """The versions of model artifact ``name``, by version (``v0``, ...), from the server."""
+    api = trackwell.Api()
+    return {a.version: a for a in api.artifacts("model", f"{api.default_entity}/{project}/{name}")}
 
 
-def test_checkpoint_logs_each_save_as_a_model_artifact(
-    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    logged: list[tuple[_Recorder, list[str]]] = []
-    monkeypatch.setattr(trackwell, "Artifact", _Recorder, raising=False)
-    monkeypatch.setattr(
-        trackwell.Run, "log_artifact", lambda self, a, aliases: logged.append((a, aliases)), raising=False
-    )
-    run = trackwell.init(project="k")
-    best = str(trackwell_dir / "best.keras")
-    _fit(_model(), [WandbModelCheckpoint(best, monitor="val_loss", save_best_only=True)], epochs=2)
-    # the validation loss improves in both epochs: saved (and logged) twice
-    assert [aliases for _, aliases in logged] == [
-        ["latest", "epoch_1", "best"],
-        ["latest", "epoch_2", "best"],
-    ]
-    artifact = logged[-1][0]
-    assert (artifact.name, artifact.type) == (f"run_{run.id}_model", "model")
-    assert artifact.files == {"best.keras": best}
-    assert artifact.metadata["epoch"] == 2 and artifact.metadata["monitor"] == "val_loss"
-    assert keras.models.load_model(best).count_params() == 90
+def test_checkpoint_logs_each_save_as_a_model_artifact(trackwell_online_dir: Path) -> None:
+    run = trackwell.init(project="k-art")
+    best = str(trackwell_online_dir / "best.keras")
+    model = _model()
+    _fit(model, [WandbModelCheckpoint(best, monitor="val_loss", save_best_only=True)], epochs=2)
+    run.finish()
+    # the validation loss improves in both epochs: saved (and logged) twice, aliases as W&B's
+    versions = _model_versions(f"run_{run.id}_model")
+    assert sorted(versions) == ["v0", "v1"]
+    assert versions["v0"].aliases == ["epoch_0"]
+    assert sorted(versions["v1"].aliases) == ["epoch_1", "latest"]
+    assert versions["v1"].metadata["epoch"] == 1 and versions["v1"].metadata["monitor"] == "val_loss"
+    assert [f.name for f in versions["v1"].files()] == ["best.keras"]
+    root = versions["v1"].download(trackwell_online_dir / "dl")
+    loaded = keras.models.load_model(Path(root) / "best.keras")
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), rtol=1e-6)
 
 
-def test_checkpoint_every_n_batches_with_weights_only(
-    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    logged: list[list[str]] = []
-    monkeypatch.setattr(trackwell, "Artifact", _Recorder, raising=False)
-    monkeypatch.setattr(
-        trackwell.Run, "log_artifact", lambda self, a, aliases: logged.append(aliases), raising=False
-    )
-    trackwell.init(project="k")
-    path = str(trackwell_dir / "w-{epoch}.weights.h5")
-    _fit(_model(), [WandbModelCheckpoint(path, save_weights_only=True, save_freq=4)], epochs=2)
-    assert logged == [["latest", "epoch_1_batch_3"], ["latest", "epoch_2_batch_2"]]
-    assert sorted(p.name for p in trackwell_dir.glob("w-*.weights.h5")) == [
+def test_checkpoint_every_n_batches_with_weights_only(trackwell_online_dir: Path) -> None:
+    run = trackwell.init(project="k-art")
+    path = str(trackwell_online_dir / "w-{epoch}.weights.h5")
+    model = _model()
+    _fit(model, [WandbModelCheckpoint(path, save_weights_only=True, save_freq=4)], epochs=2)
+    run.finish()
+    assert sorted(p.name for p in trackwell_online_dir.glob("w-*.weights.h5")) == [
         "w-1.weights.h5",
         "w-2.weights.h5",
     ]
+    versions = _model_versions(f"run_{run.id}_model")
+    assert versions["v0"].aliases == ["epoch_0_batch_3"]
+    assert sorted(versions["v1"].aliases) == ["epoch_1_batch_2", "latest"]
+    root = versions["v1"].download(trackwell_online_dir / "dl")
+    saved = trackwell_online_dir / "w-2.weights.h5"
+    assert (Path(root) / "w-2.weights.h5").read_bytes() == saved.read_bytes()
+    fresh, reference = _model(lr=0.5), _model()
+    fresh.load_weights(Path(root) / "w-2.weights.h5")
+    reference.load_weights(saved)
+    np.testing.assert_array_equal(fresh.predict(X, verbose=0), reference.predict(X, verbose=0))
 
 
-def test_legacy_wandb_callback_logs_epochs_and_the_best_model(trackwell_dir: Path) -> None:
+def test_offline_checkpoints_sync_to_the_server(trackwell_online_dir: Path, trackwell_server: Any) -> None:
+    from trackwell.sync import LocalRun, sync_run
+    from trackwell.transport import Transport
+
+    run = trackwell.init(project="k-art", mode="offline")
+    _fit(_model(), [WandbModelCheckpoint(str(trackwell_online_dir / "m.keras"))], epochs=1)
+    run.finish()
+    up = sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    assert up.error is None and up.done
+    versions = _model_versions(f"run_{run.id}_model")
+    assert sorted(versions["v0"].aliases) == ["epoch_0", "latest"]
+
+
+def test_legacy_wandb_callback_logs_epochs_weights_and_the_best_model(trackwell_dir: Path) -> None:
     run = trackwell.init(project="k")
-    with pytest.warns(TrackwellWarning, match=r"log_weights=True\) needs trackwell's media release"):
+    with pytest.warns(TrackwellWarning, match=r"log_evaluation=True\) is not supported.*WandbEvalCallback"):
         callback = WandbCallback(log_weights=True, log_evaluation=True)
-    _fit(_model(), [callback], epochs=2)
+    model = _model()
+    _fit(model, [callback], epochs=2)
     assert (run.dir / "checkpoints" / "model-best.keras").is_file()
     run.finish()
     read = _only_run(trackwell_dir)
@@ -205,21 +213,55 @@ def test_legacy_wandb_callback_logs_epochs_and_the_best_model(trackwell_dir: Pat
     assert read.summary["best_val_loss"] == min(r["val_loss"] for r in rows)
     assert read.summary["best_epoch"] == 1
     assert "model-best.keras" in [f.name for f in read.files()]
+    kernel = f"parameters/{model.layers[0].name}.kernel"
+    assert rows[1][kernel]["_type"] == "histogram" and sum(rows[1][kernel]["values"]) == 8 * 8
 
 
-def test_eval_callback_needs_tables_and_artifacts(trackwell_dir: Path) -> None:
-    class Predictions(WandbEvalCallback):
-        def add_ground_truth(self, logs: Any = None) -> None:
-            for x, y in zip(X[:4], Y[:4], strict=True):
-                self.data_table.add_data(x.tolist(), int(y))
+class Predictions(WandbEvalCallback):
+    """The W&B docs' pattern: ground truth once, predictions joined to the data table's rows."""
 
-        def add_model_predictions(self, epoch: int, logs: Any = None) -> None:
-            preds = self.model.predict(X[:4], verbose=0).argmax(axis=1)
-            for i, p in enumerate(preds):
-                self.pred_table.add_data(epoch, self.data_table_ref.data[i][0], int(p))
+    def add_ground_truth(self, logs: Any = None) -> None:
+        for i, (x, y) in enumerate(zip(X[:4], Y[:4], strict=True)):
+            self.data_table.add_data(i, x.tolist(), int(y))
 
-    trackwell.init(project="k")
-    with pytest.raises(MissingFeature, match=r"trackwell\.Table comes with the media/artifacts release"):
-        Predictions(["x", "y"], ["epoch", "x", "pred"])
+    def add_model_predictions(self, epoch: int, logs: Any = None) -> None:
+        preds = self.model.predict(X[:4], verbose=0).argmax(axis=1)
+        for idx in self.data_table_ref.get_index():
+            row = self.data_table_ref.data[idx]
+            self.pred_table.add_data(epoch, row[0], row[2], int(preds[idx]))
+
+
+def test_eval_callback_logs_data_and_prediction_tables_as_artifacts(trackwell_online_dir: Path) -> None:
+    run = trackwell.init(project="k-eval")
+    callback = Predictions(["idx", "x", "y"], ["epoch", "idx", "y", "pred"])
+    model = _model()
+    _fit(model, [callback], epochs=2)
+    run.finish()
+
+    api = trackwell.Api()
+    entity = api.default_entity
+    data = api.artifact(f"{entity}/k-eval/val:latest")
+    assert data.type == "dataset"
+    table = data.get("val_data")
+    assert table.columns == ["idx", "x", "y"]
+    assert [r[0] for r in table.data] == [0, 1, 2, 3] and [r[2] for r in table.data] == Y[:4].tolist()
+    np.testing.assert_allclose(np.array([r[1] for r in table.data]), X[:4], rtol=1e-6)
+    assert [r.id for r in data.used_by()] == [run.id]
+    preds = api.artifact(f"{entity}/k-eval/run_{run.id}_pred:latest")
+    assert (preds.type, preds.version) == ("evaluation", "v1")  # one per epoch
+    final = preds.get("eval_data")
+    assert final.columns == ["epoch", "idx", "y", "pred"]
+    expected = model.predict(X[:4], verbose=0).argmax(axis=1).tolist()
+    assert final.data == [[1, i, int(Y[i]), expected[i]] for i in range(4)]
+    assert api.artifact(f"{entity}/k-eval/run_{run.id}_pred:v0").get("eval_data").data[0][0] == 0
+
+
+def test_eval_callback_offline_and_abstract(trackwell_dir: Path) -> None:
+    run = trackwell.init(project="k", mode="offline")
+    callback = Predictions(["idx", "x", "y"], ["epoch", "idx", "y", "pred"])
+    _fit(_model(), [callback], epochs=1)
+    assert callback.data_table_ref is callback.data_table  # no version before `trackwell sync`
+    assert len(callback.pred_table.data) == 4
+    run.finish()
     with pytest.raises(TypeError, match="abstract"):
         WandbEvalCallback(["x"], ["y"])  # type: ignore[abstract]

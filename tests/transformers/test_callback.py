@@ -16,7 +16,7 @@ pytest.importorskip("transformers", reason="trackwell-transformers' tests need t
 pytest.importorskip("trackwell_transformers", reason="pip install -e integrations/transformers")
 
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import BertForSequenceClassification, Trainer, TrainingArguments
 
 import trackwell
 from trackwell.errors import TrackwellWarning
@@ -121,79 +121,78 @@ def test_report_to_wandb_reports_here_when_wandb_is_not_installed(trackwell_dir:
     assert len(_trackwell_callbacks(trainer)) == 1
 
 
-class _Recorder:
-    """Stands in for trackwell.Artifact (media/artifacts release) to check what the callback asks for."""
-
-    def __init__(self, name: str, type: str, metadata: dict[str, Any]) -> None:
-        self.name, self.type, self.metadata = name, type, metadata
-        self.listing: list[str] = []
-
-    def add_dir(self, path: str) -> None:
-        self.listing = sorted(p.name for p in Path(path).iterdir())
+def _model_versions(name: str) -> dict[str, Any]:
+    """The versions of model artifact ``name`` in project ``hf-art``, by version, from the server."""
+    api = trackwell.Api()
+    return {a.version: a for a in api.artifacts("model", f"{api.default_entity}/hf-art/{name}")}
 
 
-def _record_artifacts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[_Recorder, list[str]]]:
-    logged: list[tuple[_Recorder, list[str]]] = []
-    monkeypatch.setattr(trackwell, "Artifact", _Recorder, raising=False)
-    monkeypatch.setattr(
-        trackwell.Run, "log_artifact", lambda self, a, aliases: logged.append((a, aliases)), raising=False
-    )
-    return logged
+def _assert_same_weights(directory: str | Path, model: torch.nn.Module) -> None:
+    loaded = BertForSequenceClassification.from_pretrained(str(directory))
+    trained = model.state_dict()
+    for key, value in loaded.state_dict().items():
+        torch.testing.assert_close(value, trained[key])
 
 
 def test_log_model_checkpoint_logs_each_saved_checkpoint(
-    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+    trackwell_online_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WANDB_PROJECT", "hf-art")
     monkeypatch.setenv("WANDB_LOG_MODEL", "checkpoint")
-    logged = _record_artifacts(monkeypatch)
-    trainer = _trainer(trackwell_dir, save_strategy="steps", save_steps=2, run_name="ckpt-run")
+    trainer = _trainer(trackwell_online_dir, save_strategy="steps", save_steps=2, run_name="ckpt-run")
     trainer.train()
-    assert [aliases for _, aliases in logged] == [
-        ["epoch_0.5", "checkpoint_global_step_2"],
-        ["epoch_1.0", "checkpoint_global_step_4"],
-    ]
-    artifact = logged[-1][0]
-    assert (artifact.name, artifact.type) == ("model-ckpt-run", "model")
-    assert "model.safetensors" in artifact.listing and "config.json" in artifact.listing
-    assert artifact.metadata["model/num_parameters"] == trainer.model.num_parameters()
-
-
-def test_log_model_end_logs_the_final_model(trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WANDB_LOG_MODEL", "end")
-    logged = _record_artifacts(monkeypatch)
-    _trainer(trackwell_dir, max_steps=2).train()
-    assert len(logged) == 1
-    artifact, aliases = logged[0]
-    assert aliases == ["final_model"]
-    assert artifact.name == f"model-{trackwell.run.id}"
-    assert {"config.json", "model.safetensors"} <= set(artifact.listing)
-    assert artifact.metadata["final_model"] is True and "train/loss" in artifact.metadata
-
-
-def test_log_model_without_artifacts_warns_and_the_trainer_still_saves(
-    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WANDB_LOG_MODEL", "checkpoint")
-    with pytest.warns(TrackwellWarning, match="WANDB_LOG_MODEL=checkpoint needs trackwell artifacts"):
-        _trainer(trackwell_dir, save_strategy="steps", save_steps=2).train()
-    assert sorted(p.name for p in (trackwell_dir / "outputs").iterdir()) == ["checkpoint-2", "checkpoint-4"]
-
-
-def test_wandb_watch_calls_run_watch_when_it_exists(
-    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WANDB_WATCH", "all")
-    with pytest.warns(TrackwellWarning, match="not watched"):
-        _trainer(trackwell_dir, max_steps=1).train()
     trackwell.finish()
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(
-        trackwell.Run, "watch", lambda self, model, **kw: calls.append((model, kw)), raising=False
-    )
-    trainer = _trainer(trackwell_dir, max_steps=1, logging_steps=5)
+
+    versions = _model_versions("model-ckpt-run")
+    # each saved checkpoint, then (as transformers does for "checkpoint" too) the final model
+    assert sorted(versions) == ["v0", "v1", "v2"]
+    assert {"epoch_0.5", "checkpoint_global_step_2"} <= set(versions["v0"].aliases)
+    assert {"epoch_1.0", "checkpoint_global_step_4"} <= set(versions["v1"].aliases)
+    assert "final_model" in versions["v2"].aliases
+    files = {f.name for f in versions["v1"].files()}
+    assert {"model.safetensors", "config.json", "trainer_state.json"} <= files
+    assert versions["v1"].metadata["model/num_parameters"] == trainer.model.num_parameters()
+    root = versions["v1"].download(trackwell_online_dir / "ckpt")
+    assert json.loads(Path(root, "trainer_state.json").read_text())["global_step"] == 4
+    _assert_same_weights(root, trainer.model)
+
+
+def test_trackwell_log_model_end_logs_the_final_model(
+    trackwell_online_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WANDB_PROJECT", "hf-art")
+    monkeypatch.setenv("TRACKWELL_LOG_MODEL", "end")
+    trainer = _trainer(trackwell_online_dir, max_steps=2, save_strategy="steps", save_steps=1)
     trainer.train()
-    assert len(calls) == 1
-    assert calls[0][0] is trainer.model and calls[0][1]["log"] == "all" and calls[0][1]["log_freq"] == 100
+    run_id = trackwell.run.id
+    trackwell.finish()
+
+    versions = _model_versions(f"model-{run_id}")
+    assert sorted(versions) == ["v0"]  # the checkpoints stay on disk only
+    final = versions["v0"]
+    assert "final_model" in final.aliases and final.type == "model"
+    assert final.metadata["final_model"] is True and "train/loss" in final.metadata
+    assert {f.name for f in final.files()} >= {"config.json", "model.safetensors"}
+    _assert_same_weights(final.download(trackwell_online_dir / "final"), trainer.model)
+    assert [a.name for a in trackwell.Api().run(f"hf-art/{run_id}").logged_artifacts()] == [
+        f"model-{run_id}:v0"
+    ]
+
+
+def test_wandb_watch_logs_histograms_through_trackwell_torch(
+    trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("trackwell_torch", reason="WANDB_WATCH needs trackwell-torch (integrations/torch)")
+    monkeypatch.setenv("WANDB_WATCH", "all")
+    # transformers watches every max(100, logging_steps) steps: 100 tiny steps
+    trainer = _trainer(trackwell_dir, max_steps=100, logging_steps=50, per_device_train_batch_size=2)
+    trainer.train()
+    trackwell.finish()
+    rows = list(_only_run(trackwell_dir).scan_history())
+    gradients = [r for r in rows if "gradients/bert.embeddings.word_embeddings.weight" in r]
+    parameters = [r for r in rows if "parameters/classifier.weight" in r]
+    assert len(gradients) == 1 and len(parameters) == 1
+    assert gradients[0]["gradients/bert.embeddings.word_embeddings.weight"]["_type"] == "histogram"
 
 
 def test_registration_is_checked_and_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:

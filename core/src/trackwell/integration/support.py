@@ -1,10 +1,8 @@
-"""What the framework integrations share: config cleaning, model artifacts, media, rank checks.
+"""What the framework integrations share: config cleaning, model artifacts, once-only warnings.
 
-Artifacts, media and ``run.watch`` arrive in later releases. Until a feature exists in
-this trackwell, the integration code that needs it calls through here and gets a
-``MissingFeature`` error or a single warning that says what is missing, what still
-happened (the checkpoint on disk, for instance) and what to install. Nothing here
-imports a framework.
+Nothing here imports a framework: the integration packages (``trackwell-lightning``,
+``trackwell-transformers``, ``trackwell-keras``) call these so that their checkpoints
+become artifacts, and their hyperparameters config, the same way.
 """
 
 from __future__ import annotations
@@ -14,16 +12,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import trackwell
-from trackwell.errors import TrackwellError, warn_user
+from trackwell.errors import warn_user
 
 _warned: set[str] = set()
-
-ARTIFACTS_RELEASE = "trackwell artifacts, which come with the media/artifacts release"
-
-
-class MissingFeature(TrackwellError, NotImplementedError):
-    """An integration call needs a trackwell feature this version does not have yet."""
 
 
 def warn_once(key: str, message: str) -> None:
@@ -33,11 +24,6 @@ def warn_once(key: str, message: str) -> None:
         warn_user(message)
 
 
-def has_artifacts(run: Any) -> bool:
-    """True when this trackwell can log artifacts (``trackwell.Artifact`` and ``run.log_artifact``)."""
-    return hasattr(trackwell, "Artifact") and callable(getattr(run, "log_artifact", None))
-
-
 def log_model_artifact(
     run: Any,
     name: str,
@@ -45,60 +31,23 @@ def log_model_artifact(
     directory: str | os.PathLike[str] | None = None,
     aliases: Iterable[str] = ("latest",),
     metadata: Mapping[str, Any] | None = None,
-    what: str = "log_model",
+    policy: str = "mutable",
 ) -> Any:
-    """Log files (``{name in artifact: path}``) or a directory as a ``model`` artifact.
+    """Log files (``{name in artifact: path}``) and/or a directory as a ``model`` artifact of ``run``.
 
-    Returns the logged artifact, or None (with one warning naming ``what`` and where the
-    files stay on disk) when this trackwell has no artifacts yet.
+    With ``policy="mutable"`` the files are staged (copied) before this returns, so a
+    framework may overwrite or delete its checkpoint right after; ``"immutable"`` only
+    hashes them. Uploading happens on the run's sender thread.
+    Returns the logged ``trackwell.Artifact`` (``.wait()`` for its version).
     """
-    paths = [str(p) for p in (files or {}).values()] + ([str(directory)] if directory else [])
-    if not has_artifacts(run):
-        where = ", ".join(paths) or "disk"
-        warn_once(
-            f"artifacts:{what}",
-            f"trackwell: {what} needs {ARTIFACTS_RELEASE}; the model is not logged to the run. "
-            f"Checkpoints are still saved on disk (first: {where}).",
-        )
-        return None
-    sdk: Any = trackwell  # Artifact arrives with the media/artifacts release
-    artifact = sdk.Artifact(name=name, type="model", metadata=dict(metadata or {}))
+    from trackwell.artifacts.artifact import Artifact
+
+    artifact = Artifact(name=name, type="model", metadata=dict(metadata or {}))
     for arcname, path in (files or {}).items():
-        artifact.add_file(os.fspath(path), name=arcname)
+        artifact.add_file(os.fspath(path), name=arcname, policy=policy)
     if directory is not None:
         artifact.add_dir(os.fspath(directory))
     return run.log_artifact(artifact, aliases=list(aliases))
-
-
-def use_artifact(run: Any, name: str, type: str | None = None) -> Any:
-    """``run.use_artifact(name, type=type)``, or ``MissingFeature`` before artifacts exist."""
-    if run is None or not callable(getattr(run, "use_artifact", None)):
-        raise MissingFeature(f"use_artifact({name!r}) needs {ARTIFACTS_RELEASE}")
-    return run.use_artifact(name, type=type)
-
-
-def media_type(name: str) -> Any:
-    """``trackwell.<name>`` (``Image``, ``Table``, ``Audio``, ...) or ``MissingFeature``."""
-    cls = getattr(trackwell, name, None)
-    if cls is None:
-        raise MissingFeature(
-            f"trackwell.{name} comes with the media/artifacts release; this trackwell cannot log it yet"
-        )
-    return cls
-
-
-def watch(run: Any, model: Any, log: str | None = "gradients", log_freq: int = 100, **kwargs: Any) -> bool:
-    """``run.watch(model, ...)`` when this trackwell has it; else one warning and False."""
-    method = getattr(run, "watch", None)
-    if not callable(method):
-        warn_once(
-            "watch",
-            "trackwell: watch() (gradient and parameter histograms) comes with the torch integration "
-            "release; the model is not watched, everything else is logged as usual",
-        )
-        return False
-    method(model, log=log, log_freq=log_freq, **kwargs)
-    return True
 
 
 def clean_config(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,15 +79,3 @@ def _clean(value: Any, depth: int) -> Any:
     if callable(value):
         return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or str(value)
     return str(value)
-
-
-def global_rank() -> int:
-    """This process's rank in a distributed job (0 when not distributed), from the usual variables."""
-    for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK", "JSM_NAMESPACE_RANK"):
-        value = os.environ.get(var)
-        if value is not None:
-            try:
-                return int(value)
-            except ValueError:
-                continue
-    return 0

@@ -22,9 +22,12 @@ def _stamp(path: str) -> tuple[int, int] | None:
 class TrackwellModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """``keras.callbacks.ModelCheckpoint`` (same arguments) that logs each save as a model artifact.
 
-    The artifact is ``run_<run id>_model`` with aliases ``latest`` and ``epoch_<n>``
-    (``epoch_<n>_batch_<b>`` when saving every N batches), plus ``best`` with
-    ``save_best_only``. The file is saved on disk exactly as Keras saves it.
+    As W&B's: the artifact is ``run_<run id>_model`` (the saved file, or directory, under
+    its own name) with aliases ``latest`` and ``epoch_<epoch>`` (Keras' 0-based epoch;
+    ``epoch_<epoch>_batch_<batch>`` when saving every N batches). A save that Keras skips
+    (``save_best_only`` without improvement) logs nothing. The file is saved on disk
+    exactly as Keras saves it; the artifact holds a copy taken at once, so the next save
+    may overwrite it.
     """
 
     def __init__(
@@ -75,20 +78,21 @@ class TrackwellModelCheckpoint(keras.callbacks.ModelCheckpoint):
             return None
 
     def _log_artifact(self, path: str, epoch: int, batch: int | None) -> None:
-        alias = f"epoch_{epoch + 1}" if batch is None else f"epoch_{epoch + 1}_batch_{batch}"
-        aliases = ["latest", alias] + (["best"] if self.save_best_only else [])
-        metadata: dict[str, Any] = {"epoch": epoch + 1, "monitor": self.monitor}
+        alias = f"epoch_{epoch}" if batch is None else f"epoch_{epoch}_batch_{batch}"
+        metadata: dict[str, Any] = {"epoch": epoch, "monitor": self.monitor}
         best = getattr(self, "best", None)
         if best is not None:
             try:
                 metadata["best"] = float(best)
             except (TypeError, ValueError):
                 pass
-        support.log_model_artifact(
-            self.run,
-            f"run_{self.run.id}_model",
-            files={os.path.basename(path): path},
-            aliases=aliases,
-            metadata=metadata,
-            what="WandbModelCheckpoint",
-        )
+        name = f"run_{self.run.id}_model"
+        if os.path.isdir(path):
+            support.log_model_artifact(
+                self.run, name, directory=path, aliases=["latest", alias], metadata=metadata
+            )
+        else:
+            files = {os.path.basename(path): path}
+            support.log_model_artifact(
+                self.run, name, files=files, aliases=["latest", alias], metadata=metadata
+            )

@@ -1,10 +1,10 @@
 """``WandbCallback``: W&B's older all-in-one Keras callback, for code that still uses it.
 
 Logs every epoch's metrics with ``epoch`` (and every ``log_batch_frequency`` batches),
-keeps ``best_<monitor>`` and ``best_epoch`` in the summary, and saves the best model
-into the run (``files/model-best.keras``). Weight and gradient histograms and
-evaluation tables need trackwell's media release: asking for them warns once and the
-rest works.
+keeps ``best_<monitor>`` and ``best_epoch`` in the summary, saves the best model
+into the run (``files/model-best.keras``) and, with ``log_weights``, logs a histogram
+of each layer weight per epoch. ``log_gradients`` and ``log_evaluation`` (which W&B
+deprecated with this callback) warn once and are ignored.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from trackwell_keras._common import current_run, learning_rate, scalars
 
 
 class WandbCallback(keras.callbacks.Callback):
-    """W&B's ``WandbCallback`` (same arguments; those needing media or artifacts warn)."""
+    """W&B's ``WandbCallback`` (same arguments; ``log_gradients``/``log_evaluation`` warn, ignored)."""
 
     def __init__(
         self,
@@ -70,16 +70,17 @@ class WandbCallback(keras.callbacks.Callback):
             self.monitor_op, self.best = operator.lt, math.inf
         ext = ".weights.h5" if save_weights_only else ".keras"
         self.filepath = Path(self.run.dir) / "checkpoints" / f"model-best{ext}"
-        for flag, what in (
-            (log_weights, "log_weights"),
-            (log_gradients, "log_gradients"),
-            (log_evaluation, "log_evaluation"),
+        self.log_weights = log_weights
+        for flag, what, instead in (
+            (log_gradients, "log_gradients", "trackwell.watch() on a torch-backend model's module"),
+            (log_evaluation, "log_evaluation", "WandbEvalCallback"),
         ):
             if flag:
                 support.warn_once(
                     f"keras-legacy-{what}",
-                    f"trackwell: WandbCallback({what}=True) needs trackwell's media release "
-                    "(histograms and tables); it is ignored, metrics and the best model are still logged",
+                    f"trackwell: WandbCallback({what}=True) is not supported by trackwell's legacy "
+                    f"callback (W&B deprecated it); it is ignored, use {instead}. Metrics, weights and "
+                    "the best model are still logged",
                 )
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -89,6 +90,8 @@ class WandbCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         row: dict[str, Any] = {"epoch": epoch, **scalars(logs)}
+        if self.log_weights:
+            row.update(weight_histograms(self.model))
         lr = learning_rate(self.model)
         if lr is not None:
             row["learning_rate"] = lr
@@ -117,3 +120,15 @@ class WandbCallback(keras.callbacks.Callback):
         else:
             self.model.save(str(self.filepath), overwrite=True)
         self.run.save(str(self.filepath), base_path=str(self.filepath.parent), policy="live")
+
+
+def weight_histograms(model: Any) -> dict[str, Any]:
+    """``parameters/<layer>.<weight>`` -> ``trackwell.Histogram`` of its values, as W&B's ``log_weights``."""
+    import trackwell
+
+    out: dict[str, Any] = {}
+    for layer in model.layers:
+        for weight in layer.weights:
+            values = keras.ops.convert_to_numpy(weight.value)
+            out[f"parameters/{layer.name}.{weight.name}"] = trackwell.Histogram(values)
+    return out

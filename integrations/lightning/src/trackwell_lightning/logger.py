@@ -51,6 +51,8 @@ class TrackwellLogger(Logger):
     :param experiment: an existing trackwell run to log to.
     :param prefix: prefix for every metric key, joined with ``-``.
     :param checkpoint_name: artifact name of the checkpoints (default ``model-<run id>``).
+    :param add_file_policy: ``"mutable"`` copies each checkpoint when it is logged (safe if
+        Lightning overwrites ``last.ckpt``); ``"immutable"`` only hashes it (no copy).
     :param kwargs: more ``trackwell.init()`` arguments (tags, group, config, job_type, ...).
     """
 
@@ -182,8 +184,7 @@ class TrackwellLogger(Logger):
         step: int | None = None,
     ) -> None:
         """Log a ``trackwell.Table`` from ``columns`` + ``data`` or a ``dataframe``."""
-        table = support.media_type("Table")
-        self.log_metrics({key: table(columns=columns, data=data, dataframe=dataframe)}, step)
+        self.log_metrics({key: trackwell.Table(columns=columns, data=data, dataframe=dataframe)}, step)
 
     @rank_zero_only
     def log_text(
@@ -221,15 +222,19 @@ class TrackwellLogger(Logger):
         for k, v in kwargs.items():
             if len(v) != len(items):
                 raise ValueError(f"Expected {len(items)} items but only found {len(v)} for {k}")
-        cls = support.media_type(kind)
+        cls = getattr(trackwell, kind)
         values = [cls(item, **{k: v[i] for k, v in kwargs.items()}) for i, item in enumerate(items)]
         self.log_metrics({key: values}, step)
 
     def watch(
         self, model: Any, log: str | None = "gradients", log_freq: int = 100, log_graph: bool = True
     ) -> None:
-        """``run.watch(model, ...)``: gradient/parameter histograms (when this trackwell has it)."""
-        support.watch(self.experiment, model, log=log, log_freq=log_freq, log_graph=log_graph)
+        """``run.watch(model, ...)``: gradient/parameter histograms every ``log_freq`` steps.
+
+        Needs ``trackwell-torch`` (``pip install trackwell-torch``), which ``run.watch`` says
+        when it is missing. A no-op on ranks other than 0.
+        """
+        self.experiment.watch(model, log=log, log_freq=log_freq, log_graph=log_graph)
 
     # -- checkpoints as artifacts ----------------------------------------------------
     def after_save_checkpoint(self, checkpoint_callback: ModelCheckpoint) -> None:
@@ -245,6 +250,7 @@ class TrackwellLogger(Logger):
         for callback in self._checkpoint_callbacks.values():
             self._log_checkpoints(callback)
 
+    @rank_zero_only
     def _log_checkpoints(self, callback: ModelCheckpoint) -> None:
         for mtime, path, score, _ in new_checkpoints(callback, self._logged_model_time):
             metadata = {
@@ -263,14 +269,15 @@ class TrackwellLogger(Logger):
                 files={"model.ckpt": path},
                 aliases=aliases,
                 metadata=metadata,
-                what=f"log_model={self._log_model!r}",
+                policy=self.add_file_policy,
             )
             self._logged_model_time[path] = mtime
 
     # -- artifacts ---------------------------------------------------------------------
+    @rank_zero_only
     def use_artifact(self, artifact: str, artifact_type: str | None = None) -> Any:
-        """Mark ``artifact`` as used by this run and return it."""
-        return support.use_artifact(self.experiment, artifact, type=artifact_type)
+        """Declare ``artifact`` (``"name:alias"``, ``"entity/project/name:v3"``) an input of this run."""
+        return self.experiment.use_artifact(artifact, type=artifact_type)
 
     @staticmethod
     @rank_zero_only
@@ -282,13 +289,9 @@ class TrackwellLogger(Logger):
     ) -> str:
         """Download ``artifact`` (through the current run when ``use_artifact``) and return its path."""
         if trackwell.run is not None and use_artifact:
-            found = support.use_artifact(trackwell.run, artifact, type=artifact_type)
+            found = trackwell.run.use_artifact(artifact, type=artifact_type)
         else:
-            api: Any = trackwell.Api()
-            if not callable(getattr(api, "artifact", None)):
-                raise support.MissingFeature(
-                    f"download_artifact({artifact!r}) needs {support.ARTIFACTS_RELEASE}"
-                )
+            api: Any = trackwell.Api()  # a server's Api; the local one has no artifacts
             found = api.artifact(artifact, type=artifact_type)
         return str(found.download(root=None if save_dir is None else os.fspath(save_dir)))
 

@@ -8,7 +8,10 @@ variables: ``TrainingArguments`` and the model's config go to ``run.config`` (wi
 summary, ``run_name`` names the run.
 
 Environment: ``TRACKWELL_PROJECT`` / ``WANDB_PROJECT`` (default ``huggingface``),
-``WANDB_LOG_MODEL`` = ``end`` | ``checkpoint`` | ``false`` (model artifacts),
+``WANDB_LOG_MODEL`` = ``end`` | ``checkpoint`` | ``false`` (model artifacts: ``end`` logs the
+final model as ``model-<run name or id>`` with alias ``final_model``; ``checkpoint`` also logs
+each saved ``checkpoint-<step>`` directory to the same artifact, with aliases
+``epoch_<epoch>`` and ``checkpoint_global_step_<step>``),
 ``WANDB_WATCH`` = ``gradients`` | ``parameters`` | ``all`` | ``false`` (``run.watch``).
 """
 
@@ -112,16 +115,10 @@ class TrackwellCallback(TrainerCallback):
         run.define_metric("*", step_metric="train/global_step", step_sync=True)
         watch = _env("WATCH", "false").strip().lower()
         if watch in WATCH_CHOICES and model is not None:
-            support.watch(run, model, log=watch, log_freq=max(100, int(state.logging_steps or 0)))
+            _watch(run, model, watch, max(100, int(state.logging_steps or 0)))
         size = _num_parameters(model)
         if size is not None:
             run.config.update({"model/num_parameters": size}, allow_val_change=True)
-        if self._log_model != "false" and not support.has_artifacts(run):
-            support.warn_once(
-                "artifacts:hf",
-                f"trackwell: WANDB_LOG_MODEL={self._log_model} needs {support.ARTIFACTS_RELEASE}; "
-                f"models are not logged to the run. The Trainer still saves checkpoints in {args.output_dir}",
-            )
 
     # -- events ---------------------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
@@ -168,14 +165,12 @@ class TrackwellCallback(TrainerCallback):
             directory=checkpoint,
             aliases=[f"epoch_{round(state.epoch or 0, 2)}", f"checkpoint_global_step_{state.global_step}"],
             metadata=metadata,
-            what="WANDB_LOG_MODEL=checkpoint",
         )
 
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if self._log_model != "end" or self._run is None or not state.is_world_process_zero:
+        # transformers logs the final model for "checkpoint" as well as for "end"
+        if self._log_model == "false" or self._run is None or not state.is_world_process_zero:
             return
-        if not support.has_artifacts(self._run):
-            return  # said once at set-up
         if args.load_best_model_at_end:
             metadata: dict[str, Any] = {
                 f"eval/{args.metric_for_best_model}": state.best_metric,
@@ -186,7 +181,7 @@ class TrackwellCallback(TrainerCallback):
             metadata = self._numeric_summary()
         metadata["final_model"] = True
         with tempfile.TemporaryDirectory() as tmp:
-            _save_model(model, tmp)
+            _save_model(model, tmp, kwargs.get("processing_class") or kwargs.get("tokenizer"))
             support.log_model_artifact(
                 self._run, self._model_name(args), directory=tmp, aliases=["final_model"], metadata=metadata
             )
@@ -205,6 +200,18 @@ class TrackwellCallback(TrainerCallback):
         }
 
 
+def _watch(run: Any, model: Any, log: str, log_freq: int) -> None:
+    """``run.watch`` as ``WANDB_WATCH`` asks; without trackwell-torch, one warning and training goes on."""
+    try:
+        run.watch(model, log=log, log_freq=log_freq)
+    except ModuleNotFoundError as exc:
+        support.warn_once(
+            "hf-watch",
+            f"trackwell: WANDB_WATCH={log} needs trackwell-torch ({exc}); pip install trackwell-torch. "
+            "Gradients and parameters are not logged; everything else is.",
+        )
+
+
 def _num_parameters(model: Any) -> int | None:
     if model is None:
         return None
@@ -220,11 +227,15 @@ def _num_parameters(model: Any) -> int | None:
     return None
 
 
-def _save_model(model: Any, directory: str) -> None:
+def _save_model(model: Any, directory: str, processing_class: Any = None) -> None:
+    """Save what ``Trainer.save_model`` saves: the model and its tokenizer/processor, if any."""
     save_pretrained = getattr(model, "save_pretrained", None)
     if callable(save_pretrained):
         save_pretrained(directory)
-        return
-    import torch
+    else:
+        import torch
 
-    torch.save(model.state_dict(), os.path.join(directory, "pytorch_model.bin"))
+        torch.save(model.state_dict(), os.path.join(directory, "pytorch_model.bin"))
+    save_processor = getattr(processing_class, "save_pretrained", None)
+    if callable(save_processor):
+        save_processor(directory)
