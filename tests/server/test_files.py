@@ -117,3 +117,47 @@ def test_unused_blobs_are_collected(tmp_path: Path, s3_endpoint: str) -> None:
             assert collect_blobs(engine, blobs, grace=0, now=time.time() + 1) == 0  # idempotent
             assert admin.get("/runs/local/p/kept/files/f.bin").content == b"replaced"
             engine.dispose()
+
+
+def _batch(files: list[tuple[str, bytes]]) -> bytes:
+    head = json.dumps({"files": [[path, len(data)] for path, data in files]}).encode()
+    return b"\n".join([head, b"".join(data for _, data in files)])
+
+
+def test_a_batch_stores_many_small_files(admin: Client, users: dict[str, Client], run_path: str) -> None:
+    files = [(f"media/images/{i:04d}.png", os.urandom(i % 50)) for i in range(300)]
+    admin.put(f"/runs/{run_path}/files/media/images/0001.png", content=b"old")
+    resp = admin.post(
+        f"/runs/{run_path}/files", content=_batch([*files, ("output.log", b"a"), ("output.log", b"b")])
+    )
+    assert resp.status_code == 200, resp.text
+    stored = resp.json()["files"]
+    assert len(stored) == 301 and stored[-1] == {
+        "path": "output.log",
+        "size": 1,
+        "sha256": hashlib.sha256(b"b").hexdigest(),
+    }  # a path twice in one batch: the last bytes win
+    listed = {f["path"]: f for f in admin.get(f"/runs/{run_path}/files").json()["files"]}
+    assert len(listed) == 301
+    for path, data in files[:3] + files[-3:]:
+        assert listed[path]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert admin.get(f"/runs/{run_path}/files/{path}").content == data  # 0001 replaced, 0000 empty
+    assert users["bob"].post(f"/runs/{run_path}/files", content=_batch(files[:1])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"no header line", "JSON line"),
+        (b'{"blobs": []}\n', "JSON line"),
+        (b'{"files": [["a.txt", -1]]}\n', "[path, size]"),
+        (b'{"files": [["a.txt"]]}\n', "[path, size]"),
+        (b'{"files": [["../a.txt", 1]]}\nx', "invalid file path"),
+        (b'{"files": [["a.txt", 3]]}\nxy', "lists 3 bytes but carries 2"),
+        (b'{"files": [["a.txt", 1]]}\nxyz', "lists 1 bytes but carries 3"),
+    ],
+)
+def test_a_bad_batch_is_refused_whole(admin: Client, run_path: str, body: bytes, message: str) -> None:
+    resp = admin.post(f"/runs/{run_path}/files", content=body)
+    assert resp.status_code == 422 and message in resp.json()["error"]["message"], resp.text
+    assert admin.get(f"/runs/{run_path}/files").json()["files"] == []

@@ -43,6 +43,12 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 FILE_PART_BYTES = 16 * 1024 * 1024
 #: How often a live run's changed files (output.log, config.yaml, ...) are uploaded.
 FILES_INTERVAL = 15.0
+#: Files up to this size go up together, in one ``POST .../files`` per batch of at most
+#: ``BATCH_FILES`` files and ``BATCH_BYTES`` bytes: for small media (an image a step)
+#: the per-request cost, not the bytes, is what an upload spends.
+BATCH_FILE_BYTES = 1024 * 1024
+BATCH_FILES = 256
+BATCH_BYTES = 16 * 1024 * 1024
 #: A live run with nothing to send says it is alive this often (the server's timeout is 300 s).
 HEARTBEAT_INTERVAL = 30.0
 BACKOFF_BASE = 0.5
@@ -131,12 +137,14 @@ class Uploader:
         self.retry_at = 0.0
         self._final_backoff = False  # the current backoff was chosen after the log closed
         self._connected = False
+        self._upserted = False  # the run upsert of the connect in progress went through
         self._connected_once = False
         self._max_batch = MAX_BATCH_RECORDS
         self._marker = read_marker(run_dir) if markers and not live else {}  # files a previous sync sent
         self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
         self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
+        self._batches = True  # the server takes file batches (an older one answers 405)
         self._last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
         self.artifacts: Any = None  # trackwell.artifacts.upload.ArtifactJobs, once the log has one
@@ -183,8 +191,14 @@ class Uploader:
             self._send_batch()
             return 0.0
         if self._listed:
-            listed, self._listed = self._listed, []
-            self._upload_files(listed)
+            # one batch's worth a step, so records keep flowing between batches of media
+            listed, self._listed = self._listed[:BATCH_FILES], self._listed[BATCH_FILES:]
+            try:
+                self._upload_files(listed)
+            except CommError:
+                self._listed[:0] = listed  # the ones already sent are skipped next time
+                raise
+            return 0.0
         now = time.monotonic()
         if final:
             self._upload_files()
@@ -193,7 +207,7 @@ class Uploader:
             self.done = True
             return 0.0
         if now >= self._files_due:
-            self._upload_files()
+            self._upload_files(media=False)
             self._save_marker()
             self._files_due = now + FILES_INTERVAL
         if self.live and now - self._last_contact >= HEARTBEAT_INTERVAL:
@@ -225,7 +239,9 @@ class Uploader:
         if not self.run_id:
             raise UploadFailed(f"{self.tail.path}: the run log names no run id")
         body = {k: self.info[k] for k in _UPSERT_FIELDS if self.info.get(k) is not None}
-        t.put_json(self._run_path(), body)
+        if not self._upserted:
+            t.put_json(self._run_path(), body)
+            self._upserted = True
         held = t.get(self._run_path("streams", self.stream or ""))
         self._resume_at(int(held["last_seq"]))
         if not self._connected_once:
@@ -329,13 +345,29 @@ class Uploader:
             del self.pending[:done]
 
     # -- files ---------------------------------------------------------------
-    def changed_files(self, listed: list[str] | None = None) -> list[tuple[str, Path, list[int]]]:
-        """Files under ``files/`` (or just the ``listed`` ones) not uploaded in their current state."""
+    def changed_files(
+        self, listed: list[str] | None = None, media: bool = True
+    ) -> list[tuple[str, Path, list[int]]]:
+        """Files under ``files/`` (or just the ``listed`` ones) not uploaded in their current state.
+
+        ``media=False`` leaves out ``files/media/``: the writer names every media file in
+        a FILES record (sent from ``_listed``), so the periodic round need not stat
+        thousands of images again; the final round looks at everything.
+        """
         out = []
         if listed is not None:
             paths = [self.files_dir / rel for rel in listed]
+        elif not self.files_dir.is_dir():
+            paths = []
+        elif media:
+            paths = sorted(self.files_dir.rglob("*"))
         else:
-            paths = sorted(self.files_dir.rglob("*")) if self.files_dir.is_dir() else []
+            paths = sorted(
+                p
+                for top in self.files_dir.iterdir()
+                if top.name != "media"
+                for p in ([top, *top.rglob("*")] if top.is_dir() else [top])
+            )
         for path in paths:
             if path.name.endswith(".tmp") or not path.is_file():
                 continue
@@ -349,8 +381,16 @@ class Uploader:
                 out.append((rel, path, state))
         return out
 
-    def _upload_files(self, listed: list[str] | None = None) -> None:
-        for rel, path, state in self.changed_files(listed):
+    def _upload_files(self, listed: list[str] | None = None, media: bool = True) -> None:
+        changed = self.changed_files(listed, media)
+        if self._batches:
+            small = [c for c in changed if c[2][0] <= BATCH_FILE_BYTES]
+            if len(small) > 1:
+                self._upload_batches(small)
+                changed = [c for c in changed if c[2][0] > BATCH_FILE_BYTES] if self._batches else changed
+        for rel, path, state in changed:
+            if self._files_sent.get(rel) == state:
+                continue  # went up in a batch
             try:
                 self._upload_file(rel, path)
             except CommError as exc:
@@ -363,11 +403,53 @@ class Uploader:
             self.files_uploaded += 1
             self._contact()
 
-    def _upload_file(self, rel: str, path: Path) -> None:
+    def _upload_batches(self, small: list[tuple[str, Path, list[int]]]) -> None:
+        """Small files, many per request (``POST .../files``); each is marked sent once
+        its batch is acknowledged. A server without the route (405) turns batching off."""
+        batch: list[tuple[str, bytes, list[int]]] = []
+        size = 0
+        for rel, path, state in small:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # removed or unreadable since the scan: nothing to send
+            if batch and (len(batch) >= BATCH_FILES or size + len(data) > BATCH_BYTES):
+                if not self._send_batch_files(batch):
+                    return
+                batch, size = [], 0
+            batch.append((rel, data, state))
+            size += len(data)
+        if batch:
+            self._send_batch_files(batch)
+
+    def _send_batch_files(self, batch: list[tuple[str, bytes, list[int]]]) -> bool:
+        """One batch up; False when the server has no batch route (the caller sends one by one)."""
+        head = json.dumps({"files": [[self._remote_rel(rel), len(data)] for rel, data, _ in batch]})
+        body = b"".join([head.encode(), b"\n", *(data for _, data, _ in batch)])
+        try:
+            self.transport.request("POST", self._run_path("files"), data=body)
+        except CommError as exc:
+            if exc.status == 405:  # a server from before batches: GET only on this path
+                self._batches = False
+                return False
+            if exc.retryable:
+                raise
+            _stderr(f"trackwell: could not upload {len(batch)} file(s) of run {self.run_id}: {exc.message}")
+        for rel, _, state in batch:
+            self._files_sent[rel] = state
+        self.files_uploaded += len(batch)
+        self._contact()
+        return True
+
+    def _remote_rel(self, rel: str) -> str:
         if self.info.get("primary") is False:
             # a process attached to a shared run: its output.log, config.yaml, ... go under
             # its label, beside the primary's own rather than over them
-            rel = f"{self.info.get('label') or self.stream}/{rel}"
+            return f"{self.info.get('label') or self.stream}/{rel}"
+        return rel
+
+    def _upload_file(self, rel: str, path: Path) -> None:
+        rel = self._remote_rel(rel)
         target = file_path(self.entity or "", self.project or "", self.run_id or "", rel)
         size = path.stat().st_size
         parts = max(1, -(-size // FILE_PART_BYTES))
@@ -381,7 +463,12 @@ class Uploader:
     def _failed(self, exc: CommError, final: bool) -> float:
         if not exc.retryable and exc.status != 404:
             raise UploadFailed(exc.message) from None
-        self._connected = False  # re-upsert after reconnecting: the server may have restarted
+        if exc.status != 429:
+            # Re-upsert after reconnecting: the server may have restarted. A rate limit says
+            # it is up and holds what it held, so a connect resumes at the step that was
+            # refused; redoing the upsert would spend the next token on every retry.
+            self._connected = False
+            self._upserted = False
         self.failures += 1
         if exc.status == 404 and self.failures > 3:
             raise UploadFailed(exc.message) from None

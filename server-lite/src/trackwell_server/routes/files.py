@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -26,6 +27,8 @@ from trackwell_server.storage.blobs import BlobNotFound
 router = APIRouter(tags=["files"])
 
 MAX_PARTS = 10_000
+#: Files one batch upload may carry (its bytes are bounded by the body limit, 25 MB).
+MAX_BATCH_FILES = 10_000
 
 
 class FileStored(BaseModel):
@@ -41,6 +44,10 @@ class FileInfo(FileStored):
 
 class FileList(BaseModel):
     files: list[FileInfo]
+
+
+class FilesStored(BaseModel):
+    files: list[FileStored]
 
 
 def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, path: str, data: bytes,
@@ -118,6 +125,83 @@ async def put_file(
     data = await request.body()
     result = await run_in_threadpool(_store, srv, who, entity, project, run_id, path, data, part, parts)
     return JSONResponse(result)
+
+
+def _parse_batch(body: bytes) -> list[tuple[str, bytes]]:
+    """``<JSON line {"files": [[path, size], ...]}>\\n<bytes back to back>`` → [(path, bytes)]."""
+    head, sep, rest = body.partition(b"\n")
+    try:
+        items = json.loads(head)["files"] if sep else None
+    except (ValueError, KeyError, TypeError):
+        items = None
+    if not isinstance(items, list) or len(items) > MAX_BATCH_FILES:
+        shape = '{"files": [[path, size], ...]}'
+        raise ApiError(422, f"a file batch starts with a JSON line {shape} (≤ {MAX_BATCH_FILES:,} files)")
+    out: list[tuple[str, bytes]] = []
+    offset = 0
+    for item in items:
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and type(item[1]) is int
+            and item[1] >= 0
+        ):
+            raise ApiError(422, f"a file batch item is [path, size], not {item!r:.100}")
+        check_file_path(item[0])
+        out.append((item[0], rest[offset : offset + item[1]]))
+        offset += item[1]
+    if offset != len(rest):
+        raise ApiError(422, f"the file batch lists {offset:,} bytes but carries {len(rest):,}")
+    return out
+
+
+def _store_batch(srv: Server, who: Principal, entity: str, project: str, run_id: str,
+                 items: list[tuple[str, bytes]]) -> dict[str, Any]:  # fmt: skip
+    """Every file's blob first, then all file rows in one transaction (a repeated path: the last wins).
+
+    Blobs go through ``writer`` (temp file and rename, no fsync each), as artifact
+    batches do: a thousand fsyncs would cost more than the thousand requests saved.
+    """
+    with read(srv.engine) as conn:
+        proj = store.readable_project(conn, who, entity, project)
+        store.check_writable(who, entity)
+        store.get_run(conn, proj, run_id)
+    latest = {path: data for path, data in items}
+    stored = []
+    for path, data in latest.items():
+        digest = hashlib.sha256(data).hexdigest()
+        writer = srv.blobs.writer(digest)  # also for a blob already there: a fresh write time
+        try:  # keeps the collector off it until the file row refers to it
+            writer.write(data)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+        stored.append({"path": path, "size": len(data), "sha256": digest})
+    now = time.time()
+    with write(srv.engine) as conn:
+        run = store.get_run(conn, proj, run_id, lock=True)
+        if stored:
+            conn.execute(sa.delete(files).where(files.c.run_pk == run.pk, files.c.path.in_(list(latest))))
+            conn.execute(
+                sa.insert(files),
+                [{"run_pk": run.pk, "parts": None, "updated_at": now, **row} for row in stored],
+            )
+    return {"files": stored}
+
+
+@router.post("/runs/{entity}/{project}/{run_id}/files", response_model=FilesStored)
+async def post_files(
+    entity: Entity, project: Project, run_id: RunId, request: Request, who: Caller, srv: Srv
+) -> Any:
+    """Upload many small run files in one request (media written by ``log()``).
+
+    Each file costs a PUT its project check and its own commit; a run logging thousands
+    of images pays that thousands of times, so the SDK sends small files together.
+    """
+    items = _parse_batch(await request.body())
+    return JSONResponse(await run_in_threadpool(_store_batch, srv, who, entity, project, run_id, items))
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/files", response_model=FileList)
