@@ -76,8 +76,8 @@ def test_image_snapshots_its_input(ctx: DirContext) -> None:
     [
         (np.zeros((5, 5, 2), np.uint8), "1, 3 or 4 channels"),
         (np.zeros((2, 2, 2, 2), np.uint8), "HW, HWC or CHW"),
-        (np.zeros((4, 4), np.int64), "dtype int64"),
-        (np.full((4, 4), 2.0), r"\[0, 1\]"),
+        (np.zeros((4, 4), np.complex64), "dtype complex64"),
+        (np.full((4, 4), np.inf), "infinite"),
         (np.full((4, 4), np.nan), "NaN"),
         ("no/such/file.png", "no such file"),
         (object(), "takes a numpy array"),
@@ -254,3 +254,117 @@ def test_importing_trackwell_imports_no_numpy_or_pil() -> None:
     code = "import sys, trackwell; print(sorted(m for m in ('numpy', 'PIL', 'av') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [  # W&B's normalize=True: [0, 1] x 255; negatives stretched to [0, 1] first; else 0-255, clipped
+        (np.array([[0.0, 0.5, 1.0]]), [[0, 128, 255]]),
+        (np.array([[-1.0, 0.0, 1.0]]), [[0, 128, 255]]),
+        (np.array([[0.0, 127.0, 300.0]]), [[0, 127, 255]]),
+        (np.array([[0, 1, 1]], np.int64), [[0, 255, 255]]),
+        (np.array([[3, 200, 999]], np.int32), [[3, 200, 255]]),
+        (np.array([[-5.0, -5.0]]), [[0, 0]]),
+    ],
+)
+def test_image_normalizes_numbers_as_wandb_does(ctx: DirContext, data: np.ndarray, expected: list) -> None:
+    assert _png(ctx, Image(data).to_record(ctx)).tolist() == expected
+    with pytest.raises(ValueError, match="normalize=True"):
+        Image(data, normalize=False)
+
+
+def test_image_mask_from_a_path_round_trips(ctx: DirContext, tmp_path: Path) -> None:
+    mask = np.array([[0, 1, 1], [2, 2, 0]], np.uint8)
+    PIL.fromarray(mask).save(tmp_path / "mask.png")
+    labels = {0: "bg", 1: "cat", 2: "dog"}
+    img = Image(
+        np.zeros((2, 3, 3), np.uint8),
+        masks={"pred": {"path": str(tmp_path / "mask.png"), "class_labels": labels}},
+    )
+    record = img.to_record(ctx)
+    m = record["masks"]["pred"]
+    assert m["_type"] == "mask" and m["path"].startswith("media/images/mask/") and m["format"] == "png"
+    assert (ctx.root / m["path"]).read_bytes() == (tmp_path / "mask.png").read_bytes()
+    back = Image.from_record(record, ctx.read)
+    assert np.array_equal(back.masks["pred"]["mask_data"], mask)
+    assert back.masks["pred"]["class_labels"] == {"0": "bg", "1": "cat", "2": "dog"}  # JSON keys
+    with pytest.raises(FileNotFoundError):
+        Image(np.zeros((2, 3), np.uint8), masks={"pred": {"path": str(tmp_path / "nope.png")}})
+
+
+def test_boxes_record_uses_wandb_field_names(ctx: DirContext) -> None:
+    boxes = {
+        "predictions": {
+            "box_data": [
+                {
+                    "position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4},
+                    "class_id": 2,
+                    "box_caption": "minMax(pixel)",
+                    "scores": {"acc": 0.1, "loss": 1.2},
+                },
+                {
+                    "position": {"middle": [150, 20], "width": 68, "height": 112},
+                    "domain": "pixel",
+                    "class_id": 3,
+                    "box_caption": "a building",
+                    "scores": {"acc": 0.5, "loss": 0.7},
+                },
+            ],
+            "class_labels": {2: "car", 3: "building"},
+        }
+    }  # the models-docs example, field for field
+    group = Image(np.zeros((4, 4), np.uint8), boxes=boxes).to_record(ctx)["boxes"]["predictions"]
+    assert set(group) == {"box_data", "class_labels"} and group["class_labels"] == {
+        "2": "car",
+        "3": "building",
+    }
+    first, second = group["box_data"]
+    assert set(first) == {"position", "class_id", "box_caption", "scores"}
+    assert set(second) == {"position", "domain", "class_id", "box_caption", "scores"}
+    assert first["position"] == {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4}
+    assert second["position"] == {"middle": [150.0, 20.0], "width": 68.0, "height": 112.0}
+
+
+def test_audio_files_that_are_not_16_bit_wav_keep_bytes_and_format(ctx: DirContext, tmp_path: Path) -> None:
+    path = tmp_path / "deep.wav"
+    with wave.open(str(path), "wb") as w:  # 24-bit PCM: stored as given, not decoded
+        w.setnchannels(1)
+        w.setsampwidth(3)
+        w.setframerate(8000)
+        w.writeframes(bytes(range(30)))
+    record = Audio(str(path), caption="deep").to_record(ctx)
+    back = Audio.from_record(record, ctx.read)
+    assert back.samples() is None and back.format == "wav" and back.caption == "deep"
+    assert back.file_bytes() == path.read_bytes()
+    again = back.to_record(ctx)
+    assert again["path"] == record["path"] and again["sha256"] == record["sha256"]
+    pcm = Audio.from_record(Audio(np.zeros(8), sample_rate=4).to_record(ctx), ctx.read)
+    assert pcm.format == "wav" and pcm.samples().shape == (8,) and pcm.sample_rate == 4
+
+
+def _glb() -> bytes:
+    """A minimal binary glTF: the 12-byte header and one JSON chunk (a valid, empty asset)."""
+    doc = json.dumps({"asset": {"version": "2.0"}}).encode()
+    doc += b" " * (-len(doc) % 4)
+    chunk = len(doc).to_bytes(4, "little") + b"JSON" + doc
+    return b"glTF" + (2).to_bytes(4, "little") + (12 + len(chunk)).to_bytes(4, "little") + chunk
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".glb", ".gltf"])
+def test_object3d_mesh_files_keep_their_bytes(ctx: DirContext, tmp_path: Path, suffix: str) -> None:
+    content = {
+        ".obj": b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",
+        ".glb": _glb(),
+        ".gltf": json.dumps({"asset": {"version": "2.0"}, "meshes": []}).encode(),
+    }[suffix]
+    path = tmp_path / f"mesh{suffix}"
+    path.write_bytes(content)
+    record = Object3D(str(path)).to_record(ctx)
+    assert record["path"].endswith(suffix)
+    back = Object3D.from_record(record, ctx.read)
+    assert back.file_bytes() == content and back.format == suffix.lstrip(".")
+    with pytest.raises(ValueError, match="has no point cloud"):
+        back.points()
+    assert back.to_record(ctx)["sha256"] == record["sha256"]
+    with pytest.raises(ValueError, match="is not one of"):
+        Object3D.from_record({**record, "path": "media/object3D/x.ply"}, ctx.read)

@@ -27,9 +27,10 @@ class Audio(Media):
 
     def __init__(self, data_or_path: Any, sample_rate: int | None = None, caption: str | None = None) -> None:
         self.caption = None if caption is None else str(caption)
-        self.sample_rate = sample_rate
+        self.sample_rate: int | None = sample_rate
         self._path: Path | None = None
         self._samples: Any = None
+        self._file: tuple[bytes, str] | None = None  # read back, not decoded: (bytes, ".mp3")
         if isinstance(data_or_path, (str, os.PathLike)):
             self._path = _util.existing_file(data_or_path, "trackwell.Audio")
             if self._path.suffix.lower() not in SUFFIXES:
@@ -54,6 +55,10 @@ class Audio(Media):
     def to_record(self, ctx: MediaContext) -> dict[str, Any]:
         if self._path is not None:
             record = copy_file(ctx, self._type, self._path, "audio", self._path.suffix.lower())
+        elif self._file is not None:
+            record = write_file(ctx, self._type, self._file[0], "audio", self._file[1])
+            if self.sample_rate:
+                record["sample_rate"] = self.sample_rate
         else:
             record = write_file(ctx, self._type, self.wav_bytes(), "audio", ".wav")
             record["sample_rate"] = self.sample_rate
@@ -75,21 +80,51 @@ class Audio(Media):
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Audio:
-        data = read(record["path"])
-        if not record["path"].endswith(".wav"):
-            raise ValueError(f"trackwell.Audio.from_record reads WAV files only, not {record['path']!r}")
-        np = require("numpy", "trackwell.Audio")
-        with wave.open(io.BytesIO(data), "rb") as w:
-            if w.getsampwidth() != 2:
-                raise ValueError("trackwell.Audio.from_record reads 16-bit PCM WAV only")
-            channels, rate = w.getnchannels(), w.getframerate()
-            frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        if channels > 1:
-            frames = frames.reshape(-1, channels)
-        return cls(frames, sample_rate=rate, caption=record.get("caption"))
+        """The audio a record names: a 16-bit PCM WAV is decoded into samples; any other
+        file (mp3, ogg, flac, a 24-bit WAV, ...) is kept as its bytes and format, which
+        ``file_bytes()`` and ``format`` give back and logging again stores unchanged."""
+        path = str(record["path"])
+        data = read(path)
+        suffix = Path(path).suffix.lower()
+        if suffix == ".wav":
+            np = require("numpy", "trackwell.Audio")
+            try:
+                with wave.open(io.BytesIO(data), "rb") as w:
+                    if w.getsampwidth() == 2:
+                        channels, rate = w.getnchannels(), w.getframerate()
+                        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+                        if channels > 1:
+                            frames = frames.reshape(-1, channels)
+                        return cls(frames, sample_rate=rate, caption=record.get("caption"))
+            except (wave.Error, EOFError):
+                pass  # a WAV the wave module cannot read (float, compressed): kept as bytes
+        out = cls.__new__(cls)
+        out.caption = record.get("caption")
+        logged_rate = record.get("sample_rate")
+        out.sample_rate = logged_rate if isinstance(logged_rate, int) else None
+        out._path, out._samples, out._file = None, None, (data, suffix or ".bin")
+        return out
+
+    @property
+    def format(self) -> str:
+        """The file format: ``"wav"`` for samples, else the file's extension (``"mp3"``)."""
+        if self._path is not None:
+            return self._path.suffix.lower().lstrip(".")
+        if self._file is not None:
+            return self._file[1].lstrip(".")
+        return "wav"
+
+    def file_bytes(self) -> bytes:
+        """The audio file's bytes as they would be logged (samples encoded as WAV)."""
+        if self._path is not None:
+            return self._path.read_bytes()
+        if self._file is not None:
+            return self._file[0]
+        return self.wav_bytes()
 
     def samples(self) -> Any:
-        """The samples as an int16 array (``samples`` or ``samples x channels``)."""
+        """The samples as an int16 array (``samples`` or ``samples x channels``); None for
+        a file that is not 16-bit PCM WAV (see ``file_bytes()``)."""
         return self._samples
 
 

@@ -25,8 +25,10 @@ _POSITION_KEYS = ({"minX", "maxX", "minY", "maxY"}, {"middle", "width", "height"
 class Image(Media):
     """An image to log: numpy array, PIL image, torch tensor, file path or matplotlib figure.
 
-    Arrays may be ``HW``, ``HWC`` or ``CHW`` with 1, 3 or 4 channels, ``uint8`` or
-    floats in [0, 1]. ``masks``, ``boxes`` and ``classes`` follow W&B's formats.
+    Arrays may be ``HW``, ``HWC`` or ``CHW`` with 1, 3 or 4 channels: ``uint8`` as is,
+    other numbers normalised as W&B does (floats in [0, 1] or [-1, 1] scaled to 0-255,
+    larger values taken as 0-255 and clipped). ``masks``, ``boxes`` and ``classes``
+    follow W&B's formats.
     """
 
     _type = "image-file"
@@ -172,19 +174,30 @@ def _to_uint8(arr: Any, normalize: bool, chw: bool = False) -> Any:
         )
     if arr.dtype == np.uint8:
         return arr
-    if arr.dtype.kind == "f":
-        if not normalize:
-            raise ValueError("trackwell.Image: float arrays need normalize=True (values in [0, 1])")
-        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or np.isnan(arr).any():
-            raise ValueError("trackwell.Image: the float array holds NaN or infinite values")
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(
-                f"trackwell.Image: float arrays must hold values in [0, 1], got [{lo:g}, {hi:g}]; "
-                "scale them, or pass a uint8 array or a PIL image"
-            )
-        return (arr * 255.0 + 0.5).astype(np.uint8)
-    raise TypeError(f"trackwell.Image: arrays must be uint8, or floats in [0, 1]; got dtype {arr.dtype}")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"trackwell.Image: arrays must hold numbers, got dtype {arr.dtype}")
+    if not normalize:
+        raise ValueError(
+            f"trackwell.Image: a {arr.dtype} array needs normalize=True (or pass uint8 or a PIL image)"
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("trackwell.Image: the float array holds NaN or infinite values")
+    return _normalized(np, arr.astype(np.float64))
+
+
+def _normalized(np: Any, arr: Any) -> Any:
+    """W&B's rule for pixel values (``wandb.Image(normalize=True)``): an array with negative
+    values is first stretched to [0, 1] (its min to 0, its max to 1); then an array whose
+    max is at most 1 is scaled by 255, and any other is taken as 0-255 already; values
+    outside 0-255 are clipped. So floats in [0, 1], in [-1, 1] and in [0, 255] all work.
+    """
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < 0.0:
+        arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        hi = 1.0 if hi > lo else 0.0
+    if hi <= 1.0:
+        arr = arr * 255.0
+    return (np.clip(arr, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
 def _masks(masks: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,7 @@ class Object3D(Media):
         self.caption = None if caption is None else str(caption)
         self._path: Path | None = None
         self._scene: Any = None  # JSON-able: a list of points, or a scene dict
+        self._file: tuple[bytes, str] | None = None  # a mesh read back: (bytes, ".glb")
         if isinstance(data_or_path, (str, os.PathLike)):
             self._path = _util.existing_file(data_or_path, "trackwell.Object3D")
             if not self._path.name.lower().endswith(SUFFIXES):
@@ -61,6 +62,8 @@ class Object3D(Media):
             name = self._path.name.lower()
             suffix = ".pts.json" if name.endswith(".pts.json") else self._path.suffix.lower()
             record = copy_file(ctx, self._type, self._path, "object3D", suffix)
+        elif self._file is not None:
+            record = write_file(ctx, self._type, self._file[0], "object3D", self._file[1])
         else:
             data = json.dumps(self._scene, separators=(",", ":")).encode("utf-8")
             record = write_file(ctx, self._type, data, "object3D", ".pts.json")
@@ -70,16 +73,49 @@ class Object3D(Media):
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Object3D:
-        if not record["path"].endswith(".pts.json"):
-            raise ValueError(f"trackwell.Object3D.from_record reads .pts.json only, not {record['path']!r}")
+        """The object a record names: a ``.pts.json`` point cloud is parsed (``points()``);
+        a mesh file (.obj, .gltf, .glb, .babylon, .stl) is kept as its bytes and format
+        (``file_bytes()``, ``format``), and logging it again stores it unchanged."""
+        path = str(record["path"])
+        name = path.lower()
+        suffix = next((s for s in SUFFIXES if name.endswith(s)), None)
+        if suffix is None:
+            raise ValueError(f"trackwell.Object3D.from_record: {path!r} is not one of {', '.join(SUFFIXES)}")
         out = cls.__new__(cls)
-        out.caption, out._path, out._scene = record.get("caption"), None, json.loads(read(record["path"]))
+        out.caption, out._path, out._scene, out._file = record.get("caption"), None, None, None
+        data = read(path)
+        if suffix == ".pts.json":
+            out._scene = json.loads(data)
+        else:
+            out._file = (data, suffix)
         return out
 
+    @property
+    def format(self) -> str:
+        """``"pts.json"`` for a point cloud, else the mesh file's extension (``"glb"``)."""
+        if self._file is not None:
+            return self._file[1].lstrip(".")
+        if self._path is not None:
+            name = self._path.name.lower()
+            return "pts.json" if name.endswith(".pts.json") else self._path.suffix.lower().lstrip(".")
+        return "pts.json"
+
+    def file_bytes(self) -> bytes:
+        """The file's bytes as they would be logged (a point cloud as its ``.pts.json``)."""
+        if self._path is not None:
+            return self._path.read_bytes()
+        if self._file is not None:
+            return self._file[0]
+        return json.dumps(self._scene, separators=(",", ":")).encode("utf-8")
+
     def points(self) -> Any:
-        """The point cloud as a numpy array."""
+        """The point cloud as a numpy array (a mesh file has none: ValueError)."""
         from trackwell.media.base import require
 
+        if self._scene is None:
+            raise ValueError(
+                f"trackwell.Object3D: a .{self.format} mesh has no point cloud; file_bytes() gives the file"
+            )
         np = require("numpy", "trackwell.Object3D")
         pts = self._scene["points"] if isinstance(self._scene, dict) else self._scene
         return np.asarray(pts, dtype=np.float64)
