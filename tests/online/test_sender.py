@@ -168,7 +168,7 @@ def test_429_answers_are_retried_after_retry_after(
     trackwell_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = local_server(rate_limit=4.0, rate_burst=4.0)  # a real limit: 4 requests a second
+    server = local_server(rate_limit=1.0, rate_burst=2.0)  # a real limit: 1 request a second, bursts of 2
     account = server.account("tester")
     proxy = fault_proxy(server.url)  # only watches
     monkeypatch.setenv("TRACKWELL_API_KEY", account.key)

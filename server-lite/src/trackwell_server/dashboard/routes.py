@@ -53,8 +53,20 @@ def install(app: FastAPI, api_prefix: str) -> None:
     """Add the dashboard to ``app``: after the API routes, whose paths it must not shadow."""
     app.include_router(api, prefix=api_prefix, responses=ERROR_RESPONSES)
     app.include_router(sessions)
+    # Any method on an unknown API path is the API's JSON 404, before a page route of the
+    # same shape (`/api/v1/runs/x` looks like `/{entity}/{project}/runs/{id}`) answers 405.
+    app.add_api_route(
+        f"{api_prefix}/{{rest:path}}",
+        _no_such_api_route,
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
     app.include_router(pages)
     app.mount("/_dash/static", StaticFiles(directory=STATIC), name="dashboard-static")
+
+
+def _no_such_api_route(rest: str) -> Response:
+    raise ApiError(404, "no such API route")
 
 
 def _shell(entity: str = "") -> Response:
