@@ -33,8 +33,10 @@ DOCUMENTED = [
     "UsageError",
     "Video",  # wandb.Video: media, loaded on first use
     "__version__",
+    "agent",  # wandb.agent: runs sweep trials
     "alert",
     "config",
+    "controller",  # wandb.controller: the local sweep controller
     "define_metric",
     "errors",
     "finish",
@@ -50,8 +52,11 @@ DOCUMENTED = [
     "run",
     "save",
     "summary",
+    "sweep",  # wandb.sweep
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",  # wandb.watch: needs trackwell-torch
 ]
 
 #: What ``import trackwell as wandb`` code touches in the everyday loop.
