@@ -201,3 +201,47 @@ def test_watch_logs_gradient_and_parameter_histograms(trackwell_online_dir: Path
     assert {"gradients/net.0.weight", "parameters/net.0.weight", "parameters/net.2.bias"} <= keys
     histogram = next(r["gradients/net.0.weight"] for r in rows if "gradients/net.0.weight" in r)
     assert histogram["_type"] == "histogram" and sum(histogram["values"]) == 4 * 8
+
+
+def test_the_reference_lightning_snippet_runs_with_our_logger(trackwell_online_dir: Path) -> None:
+    """skill-guide.md's Lightning snippet, with trackwell's logger in place of Lightning's.
+
+    Unchanged but for the import, ``max_epochs`` (100 in the guide), the CPU/quiet
+    Trainer options and loaders in place of the guide's datamodule.
+    """
+    from trackwell.integration.lightning import WandbLogger  # was: lightning.pytorch.loggers
+
+    seed_everything(0, verbose=False)
+    model = TinyRegressor()
+    train, val = loaders()
+    # -- the snippet --
+    wandb_logger = WandbLogger(
+        project="my-project",
+        name="experiment-1",
+        log_model="all",  # Log all checkpoints as artifacts
+        save_dir="logs/",
+        tags=["baseline"],
+    )
+    wandb_logger.watch(model, log="all", log_freq=100)
+    checkpoint = ModelCheckpoint(
+        monitor="val/loss",
+        mode="min",
+        save_top_k=3,
+    )
+    trainer = Trainer(
+        logger=wandb_logger,
+        callbacks=[checkpoint],
+        max_epochs=3,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        log_every_n_steps=1,
+    )
+    trainer.fit(model, train, val)
+    # -- end of the snippet --
+    run_id = wandb_logger.version
+    trackwell.finish()
+    read = trackwell.Api().run(f"my-project/{run_id}")
+    assert (read.name, read.tags) == ("experiment-1", ["baseline"])
+    versions = _versions("my-project", f"model-{run_id}")
+    assert sorted(versions) == ["v0", "v1", "v2"]
+    assert "best" in versions["v2"].aliases and "latest" in versions["v2"].aliases
