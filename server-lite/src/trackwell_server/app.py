@@ -8,9 +8,10 @@ import functools
 import gc
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -55,6 +56,19 @@ def open_server(config: ServerConfig) -> tuple[Server, str | None]:
     return Server(config, engine, blobs, Authenticator(engine, config.auth, sessions)), admin_key
 
 
+def _build_routes(routes: Sequence[Any]) -> None:
+    """Build every included router's route state now. FastAPI builds it lazily, on the
+    first request that reaches each router, for all of that router's routes at once:
+    about a second for the artifacts router on a busy machine, which the first
+    ``blobs/check`` of every fresh server paid. Only a warm-up: skipped silently where
+    FastAPI has no such state."""
+    for route in routes:
+        build = getattr(route, "effective_candidates", None)
+        if callable(build):
+            with contextlib.suppress(Exception):
+                _build_routes([c for c in build() if hasattr(c, "effective_candidates")])
+
+
 def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     """The ASGI app for ``config`` (``server``: handles opened already, e.g. by the CLI)."""
     srv = server if server is not None else open_server(config)[0]
@@ -66,6 +80,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         # batch, whose ~150,000 new objects trigger several of them.
         if config.freeze_gc:
             gc.freeze()
+        # off the loop, so start-up does not wait for it (a request meanwhile waits on
+        # FastAPI's own lock, no longer than it would have anyway)
+        warm = asyncio.get_running_loop().run_in_executor(None, _build_routes, _app.router.routes)
         tasks = [
             asyncio.create_task(
                 every(
@@ -90,6 +107,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             srv.engine.dispose()
+            with contextlib.suppress(Exception):
+                await warm
 
     app = FastAPI(
         title="trackwell server",

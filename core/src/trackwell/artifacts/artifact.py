@@ -578,7 +578,13 @@ class Artifact:
             client.download(entity, project, entry.digest, part, entry.size, bar.add)
             results[i] = str(cache.commit_partial(entry.digest))
 
-        from trackwell.artifacts.client import BATCH_FILE_BYTES, _batches, env_workers
+        from trackwell.artifacts.client import (
+            BATCH_BYTES,
+            BATCH_FILE_BYTES,
+            BATCH_MIN_BYTES,
+            _batches,
+            env_workers,
+        )
 
         small: dict[str, list[int]] = {}  # digest -> entries with it, fetched in batches
         for i in todo:
@@ -606,9 +612,11 @@ class Artifact:
                 for i in small[digest]:
                     results[i] = str(path)
 
+        # a batch per worker when there is enough to share (as uploads do)
+        per_batch = max(BATCH_MIN_BYTES, sum(s for _, s in blobs) // env_workers() + 1)
         try:
             work: list[Callable[[], None]] = [
-                functools.partial(fetch_batch, b) for b in _batches(blobs, _size)
+                functools.partial(fetch_batch, b) for b in _batches(blobs, _size, min(BATCH_BYTES, per_batch))
             ]
             work += [functools.partial(fetch, i) for i in singles]
             if len(work) <= 1:

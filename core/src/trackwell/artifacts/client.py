@@ -32,6 +32,8 @@ PART_BYTES = 16 * 1024 * 1024
 BATCH_FILE_BYTES = 2 * 1024 * 1024
 #: Bytes (and files) per batch, up or down.
 BATCH_BYTES = 16 * 1024 * 1024
+#: Uploads split into smaller batches, down to this, so every worker has one.
+BATCH_MIN_BYTES = 1024 * 1024
 BATCH_FILES = 2_000
 #: Transfers in parallel (files, or parts of one big file).
 WORKERS = 8
@@ -128,7 +130,10 @@ class ArtifactClient:
         jobs = []
         part_bytes = env_part_bytes()
         small = [f for f in files if f[2] <= min(BATCH_FILE_BYTES, part_bytes)]
-        for batch in _batches(small, lambda f: f[2]):
+        # at least one batch per worker when there is enough to share: one 16 MB batch
+        # would leave the other connections idle while the server writes it
+        per_batch = max(BATCH_MIN_BYTES, sum(f[2] for f in small) // env_workers() + 1)
+        for batch in _batches(small, lambda f: f[2], min(BATCH_BYTES, per_batch)):
             jobs.append(pool.submit(self._put_batch, entity, project, batch, check, progress))
         for digest, path, size in files:
             if size <= min(BATCH_FILE_BYTES, part_bytes):
@@ -396,13 +401,13 @@ def env_workers() -> int:
 _T = TypeVar("_T")
 
 
-def _batches(items: list[_T], size: Callable[[_T], int]) -> Iterator[list[_T]]:
-    """``items`` in runs of at most ``BATCH_BYTES`` bytes and ``BATCH_FILES`` items."""
+def _batches(items: list[_T], size: Callable[[_T], int], limit: int = BATCH_BYTES) -> Iterator[list[_T]]:
+    """``items`` in runs of at most ``limit`` bytes and ``BATCH_FILES`` items."""
     batch: list[_T] = []
     total = 0
     for item in items:
         n = size(item)
-        if batch and (total + n > BATCH_BYTES or len(batch) >= BATCH_FILES):
+        if batch and (total + n > limit or len(batch) >= BATCH_FILES):
             yield batch
             batch, total = [], 0
         batch.append(item)

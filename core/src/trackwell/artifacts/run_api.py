@@ -73,6 +73,7 @@ def log_artifact(
         return art
     body = art._log_body(run, _aliases(aliases), tags)
     run._queue.append(("art", art, body))
+    run._writer.wake.set()  # staged now, not at the next flush tick: the sender starts sooner
     return art
 
 

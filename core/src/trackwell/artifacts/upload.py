@@ -129,6 +129,10 @@ class ArtifactJobs:
                 raise
             self._upload(entity, project, set(exc.body.get("missing") or ()), local)
             info = client.send("POST", artifact_path(entity, project), body)
+        # the caller's wait() returns now; filling the cache (hard links from staging, or
+        # copies of files added with policy='immutable') is the sender's own time
+        self.done[str(job["client_id"])] = info
+        notify(str(job["client_id"]), info)
         cache = Cache()
         for e in entries.values():
             if e.get("digest") and e.get("local") and not e.get("skip_cache") and e.get("ref") is None:
@@ -139,8 +143,6 @@ class ArtifactJobs:
                     )
                 except OSError:
                     pass  # the cache is a convenience
-        self.done[str(job["client_id"])] = info
-        notify(str(job["client_id"]), info)
 
     def _upload(
         self, entity: str, project: str, missing: set[str], local: dict[str, tuple[Path, int, Any]]

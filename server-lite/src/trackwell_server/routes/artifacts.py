@@ -227,8 +227,8 @@ def check_blobs(entity: Entity, project: Project, body: DigestList, who: Caller,
     for digest in body.digests:
         if not art.SHA256_RE.match(digest):
             raise ApiError(422, f"invalid sha256 {digest!r}: 64 lowercase hex characters")
-    proj = _writable(srv, who, entity, project)
-    with write(srv.engine) as conn:
+    with write(srv.engine) as conn:  # one transaction: the project (created if new) and the check
+        proj = store.writable_project(conn, who, entity, project, create=True)
         held = art.held_blobs(conn, proj.id, body.digests, touch=time.time())
     return JSONResponse({"missing": sorted(set(body.digests) - held)})
 
@@ -344,12 +344,19 @@ def _drop_upload(srv: Server, project_id: int, digest: str) -> None:
 def _project_holding(
     srv: Server, who: Principal, entity: str, project: str, digest: str
 ) -> tuple[Any, int | None]:
-    """(the writable project, created if new; the blob's size if the project holds it): one transaction."""
-    now = time.time()
-    with write(srv.engine) as conn:
-        proj = store.writable_project(conn, who, entity, project, create=True)
+    """(the project, or None when it does not exist yet; the blob's size if it holds it).
+
+    A read: the one write of an upload is ``_add_blob`` (which creates the project if
+    new), so a single-blob PUT costs one write transaction, not three.
+    """
+    store.check_writable(who, entity)
+    with read(srv.engine) as conn:
+        proj = conn.execute(
+            sa.select(projects).where(projects.c.entity == entity, projects.c.name == project)
+        ).first()
+        if proj is None:
+            return None, None
         where = (artifact_blobs.c.project_id == proj.id) & (artifact_blobs.c.digest == digest)
-        conn.execute(sa.update(artifact_blobs).where(where).values(seen_at=now))
         size = conn.execute(sa.select(artifact_blobs.c.size).where(where)).scalar()
     return proj, (size if size is not None and srv.blobs.exists(digest) else None)
 
@@ -378,6 +385,7 @@ async def put_blob(
         raise ApiError(422, "give both part and parts, with 0 <= part < parts")
     proj, held = await run_in_threadpool(_project_holding, srv, who, entity, project, sha256)
     if held is not None:
+        await run_in_threadpool(_add_blob, srv, who, entity, project, sha256, held)  # its seen_at
         return JSONResponse(
             {"sha256": sha256, "size": held, "received": [], "parts": parts, "complete": True}
         )
@@ -391,8 +399,10 @@ async def put_blob(
                 422, f"the bytes hash to {hasher.hexdigest()}, not {sha256}", code="digest_mismatch"
             )
         await run_in_threadpool(writer.commit)
-        await run_in_threadpool(_add_blob, srv, proj.id, sha256, size)
+        await run_in_threadpool(_add_blob, srv, who, entity, project, sha256, size)
         return JSONResponse({"sha256": sha256, "size": size, "received": [], "parts": None, "complete": True})
+    if proj is None:  # parts are keyed by the project's id: it must exist first
+        proj = await run_in_threadpool(_writable, srv, who, entity, project)
     writer = await run_in_threadpool(srv.blobs.part_writer, _upload_key(proj.id, sha256), part)
     size = await _stream_into(request, writer, None)
     await run_in_threadpool(writer.commit)
@@ -415,9 +425,11 @@ async def put_blob(
     )
 
 
-def _add_blob(srv: Server, project_id: int, digest: str, size: int) -> None:
+def _add_blob(srv: Server, who: Principal, entity: str, project: str, digest: str, size: int) -> None:
+    """Record the blob (or touch it), creating the project if new: the upload's one write."""
     with write(srv.engine) as conn:
-        art.add_blob(conn, project_id, digest, size, time.time())
+        proj = store.writable_project(conn, who, entity, project, create=True)
+        art.add_blob(conn, proj.id, digest, size, time.time())
 
 
 @router.get("/artifacts/{entity}/{project}/blobs/{sha256}/parts", response_model=Parts)

@@ -70,8 +70,12 @@ def _parse_batch(body: bytes) -> list[tuple[str, bytes]]:
     return out
 
 
-def _store_batch(srv: Server, project_id: int, blobs: list[tuple[str, bytes]]) -> tuple[list[str], list[str]]:
-    """Write each blob whose bytes match its name, then record them all in one transaction."""
+def _store_batch(
+    srv: Server, who: Any, entity: str, project: str, blobs: list[tuple[str, bytes]]
+) -> tuple[list[str], list[str]]:
+    """Write each blob whose bytes match its name, then record them all, and the project
+    (created if new), in one transaction: a batch costs one database commit."""
+    store.check_writable(who, entity)
     stored: list[tuple[str, int]] = []
     mismatch: list[str] = []
     for digest, data in blobs:
@@ -89,14 +93,10 @@ def _store_batch(srv: Server, project_id: int, blobs: list[tuple[str, bytes]]) -
         stored.append((digest, len(data)))
     now = time.time()
     with write(srv.engine) as conn:
+        proj = store.writable_project(conn, who, entity, project, create=True)
         for digest, size in stored:
-            art.add_blob(conn, project_id, digest, size, now)
+            art.add_blob(conn, proj.id, digest, size, now)
     return [d for d, _ in stored], mismatch
-
-
-def _writable(srv: Server, who: Any, entity: str, project: str) -> Any:
-    with write(srv.engine) as conn:
-        return store.writable_project(conn, who, entity, project, create=True)
 
 
 @router.post("/artifacts/{entity}/{project}/blobs/batch")
@@ -106,9 +106,9 @@ async def put_batch(entity: Entity, project: Project, request: Request, who: Cal
     Answers ``{"stored": [sha256...], "mismatch": [sha256...]}``: a blob whose bytes hash
     to something else is not kept (the rest are).
     """
-    proj = await run_in_threadpool(_writable, srv, who, entity, project)
+    store.check_writable(who, entity)
     blobs = _parse_batch(await request.body())
-    stored, mismatch = await run_in_threadpool(_store_batch, srv, proj.id, blobs)
+    stored, mismatch = await run_in_threadpool(_store_batch, srv, who, entity, project, blobs)
     return JSONResponse({"stored": stored, "mismatch": mismatch})
 
 
