@@ -104,6 +104,12 @@ tw_setup_classic_ml() {
         -e core -e integrations/sklearn -e integrations/xgboost -r requirements-classic-ml.txt
 }
 
+# The MLflow importer (editable) with MLflow's client and what a test `mlflow server` needs.
+tw_setup_mlflow() {
+    tw_install mlflow "core/pyproject.toml integrations/mlflow/pyproject.toml requirements-mlflow.txt" \
+        -e core -e integrations/mlflow -r requirements-mlflow.txt
+}
+
 # The first-party plugins (editable) and what their tests and the template's need.
 tw_setup_plugins() {
     tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml plugins/optuna/pyproject.toml requirements-plugins.txt" \
@@ -122,6 +128,7 @@ tw_setup_tests() {
     tw_setup_torch
     tw_setup_integrations
     tw_setup_classic_ml
+    tw_setup_mlflow
     tw_setup_plugins
     tw_setup_server
 }

@@ -25,17 +25,29 @@ def fill_store(uri: str, root: Path, big_bytes: int = 3 * 1024 * 1024) -> dict[s
     c = MlflowClient(tracking_uri=uri, registry_uri=uri)
     exp = c.create_experiment("exp ünïcode/α", artifact_location=(root / "art").as_uri())
     ids: dict[str, str] = {}
-    parent = c.create_run(exp, run_name="parent ✓", tags={"team": "vision", "flag": ""}, start_time=1_700_000_000_000)
+    parent = c.create_run(
+        exp, run_name="parent ✓", tags={"team": "vision", "flag": ""}, start_time=1_700_000_000_000
+    )
     pid = ids["parent"] = parent.info.run_id
     t0 = 1_700_000_000_000
     metrics = [Metric("loss", 1.0 / (s + 1), t0 + s * 10, s) for s in range(300)]
     metrics += [Metric("acc", s / 300, t0 + s * 10, s) for s in range(300)]
     metrics += [Metric("odd", v, t0 + 5, 1) for v in (float("nan"), float("inf"), float("-inf"))]
     metrics += [Metric("same", 1.0, t0 + 7, 2), Metric("same", 2.0, t0 + 9, 2)]  # one step, two times
-    params = [Param("lr", "0.001"), Param("epochs", "10"), Param("use_bn", "True"), Param("opt", "adam"),
-              Param("layers", "[64, 32]"), Param("none", "None")]
-    c.log_batch(pid, metrics=metrics, params=params,
-                tags=[RunTag("mlflow.note.content", "notes ✓"), RunTag("mlflow.source.git.commit", "abc123")])
+    params = [
+        Param("lr", "0.001"),
+        Param("epochs", "10"),
+        Param("use_bn", "True"),
+        Param("opt", "adam"),
+        Param("layers", "[64, 32]"),
+        Param("none", "None"),
+    ]
+    c.log_batch(
+        pid,
+        metrics=metrics,
+        params=params,
+        tags=[RunTag("mlflow.note.content", "notes ✓"), RunTag("mlflow.source.git.commit", "abc123")],
+    )
     art = root / "src"
     (art / "model").mkdir(parents=True)
     (art / "model" / "MLmodel").write_text("flavors: {python_function: {}}\n")
@@ -79,7 +91,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``mlflow server`` subprocess on 127.0.0.1 over a file store."""
+    """A real ``mlflow server`` subprocess on 127.0.0.1 over a file store (MLflow 3 wants the opt-in)."""
     import urllib.request
 
     root = tmp_path_factory.mktemp("mlflow-server")
@@ -89,6 +101,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--workers", "1", "--backend-store-uri", str(root / "store"),
          "--artifacts-destination", str(root / "artifacts")],
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "wb"),  # noqa: SIM115
+        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trackwell
 from click.testing import CliRunner
+
+import trackwell
 from trackwell_mlflow import MlflowImporter, Namespace
 from trackwell_mlflow.importer import history_rows, parse_param
 
@@ -34,15 +35,26 @@ def test_history_rows_same_step_and_timestamps() -> None:
             self.value, self.timestamp, self.step = v, t, s
 
     rows = history_rows({"a": [P(1, 1000, 0), P(2, 3000, 0)], "b": [P(5, 2000, 0)]}, 0.0)
-    assert rows == [{"_step": 0, "_timestamp": 2.0, "_runtime": 2.0, "a": 2.0, "b": 5.0,
-                     "_mlflow_timestamp/a": 3.0, "_mlflow_points/a": [[1.0, 1.0]]}]
+    assert rows == [
+        {
+            "_step": 0,
+            "_timestamp": 2.0,
+            "_runtime": 2.0,
+            "a": 2.0,
+            "b": 5.0,
+            "_mlflow_timestamp/a": 3.0,
+            "_mlflow_points/a": [[1.0, 1.0]],
+        }
+    ]
 
 
 def test_sqlite_store_imports_whole_and_validates(sqlite_store: Any, dst: Any, tmp_path: Path) -> None:
     uri, ids = sqlite_store
     importer = MlflowImporter(mlflow_tracking_uri=uri)
     runs = list(importer.collect_runs())
-    assert {r.run_id() for r in runs} == {ids[k] for k in ("parent", "child", "running", "killed")}  # deleted skipped
+    assert {r.run_id() for r in runs} == {
+        ids[k] for k in ("parent", "child", "running", "killed")
+    }  # deleted skipped
     ns = Namespace("local", "mlflow-sqlite")
     report = importer.import_runs(runs, namespace=ns)
     assert report.failed == [] and report.runs == 4
@@ -61,8 +73,12 @@ def test_sqlite_store_imports_whole_and_validates(sqlite_store: Any, dst: Any, t
     rows = list(parent.scan_history())
     at1 = next(r for r in rows if r["_step"] == 1)
     odd = [at1["odd"], *(v for v, _ in at1["_mlflow_points/odd"])]
-    assert len(odd) == 3 and sum(map(math.isnan, odd)) == 1 and sorted(x for x in odd if not math.isnan(x)) in (
-        [-math.inf, math.inf], [-sys.float_info.max, sys.float_info.max])  # MLflow's SQL stores clip Inf
+    assert (
+        len(odd) == 3
+        and sum(map(math.isnan, odd)) == 1
+        and sorted(x for x in odd if not math.isnan(x))
+        in ([-math.inf, math.inf], [-sys.float_info.max, sys.float_info.max])
+    )  # MLflow's SQL stores clip Inf
     row0 = next(r for r in rows if r["_step"] == 0)
     assert row0["loss"] == 1.0 and row0["acc"] == 0.0  # two metrics of one step: one row
     at2 = next(r for r in rows if r["_step"] == 2)
@@ -112,9 +128,11 @@ def test_cli_dry_run_writes_nothing_then_imports(sqlite_store: Any, dst: Any) ->
     _register_all()
     res = CliRunner().invoke(cli, ["import", "mlflow", "--uri", uri, "--project", "mlflow-cli", "--dry-run"])
     assert res.exit_code == 0, res.output
-    points = sum(len(h) for r in MlflowImporter(mlflow_tracking_uri=uri).collect_runs() for h in r.history().values())
+    points = sum(
+        len(h) for r in MlflowImporter(mlflow_tracking_uri=uri).collect_runs() for h in r.history().values()
+    )
     assert f"dry run: 4 runs, {points} metric points, 7 params" in res.output
-    with pytest.raises(Exception, match="not found|404"):
+    with pytest.raises(Exception, match="Could not find run"):
         _api(dst).run(f"local/mlflow-cli/{ids['parent']}").name  # noqa: B018
     res = CliRunner().invoke(cli, ["import", "mlflow", "--uri", uri, "--project", "mlflow-cli", "--no-artifacts",
                                    "--validate"])  # fmt: skip
@@ -144,7 +162,9 @@ def test_documented_code_runs_under_import_trackwell_as_wandb(sqlite_store: Any,
         assert wandb.apis.importers.mlflow.MlflowImporter is MlflowImporter
         print("imported", len(runs))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "imported 4" in out.stdout
     assert _api(dst).run(f"local/mlflow-doc/{ids['child']}").group == ids["parent"]
@@ -164,7 +184,9 @@ def test_interrupted_import_resumes(sqlite_store: Any, dst: Any, tmp_path: Path)
         imp.hooks = Kill()
         imp.import_runs(list(imp.collect_runs()), namespace=Namespace("local", "mlflow-resume"))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, timeout=300
+    )
     assert out.returncode == -9, out.stderr[-3000:]
     importer = MlflowImporter(mlflow_tracking_uri=uri)
     runs = list(importer.collect_runs())

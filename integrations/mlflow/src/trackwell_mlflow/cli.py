@@ -53,11 +53,15 @@ class _Bars:
 
 
 @click.command("mlflow")
-@click.option("--uri", required=True, help="MLflow tracking URI: http://..., sqlite:///..., a file store path.")
+@click.option(
+    "--uri", required=True, help="MLflow tracking URI: http://..., sqlite:///..., a file store path."
+)
 @click.option("--registry-uri", default=None, help="MLflow registry URI (default: the tracking URI).")
 @click.option("--entity", default=None, help="Entity to import into (default: the API key's own).")
 @click.option("--project", default=None, help="One project for every run (default: one per experiment).")
-@click.option("--experiment", "experiments", multiple=True, help="Experiment id to import (repeatable; default all).")
+@click.option(
+    "--experiment", "experiments", multiple=True, help="Experiment id to import (repeatable; default all)."
+)
 @click.option("--filter", "filter_string", default=None, help="MLflow search_runs filter string.")
 @click.option("--limit", type=int, default=None, help="Import at most this many runs.")
 @click.option("--no-artifacts", is_flag=True, help="Skip artifacts and registered models.")
@@ -66,7 +70,8 @@ class _Bars:
 @click.option("--workers", type=int, default=1, show_default=True, help="Runs imported at once.")
 def mlflow_command(
     uri: str, registry_uri: str | None, entity: str | None, project: str | None, experiments: tuple[str, ...],
-    filter_string: str | None, limit: int | None, no_artifacts: bool, dry_run: bool, check: bool, workers: int,
+    filter_string: str | None, limit: int | None, no_artifacts: bool, dry_run: bool, check: bool,
+    workers: int,
 ) -> None:  # fmt: skip
     """Import an MLflow tracking store: experiments, runs, params, metrics, tags, artifacts, models.
 
@@ -94,12 +99,14 @@ def mlflow_command(
         return
     importer.hooks = _Bars()  # type: ignore[assignment]
     try:
-        report = importer.import_runs(runs, artifacts=not no_artifacts, namespace=namespace, max_workers=workers)
+        report = importer.import_runs(
+            runs, artifacts=not no_artifacts, namespace=namespace, max_workers=workers
+        )
     except CommError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(str(report))
     if check:
-        diffs = importer.validate(runs, namespace)
+        diffs = importer.validate(runs, namespace, artifacts=not no_artifacts)
         for d in diffs:
             click.echo(d)
         click.echo(f"validation: {len(diffs)} difference(s) in {len(runs)} runs")

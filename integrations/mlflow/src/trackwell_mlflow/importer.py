@@ -253,7 +253,11 @@ def history_rows(history: dict[str, list[Any]], start: float) -> list[dict[str, 
         for pts in keys.values():
             pts.sort(key=lambda tv: tv[0])  # stable: same-time points keep MLflow's order
         ts = min(pts[-1][0] for pts in keys.values())
-        row: dict[str, Any] = {"_step": step, "_timestamp": ts / 1000.0, "_runtime": max(0.0, ts / 1000.0 - start)}
+        row: dict[str, Any] = {
+            "_step": step,
+            "_timestamp": ts / 1000.0,
+            "_runtime": max(0.0, ts / 1000.0 - start),
+        }
         for key, pts in keys.items():
             t, value = pts[-1]
             row[key] = value
@@ -308,7 +312,9 @@ class MlflowImporter:
 
         self.mlflow_tracking_uri = mlflow_tracking_uri
         self.mlflow_registry_uri = mlflow_registry_uri or mlflow_tracking_uri
-        self.mlflow_client = MlflowClient(tracking_uri=mlflow_tracking_uri, registry_uri=self.mlflow_registry_uri)
+        self.mlflow_client = MlflowClient(
+            tracking_uri=mlflow_tracking_uri, registry_uri=self.mlflow_registry_uri
+        )
         self._dst_base_url = dst_base_url
         self._dst_api_key = dst_api_key
         self._work_dir = Path(work_dir) if work_dir else None
@@ -322,7 +328,7 @@ class MlflowImporter:
         self, experiment_ids: Iterable[str] | None = None, filter_string: str | None = None,
         limit: int | None = None,
     ) -> Iterator[MlflowRun]:  # fmt: skip
-        """Every active run of the given experiments (all active ones by default); deleted runs are skipped."""
+        """Every active run of the given experiments (default: all active ones); deleted runs are skipped."""
         from mlflow.entities import ViewType
 
         client = self.mlflow_client
@@ -334,9 +340,14 @@ class MlflowImporter:
         for eid in ids:
             token: str | None = None
             while True:
-                page = client.search_runs([eid], filter_string=filter_string or "",
-                                          run_view_type=ViewType.ACTIVE_ONLY, max_results=1000,
-                                          order_by=["attributes.start_time ASC"], page_token=token)  # fmt: skip
+                page = client.search_runs(
+                    [eid],
+                    filter_string=filter_string or "",
+                    run_view_type=ViewType.ACTIVE_ONLY,
+                    max_results=1000,
+                    order_by=["attributes.start_time ASC"],
+                    page_token=token,
+                )
                 for run in page:
                     if limit is not None and n >= limit:
                         return
@@ -354,7 +365,9 @@ class MlflowImporter:
             s = Settings.resolve()
             base_url = self._dst_base_url or s.base_url
             if not base_url:
-                raise CommError("no trackwell server is configured: run `trackwell login` or set TRACKWELL_BASE_URL")
+                raise CommError(
+                    "no trackwell server is configured: run `trackwell login` or set TRACKWELL_BASE_URL"
+                )
             self._transport = Transport(base_url, self._dst_api_key or s.api_key)
         return self._transport
 
@@ -403,7 +416,7 @@ class MlflowImporter:
             if artifacts:
                 self._import_artifacts(mrun, entity, project, work, status == "skipped")
             self.hooks.run_done(mrun, status)
-        except Exception as exc:  # noqa: BLE001 - one bad run is reported; the import goes on
+        except Exception as exc:
             self.report.failed.append((rid, f"{type(exc).__name__}: {exc}"))
             self.hooks.run_done(mrun, "failed")
 
@@ -486,8 +499,15 @@ class MlflowImporter:
         local = Path(mrun.mlflow_client.download_artifacts(mrun.run_id(), "", str(dest)))
         tree = {p: local / p for p, _ in files}
         in_models = {p for p in tree for m in models if m == "." or p == m or p.startswith(m + "/")}
-        self.commit_artifact(entity, project, f"run-{rid}-artifacts", "mlflow-artifacts",
-                             {p: f for p, f in tree.items() if p not in in_models}, rid, f"mlflow-{rid}-files")  # fmt: skip
+        self.commit_artifact(
+            entity,
+            project,
+            f"run-{rid}-artifacts",
+            "mlflow-artifacts",
+            {p: f for p, f in tree.items() if p not in in_models},
+            rid,
+            f"mlflow-{rid}-files",
+        )
         for m in models:
             sub = {p[len(m) + 1:] if m != "." else p: f for p, f in tree.items()
                    if m == "." or p.startswith(m + "/")}  # fmt: skip
@@ -515,7 +535,7 @@ class MlflowImporter:
         client = ArtifactClient.from_transport(self.transport())
         total = sum(e["size"] for e in entries.values())
         missing = client.missing(entity, project, sorted(local))
-        body = {
+        body: dict[str, Any] = {
             "name": name, "type": type_, "description": None, "metadata": metadata or {}, "aliases": [],
             "tags": [], "digest": manifest_digest((p, e["digest"]) for p, e in entries.items()),
             "manifest": {"version": 1, "entries": entries},
@@ -551,7 +571,7 @@ class MlflowImporter:
         by_id = {r.run_id(): r for r in runs}
         try:
             registered = list(_pages(lambda t: self.mlflow_client.search_registered_models(page_token=t)))
-        except Exception as exc:  # noqa: BLE001 - a store without a registry has nothing to link
+        except Exception as exc:
             self.report.failed.append(("registry", f"{type(exc).__name__}: {exc}"))
             return
         t = self.transport()
@@ -568,9 +588,13 @@ class MlflowImporter:
                 project = (namespace.project if namespace and namespace.project else None) or mrun.project()
                 m = _model_path(str(mv.source), mrun)
                 if m is None:
-                    self.report.failed.append((f"{rm.name} v{mv.version}", f"model source {mv.source} is not a run artifact"))
+                    self.report.failed.append(
+                        (f"{rm.name} v{mv.version}", f"model source {mv.source} is not a run artifact")
+                    )
                     continue
-                name = safe_name(f"{mrun.display_name()}-{m}", "model") if m != "." else f"model-{mrun.run_id()}"
+                name = (
+                    safe_name(f"{mrun.display_name()}-{m}", "model") if m != "." else f"model-{mrun.run_id()}"
+                )
                 aliases = [f"mlflow-v{mv.version}", *aliases_of.get(str(mv.version), [])]
                 stage = str(getattr(mv, "current_stage", "") or "")
                 if stage and stage != "None":
@@ -578,22 +602,30 @@ class MlflowImporter:
                 aliases = [safe_name(a, "alias") for a in aliases]
                 target = safe_name(str(rm.name), "model")
                 try:
-                    t.request("POST", artifact_path(entity, "model-registry", target, "links"),
-                              json_body={"source": f"{entity}/{project}/{name}:latest", "aliases": aliases})  # fmt: skip
+                    t.request(
+                        "POST",
+                        artifact_path(entity, "model-registry", target, "links"),
+                        json_body={"source": f"{entity}/{project}/{name}:latest", "aliases": aliases},
+                    )
                     self.report.links += 1
                 except CommError as exc:
                     self.report.failed.append((f"{rm.name} v{mv.version}", exc.message))
 
     # -- checking -------------------------------------------------------------------
-    def validate(self, runs: Iterable[MlflowRun], namespace: Namespace | None = None) -> list[str]:
-        """Compare every imported run with its MLflow source, field by field; the differences."""
+    def validate(
+        self, runs: Iterable[MlflowRun], namespace: Namespace | None = None, artifacts: bool = True
+    ) -> list[str]:
+        """Compare every imported run with its MLflow source, field by field; the differences.
+
+        ``artifacts=False`` (an import without them) leaves artifact files out of the check.
+        """
         from trackwell_mlflow.validate import validate_run
 
         diffs: list[str] = []
         for mrun in runs:
             entity = self._default_entity(namespace)
             project = (namespace.project if namespace and namespace.project else None) or mrun.project()
-            diffs += validate_run(self, mrun, entity, project)
+            diffs += validate_run(self, mrun, entity, project, artifacts)
         self.report.differences = diffs
         return diffs
 
@@ -601,10 +633,10 @@ class MlflowImporter:
 def _model_path(source: str, mrun: MlflowRun) -> str | None:
     rid = mrun.run_id()
     if source.startswith(f"runs:/{rid}/"):
-        return source[len(f"runs:/{rid}/"):].strip("/") or "."
+        return source[len(f"runs:/{rid}/") :].strip("/") or "."
     root = str(mrun.run.info.artifact_uri or "").rstrip("/")
     if root and source.startswith(root + "/"):
-        return source[len(root) + 1:].strip("/") or "."
+        return source[len(root) + 1 :].strip("/") or "."
     return None
 
 

@@ -32,7 +32,9 @@ def _order(point: tuple[int, float, int]) -> tuple[int, int, bool, float]:
     return point[0], point[2], nan, 0.0 if nan else point[1]
 
 
-def validate_run(importer: MlflowImporter, mrun: MlflowRun, entity: str, project: str) -> list[str]:
+def validate_run(
+    importer: MlflowImporter, mrun: MlflowRun, entity: str, project: str, artifacts: bool = True
+) -> list[str]:
     """The differences between one imported run and its source (empty when it arrived whole)."""
     from trackwell.api.remote import ServerApi
 
@@ -42,7 +44,7 @@ def validate_run(importer: MlflowImporter, mrun: MlflowRun, entity: str, project
     where = f"{entity}/{project}/{rid}"
     try:
         run = api.run(where)
-    except Exception as exc:  # noqa: BLE001 - a missing run is a difference, not a crash
+    except Exception as exc:
         return [f"{where}: not found ({exc})"]
     info, data = mrun.run.info, mrun.run.data
     diffs: list[str] = []
@@ -58,7 +60,11 @@ def validate_run(importer: MlflowImporter, mrun: MlflowRun, entity: str, project
     differ("original params", dict(data.params), meta.get("params"))
     user_tags = {k: v for k, v in data.tags.items() if not k.startswith("mlflow.")}
     differ("tags", user_tags, meta.get("tags"))
-    differ("system tags", {k: v for k, v in data.tags.items() if k.startswith("mlflow.")}, meta.get("system_tags"))
+    differ(
+        "system tags",
+        {k: v for k, v in data.tags.items() if k.startswith("mlflow.")},
+        meta.get("system_tags"),
+    )
     differ("notes", data.tags.get("mlflow.note.content"), run.notes or None)
     differ("group", data.tags.get("mlflow.parentRunId"), run.group or None)
     config = dict(run.config)
@@ -77,7 +83,7 @@ def validate_run(importer: MlflowImporter, mrun: MlflowRun, entity: str, project
             if key.startswith("_") or value is None or not isinstance(value, (int, float)):
                 continue
             step = int(row["_step"])
-            ts = row.get(f"_mlflow_timestamp/{key}", row.get("_timestamp"))
+            ts = row.get(f"_mlflow_timestamp/{key}", row.get("_timestamp")) or 0.0
             got[key].append((step, float(value), round(float(ts) * 1000)))
             for v, t in row.get(f"_mlflow_points/{key}") or ():
                 got[key].append((step, float(v), round(float(t) * 1000)))
@@ -93,7 +99,7 @@ def validate_run(importer: MlflowImporter, mrun: MlflowRun, entity: str, project
                 break
     for key in got:
         diffs.append(f"{where}: history key {key!r} is not an MLflow metric")
-    return diffs + _validate_artifacts(importer, mrun, run, where)
+    return diffs + (_validate_artifacts(importer, mrun, run, where) if artifacts else [])
 
 
 def _validate_artifacts(importer: MlflowImporter, mrun: MlflowRun, run: Any, where: str) -> list[str]:

@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
     if name == "Namespace":
         return _plugin().Namespace
     if name == "mlflow":
-        from trackwell.apis.importers import mlflow
+        import importlib
 
-        return mlflow
+        return importlib.import_module(f"{__name__}.mlflow")
     raise AttributeError(f"module 'trackwell.apis.importers' has no attribute {name!r}")
