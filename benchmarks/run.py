@@ -27,6 +27,7 @@ import artifacts
 import dashboard
 import durability
 import media
+import mlflow_import
 import server
 import sweeps
 import tables
@@ -285,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             stages.append(("server history reads", lambda: server.bench_history(splan, raw)))
             stages.append(("log() online", lambda: server.bench_online_log(args.python, splan, raw)))
+            if importlib.util.find_spec("trackwell_mlflow") is not None:
+                mplan = mlflow_import.QUICK if args.quick else mlflow_import.FULL
+                stages.append(("mlflow import", lambda: mlflow_import.bench_mlflow_import(mplan, raw)))
             aplan = artifacts.QUICK if args.quick else artifacts.FULL
             stages.append(("artifacts", lambda: artifacts.bench_artifacts(aplan, raw)))
             dplan = dashboard.QUICK if args.quick else dashboard.FULL
