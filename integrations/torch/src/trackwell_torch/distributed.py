@@ -103,12 +103,16 @@ def init_per_rank(group: str, job_type: str | None = "train", **init_kwargs: Any
     config.setdefault("rank", r)
     config.setdefault("local_rank", local_rank())
     config.setdefault("world_size", world_size())
-    return trackwell.init(group=group, job_type=job_type, name=f"{base}-rank{r}", config=config, **init_kwargs)
+    return trackwell.init(
+        group=group, job_type=job_type, name=f"{base}-rank{r}", config=config, **init_kwargs
+    )
 
 
 def shared_settings(primary: bool, label: str, settings: Settings | dict[str, Any] | None = None) -> Settings:
     """W&B's shared-mode settings: ``Settings(mode="shared", x_primary=..., x_label=...)``."""
-    base: dict[str, Any] = dict(settings._explicit) if isinstance(settings, Settings) else dict(settings or {})
+    base: dict[str, Any] = (
+        dict(settings._explicit) if isinstance(settings, Settings) else dict(settings or {})
+    )
     base.update(mode="shared", x_primary=primary, x_label=label)
     return Settings(**base)
 

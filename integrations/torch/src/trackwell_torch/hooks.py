@@ -10,7 +10,8 @@ run's current row with ``commit=False``, so it lands at the step of the user's n
 
 Each histogram is a ``trackwell.Histogram`` (W&B's ``{"_type": "histogram", "values",
 "bins"}`` record, read back whole). Keys: ``gradients/<param name>`` and
-``parameters/<param name>``; the model at watch index ``i > 0`` gets W&B's prefix ``graph_<i>`` (``gradients/graph_1fc.weight``).
+``parameters/<param name>``; the model at watch index ``i > 0`` gets W&B's prefix
+``graph_<i>`` (``gradients/graph_1fc.weight``).
 Frozen parameters (``requires_grad=False``) get no hook and no histogram.
 """
 

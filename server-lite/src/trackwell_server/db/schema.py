@@ -204,7 +204,7 @@ artifact_versions = sa.Table(
     metadata,
     sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
-              nullable=False),  # fmt: skip
+              nullable=False),
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
     sa.Column("idx", sa.Integer, nullable=False),
     sa.Column("digest", sa.String(128), nullable=False),
@@ -231,10 +231,10 @@ artifact_aliases = sa.Table(
     "artifact_aliases",
     metadata,
     sa.Column("collection_pk", sa.Integer, sa.ForeignKey("artifact_collections.pk", ondelete="CASCADE"),
-              primary_key=True),  # fmt: skip
+              primary_key=True),
     sa.Column("alias", sa.String(128), primary_key=True),
     sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-              nullable=False),  # fmt: skip
+              nullable=False),
 )
 sa.Index("ix_artifact_aliases_version", artifact_aliases.c.version_pk)
 
@@ -242,7 +242,7 @@ artifact_version_blobs = sa.Table(
     "artifact_version_blobs",
     metadata,
     sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-              primary_key=True),  # fmt: skip
+              primary_key=True),
     sa.Column("digest", sa.String(64), primary_key=True),
 )
 sa.Index("ix_artifact_version_blobs_digest", artifact_version_blobs.c.digest)
@@ -251,7 +251,7 @@ artifact_usage = sa.Table(
     "artifact_usage",
     metadata,
     sa.Column("version_pk", sa.Integer, sa.ForeignKey("artifact_versions.pk", ondelete="CASCADE"),
-              primary_key=True),  # fmt: skip
+              primary_key=True),
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("use_as", sa.Text),
     sa.Column("used_at", sa.Float, nullable=False),
@@ -290,7 +290,7 @@ blob_upload_parts = sa.Table(
     sa.Column("part", sa.Integer, primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.ForeignKeyConstraint(["project_id", "digest"], ["blob_uploads.project_id", "blob_uploads.digest"],
-                            ondelete="CASCADE"),  # fmt: skip
+                            ondelete="CASCADE"),
 )
 
 #: Sweeps (docs/server-api.md "Sweeps"): the validated configuration and the state. A suggestion

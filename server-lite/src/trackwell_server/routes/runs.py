@@ -278,10 +278,14 @@ def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
     with write(srv.engine) as conn:
         _, row = store.writable_run(conn, who, entity, project, run_id)
         if delete_artifacts:
-            logged = conn.execute(sa.select(artifact_versions.c.pk).where(artifact_versions.c.logged_by == row.pk))
+            logged = conn.execute(
+                sa.select(artifact_versions.c.pk).where(artifact_versions.c.logged_by == row.pk)
+            )
             delete_versions(conn, list(logged.scalars()))
         # the foreign keys would do it too; explicit, as the tables above
-        conn.execute(sa.update(artifact_versions).where(artifact_versions.c.logged_by == row.pk).values(logged_by=None))
+        conn.execute(
+            sa.update(artifact_versions).where(artifact_versions.c.logged_by == row.pk).values(logged_by=None)
+        )
         conn.execute(sa.delete(artifact_usage).where(artifact_usage.c.run_pk == row.pk))
         for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
             conn.execute(sa.delete(table).where(table.c.run_pk == row.pk))
