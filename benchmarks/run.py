@@ -266,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         ("import trackwell", lambda: bench_import(args.python, plan, raw)),
         ("kill -9 durability", lambda: bench_kill(args.python, plan, raw, args.seed)),
         ("media", lambda: media.bench_media(args.python, media.QUICK if args.quick else media.FULL, raw)),
-        ("tables", lambda: tables.bench_tables(args.python, tables.QUICK if args.quick else tables.FULL, raw)),
+        (
+            "tables",
+            lambda: tables.bench_tables(args.python, tables.QUICK if args.quick else tables.FULL, raw),
+        ),
         ("sweeps", lambda: sweeps.bench_sweeps(sweeps.QUICK if args.quick else sweeps.FULL, raw)),
         (
             "torch watch, DDP",
