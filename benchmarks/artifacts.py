@@ -89,7 +89,10 @@ def bench_artifacts(plan: ArtifactPlan, raw: dict[str, Any]) -> list[Check]:
             delta_bytes = (jobs._client.bytes_up if jobs else 0) - first_bytes
             run.finish()
             os.environ["TRACKWELL_CACHE_DIR"] = str(base / "cache-down")  # an empty cache
+            from trackwell.api.remote import ServerApi
+
             api = trackwell.Api(overrides={"base_url": env["TRACKWELL_BASE_URL"], "entity": "local"})
+            assert isinstance(api, ServerApi)  # a base_url makes it the server's (artifacts live there)
             got = api.artifact("local/bench/data:v0")
             t0 = time.perf_counter()
             root = got.download(base / "down")

@@ -144,7 +144,7 @@ def test_get_table_and_image_from_a_committed_artifact(
     pd.testing.assert_frame_equal(back.get_dataframe(), table.get_dataframe())
     image = got.get("picture")
     assert isinstance(image, trackwell.Image)
-    assert np.array_equal(np.asarray(image.image().convert("RGB")), pixels)
+    assert np.array_equal(np.asarray(image.image.convert("RGB")), pixels)
     assert got.get("absent") is None
 
 

@@ -91,6 +91,7 @@ class Writer:
         # values never pay for a media check: the row is encoded first, as before.
         self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default)
         self._media: DirContext | None = None
+        self._table_digests: dict[str, Any] = {}  # key -> sha256 of the table last made an artifact
         # Unbuffered: each batch is one write() we can undo if the disk refuses it.
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
         self._size = self._fh.seek(0, os.SEEK_END)
@@ -280,8 +281,10 @@ class Writer:
                 try:
                     out.append(encode(packer, Kind.HISTORY, self._seq, row))
                 except _MediaInRow:
-                    self._encode_media(row)
+                    tables = self._encode_media(row)
                     out.append(encode(packer, Kind.HISTORY, self._seq, row))
+                    if tables:  # their ARTIFACT records follow the row's
+                        self._seq += self._table_artifacts(tables, out, self._seq + 1)
                 self._seq += 1
                 fold(row)
                 sparks_add(row)
@@ -309,18 +312,22 @@ class Writer:
         return False
 
     # -- media -------------------------------------------------------------------
-    def _encode_media(self, row: dict[str, Any]) -> None:
+    def _encode_media(self, row: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
         """Replace each Media object in ``row`` by its record, writing its files under
         ``files/media/``. A value whose encoding fails is dropped with a warning; the
-        rest of the row is kept."""
+        rest of the row is kept. Returns the ``(key, table, record)`` of each Table
+        logged directly under a key (each also becomes a ``run_table`` artifact)."""
         if self._media is None:
             self._media = DirContext(self.files_dir)
+        tables = []
         for key in list(row):
             value = row[key]
             if type(value) in _SCALARS:
                 continue
             try:
                 row[key] = _to_records(value, self._media)
+                if isinstance(value, Media) and row[key].get("_type") == "table-file":
+                    tables.append((key, value, row[key]))
             except Exception as exc:
                 del row[key]
                 warn_user(
@@ -328,6 +335,39 @@ class Writer:
                     f"{row.get('_step')}: {exc}; that key was dropped, the rest of the row was kept",
                     DataDroppedWarning,
                 )
+        return tables
+
+    def _table_artifacts(
+        self, tables: list[tuple[str, Any, dict[str, Any]]], out: list[bytes], seq: int
+    ) -> int:
+        """As W&B does, each table logged under ``key`` is also artifact
+        ``run-<run id>-<key>`` of type ``run_table`` (``artifact.get(key)`` gives it back),
+        staged here, uploaded by the sender like any logged artifact (at sync, offline).
+        A table whose bytes did not change since it was last logged under the key adds
+        no version. Records get seqs from ``seq`` on; returns how many were added."""
+        from trackwell.artifacts.artifact import Artifact
+        from trackwell.artifacts.run_api import _safe
+
+        added = 0
+        for key, table, record in tables:
+            if self._table_digests.get(key) == record.get("sha256"):
+                continue
+            try:
+                art = Artifact(_safe(f"run-{self.run.id}-{key}"), "run_table")
+                art.add(table, key)
+                body = art._log_body(self.run, None, None)
+                art._materialize(self.run.dir, body)
+            except Exception as exc:  # the row is logged; only its artifact copy is lost
+                warn_user(
+                    f"trackwell.log(): the table under {key!r} was logged, but its run_table artifact "
+                    f"could not be made: {exc}",
+                    DataDroppedWarning,
+                )
+                continue
+            self._table_digests[key] = record.get("sha256")
+            out.append(runlog.encode_record(self._packer, Kind.ARTIFACT, seq + added, body))
+            added += 1
+        return added
 
     def _media_files(self, out: list[bytes]) -> None:
         """A FILES record naming the media files written since the last one, so the

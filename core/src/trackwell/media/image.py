@@ -152,8 +152,9 @@ class Image(Media):
         out.file_type = record.get("format", "png")
         return out
 
+    @property
     def image(self) -> Any:
-        """The image as a PIL image (W&B's ``Image.image``)."""
+        """The image as a PIL image (W&B's ``Image.image``, a property there too)."""
         return self._pil_image()
 
 
