@@ -52,7 +52,7 @@ def _history(run: Run | Path | str) -> list[dict[str, Any]]:
     return _records(run.dir if isinstance(run, Run) else run, Kind.HISTORY)
 
 
-def _png(width: int = 4, height: int = 3) -> np.ndarray:
+def _png(width: int = 4, height: int = 3) -> Any:
     img = np.zeros((3, height, width), dtype=np.uint8)
     img[0] = 255
     return img
@@ -165,19 +165,18 @@ def test_import_logdir_into_a_new_run(trackwell_dir: Path) -> None:
     result = import_logdir(logdir, project="tb")
     run = result.run
     assert run.project == "tb" and run.name == "exp1"
-    assert result.files == 1 and result.steps == 5 and result.media == 1
+    assert result.files == 1 and result.steps == 5 and result.media == 2  # a histogram, an image
     rows = _history(run)
     assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4]  # the TensorBoard steps
     assert [r["global_step"] for r in rows] == [0, 1, 2, 3, 4]
     assert [r["loss"] for r in rows] == pytest.approx([1.0, 0.5, 1 / 3, 0.25, 0.2])
     assert rows[2]["notes"] == "hello **tensorboard**"
-    hist = rows[3]
-    assert hist["weights.min"] == 1.0 and hist["weights.max"] == 10.0
-    assert hist["weights.count"] == 5.0 and hist["weights.mean"] == pytest.approx(3.6)
-    assert hist["weights.std"] == pytest.approx(float(np.std([1.0, 2.0, 2.0, 3.0, 10.0])))
+    hist = rows[3]["weights"]
+    assert hist["_type"] == "histogram" and sum(hist["values"]) == 5.0
+    assert len(hist["bins"]) == len(hist["values"]) + 1
     image = rows[4]["sample"]
-    assert image == "media/tensorboard/sample_4.png"
-    saved = Path(run.dir) / "files" / image
+    assert image["_type"] == "images/separated" and image["count"] == 1
+    saved = Path(run.dir) / "files" / image["items"][0]["path"]
     assert saved.read_bytes().startswith(b"\x89PNG")
     # the event file itself is kept with the run
     [event_file] = ev.event_files(logdir)
@@ -281,12 +280,12 @@ def test_sync_tensorboard_logs_as_the_writer_writes(trackwell_dir: Path) -> None
     run.flush()
     last = _history(run)[-1]
     assert last["global_step"] == 2 and last["loss"] == 2.0 and last["note"] == "hi"
-    assert last["w.max"] == 9.0 and last["w.mean"] == pytest.approx(4.5)
-    assert last["img"] == "media/tensorboard/img_2.png"
+    assert last["w"]["_type"] == "histogram" and sum(last["w"]["values"]) == 10.0
+    [image] = last["img"]["items"]
     writer.close()
     run.finish()
     files = Path(run.dir) / "files"
-    assert (files / "media" / "tensorboard" / "img_2.png").is_file()
+    assert (files / image["path"]).is_file()
     [event_file] = ev.event_files(trackwell_dir / "tb")
     assert (files / "tb" / Path(event_file).name).is_file()  # the event file is saved
     # TensorBoard's own file is complete and unaffected
@@ -390,8 +389,8 @@ def test_import_files_written_by_torch_utils_tensorboard(trackwell_dir: Path) ->
     rows = _history(result.run)
     assert [r["loss"] for r in rows] == [0.0, 0.5, 1.0]
     assert rows[1]["t"] == "torch text"
-    assert rows[2]["grad.max"] == 4.0 and rows[2]["grad.count"] == 4.0
-    assert rows[2]["x"].endswith(".png")
+    assert rows[2]["grad"]["_type"] == "histogram" and sum(rows[2]["grad"]["values"]) == 4.0
+    assert rows[2]["x"]["items"][0]["path"].endswith(".png")
 
 
 def test_patching_by_hand_right_after_init(trackwell_dir: Path) -> None:

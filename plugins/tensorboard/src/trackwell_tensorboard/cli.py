@@ -48,7 +48,7 @@ def tensorboard_command(
     run = result.run
     click.echo(
         f"imported {result.events} events from {result.files} file(s): {result.steps} steps, "
-        f"{result.values} values, {result.media} media files"
+        f"{result.values} values ({result.media} media)"
     )
     if result.config:
         click.echo(f"hyperparameters into the run's config: {', '.join(sorted(result.config))}")

@@ -1,35 +1,52 @@
-"""TensorBoard summary values -> what a trackwell history row holds today.
+"""TensorBoard summary values -> what a trackwell history row holds, named as W&B names them.
+
+W&B's ``sync_tensorboard`` (``wandb/integration/tensorboard/log.py``) is the contract:
 
 - scalars (legacy ``simple_value`` and TF2 scalar tensors) -> numbers under the tag;
+- histograms (legacy ``HistogramProto`` and TF2 ``histograms`` tensors) ->
+  ``trackwell.Histogram`` under the tag, its counts the buckets' counts;
+- images (``Summary.Image`` and TF2 ``images`` tensors) -> a list of ``trackwell.Image``
+  under the tag with ``/`` replaced by ``_`` (W&B's ``history_image_key``); TF1's
+  ``name/image/0``, ``name/image/1`` join one list under ``name_image``; GIFs
+  (``add_video``) become ``trackwell.Video``;
+- PR curves (``add_pr_curve``) -> a ``wandb/line/v0`` chart of a recall/precision table;
 - text -> the string under the tag (without the ``/text_summary`` PyTorch adds);
-- histograms (legacy ``HistogramProto`` and TF2 ``histograms`` tensors) -> summary
-  statistics as numbers: ``<tag>.min``, ``.max``, ``.mean``, ``.std``, ``.count``;
-- images and audio -> the encoded file saved into the run (``files/media/tensorboard/``
-  through ``run.save``), its path under the tag;
+  W&B drops text, a string costs nothing and is what people look for;
+- audio -> ``trackwell.Audio`` under the tag (W&B has it "coming soon");
 - hyperparameters (``add_hparams``) -> the run's config.
 
-When trackwell's media types land, histograms become ``trackwell.Histogram`` and images
-``trackwell.Image`` under the tag itself; the keys above stay as they are.
+Decoding a PNG (PIL) or a WAV happens here, on the thread that converts (the writer's,
+when syncing, as in W&B); encoding the media files is left to trackwell's writer thread.
 """
 
 from __future__ import annotations
 
-import math
+import io
+import logging
 import re
+import wave
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from trackwell_tensorboard.events import DT_STRING, Event, Histogram, Value, hparams
 
+logger = logging.getLogger("trackwell.tensorboard")
+
+#: trackwell.Histogram takes at most this many bins; wider histograms are merged down.
+MAX_BINS = 512
+
 
 @dataclass
 class MediaFile:
-    """An encoded image or audio clip to save into the run."""
+    """Encoded bytes a media type only takes from a file (a GIF, a non-PCM audio clip):
+    staged in the run directory by ``importer.save_media``, which makes the object."""
 
     key: str
-    name: str  # file name under media/tensorboard/
+    name: str  # file name in the staging folder
     data: bytes
+    kind: str  # "video" or "audio"
+    sample_rate: int | None = None
 
 
 @dataclass
@@ -39,49 +56,149 @@ class Converted:
     config: dict[str, Any] = field(default_factory=dict)  # hyperparameters (add_hparams)
     skipped: Counter[str] = field(default_factory=Counter)  # plugin or kind -> count
 
+    def count_media(self) -> int:
+        """Media objects in the values plus files still to stage."""
+        from trackwell.media import Media
 
-def _histogram_stats(key: str, h: Histogram) -> dict[str, float]:
-    count = h.num
-    mean = h.sum / count if count else 0.0
-    var = max(0.0, h.sum_squares / count - mean * mean) if count else 0.0
-    return {
-        f"{key}.min": h.min,
-        f"{key}.max": h.max,
-        f"{key}.mean": mean,
-        f"{key}.std": math.sqrt(var),
-        f"{key}.count": count,
-    }
+        n = len(self.media)
+        for value in self.values.values():
+            items = value if isinstance(value, list) else [value]
+            n += sum(isinstance(v, Media) for v in items)
+        return n
 
 
-def _tensor_histogram(key: str, values: list[Any]) -> dict[str, float]:
-    """TF2 histograms: a k×3 tensor of (left edge, right edge, count)."""
-    buckets = [values[i : i + 3] for i in range(0, len(values) - 2, 3)]
-    count = sum(c for _, _, c in buckets)
-    if not buckets or not count:
-        return {f"{key}.count": 0.0}
-    mids = [((lo + hi) / 2, c) for lo, hi, c in buckets]
-    mean = sum(m * c for m, c in mids) / count
-    var = sum(c * (m - mean) ** 2 for m, c in mids) / count
-    filled = [(lo, hi) for lo, hi, c in buckets if c]
-    return {
-        f"{key}.min": float(filled[0][0]),
-        f"{key}.max": float(filled[-1][1]),
-        f"{key}.mean": mean,
-        f"{key}.std": math.sqrt(var),
-        f"{key}.count": float(count),
-    }
+def namespaced(tag: str, prefix: str) -> str:
+    """W&B's ``namespaced_tag``: ``<prefix>/<tag>``, the tag alone without a prefix."""
+    return f"{prefix}/{tag}" if prefix else tag
+
+
+def image_key(tag: str, prefix: str) -> str:
+    """W&B's ``history_image_key``: slashes in an image's tag become underscores."""
+    return namespaced(re.sub(r"[/\\]", "_", tag), prefix)
+
+
+def _merged(counts: list[float], bins: list[float]) -> tuple[list[float], list[float]]:
+    """At most MAX_BINS bins, neighbours summed (the total count is unchanged)."""
+    if len(counts) <= MAX_BINS:
+        return counts, bins
+    width = -(-len(counts) // MAX_BINS)
+    merged = [sum(counts[i : i + width]) for i in range(0, len(counts), width)]
+    edges = bins[::width]
+    if len(edges) == len(merged):
+        edges.append(bins[-1])
+    return merged, edges
+
+
+def legacy_histogram(h: Histogram) -> tuple[list[float], list[float]] | None:
+    """(counts, bin edges) of a ``HistogramProto``, as W&B computes them.
+
+    TensorBoard stores each bucket's right edge only; W&B takes the first bucket's
+    left edge and the last bucket's right edge (DBL_MAX for TensorFlow) as the
+    neighbouring bucket widths extended. Fewer than 3 buckets: nothing to draw (W&B
+    skips them too).
+    """
+    limits = h.bucket_limit
+    if len(limits) < 3 or len(h.bucket) != len(limits):
+        return None
+    first = limits[0] + limits[0] - limits[1]
+    last = limits[-2] + limits[-2] - limits[-3]
+    return _merged(list(h.bucket), [first, *limits[:-1], last])
+
+
+def tensor_histogram(values: list[Any]) -> tuple[list[float], list[float]] | None:
+    """(counts, bin edges) of a TF2 histogram: a k×3 tensor of (left, right, count)."""
+    rows = [values[i : i + 3] for i in range(0, len(values) - 2, 3)]
+    if not rows:
+        return None
+    counts = [float(c) for _, _, c in rows]
+    bins = [float(rows[0][0])] + [float(hi) for _, hi, _ in rows]
+    return _merged(counts, bins)
+
+
+def _histogram(key: str, pair: tuple[list[float], list[float]] | None, out: Converted) -> None:
+    import trackwell
+
+    if pair is None:
+        out.skipped["histograms (fewer than 3 buckets)"] += 1
+        return
+    out.values[key] = trackwell.Histogram(np_histogram=pair)
+
+
+def _images(tag: str, prefix: str, encoded: list[bytes], step: int, out: Converted) -> None:
+    """W&B's ``encode_images``: a list under the image key, GIFs as videos."""
+    from PIL import Image as PILImage
+
+    import trackwell
+
+    images: list[Any] = []
+    base, _, index = tag.rpartition("/")
+    key = image_key(base, prefix) if base and index.isdigit() else image_key(tag, prefix)
+    for data in encoded:
+        if data.startswith(b"GIF"):
+            n = len(out.media)
+            out.media.append(MediaFile(key, f"{_safe(key)}_{step}_{n}.gif", data, "video"))
+        else:
+            images.append(trackwell.Image(PILImage.open(io.BytesIO(data))))
+    if images:
+        previous = out.values.get(key)
+        out.values[key] = (previous if isinstance(previous, list) else []) + images
+
+
+def _audio(key: str, data: bytes, rate: float, content_type: str, step: int, out: Converted) -> None:
+    """16-bit PCM WAV (what torch, tensorboardX and TensorFlow write) -> samples, no file;
+    anything else is staged as a file, its bytes unchanged."""
+    import trackwell
+
+    if data.startswith(b"RIFF"):
+        try:
+            with wave.open(io.BytesIO(data), "rb") as w:
+                if w.getsampwidth() == 2:
+                    import numpy as np
+
+                    samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+                    if w.getnchannels() > 1:
+                        samples = samples.reshape(-1, w.getnchannels())
+                    out.values[key] = trackwell.Audio(samples, sample_rate=w.getframerate())
+                    return
+        except (wave.Error, EOFError):
+            pass
+    suffix = _extension(data, content_type)
+    sample_rate = round(rate) if rate > 0 else None
+    out.media.append(MediaFile(key, f"{_safe(key)}_{step}.{suffix}", data, "audio", sample_rate))
+
+
+def _pr_curve(key: str, t_values: list[Any], shape: list[int], out: Converted) -> None:
+    """W&B's PR curve: (recall, precision) points, (0, 0) left out, sorted by recall
+    then descending precision, drawn by ``wandb/line/v0``."""
+    import trackwell
+
+    if len(shape) != 2 or shape[0] < 2 or shape[0] * shape[1] != len(t_values):
+        out.skipped["pr_curves"] += 1
+        return
+    n = shape[1]
+    precision = t_values[(shape[0] - 2) * n : (shape[0] - 1) * n]
+    recall = t_values[(shape[0] - 1) * n :]
+    points = sorted(
+        ((float(r), float(p)) for r, p in zip(recall, precision, strict=True) if p != 0 or r != 0),
+        key=lambda rp: (rp[0], -rp[1]),
+    )
+    table = trackwell.Table(data=[list(p) for p in points], columns=["recall", "precision"])
+    out.values[key] = trackwell.plot_table(
+        "wandb/line/v0", table, {"x": "recall", "y": "precision"}, {"title": f"{key} Precision v. Recall"}
+    )
 
 
 def _extension(data: bytes, content_type: str = "") -> str:
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data.startswith(b"GIF8"):
-        return "gif"
     if data.startswith(b"RIFF"):
         return "wav"
-    return content_type.rsplit("/", 1)[-1] if "/" in content_type else "bin"
+    if data.startswith((b"ID3", b"\xff\xfb")):
+        return "mp3"
+    if data.startswith(b"OggS"):
+        return "ogg"
+    if data.startswith(b"fLaC"):
+        return "flac"
+    sub = content_type.rsplit("/", 1)[-1] if "/" in content_type else ""
+    return {"mpeg": "mp3", "x-wav": "wav", "wave": "wav"}.get(sub, sub or "wav")
 
 
 def _safe(text: str) -> str:
@@ -94,29 +211,26 @@ def _text(values: list[Any]) -> str:
 
 
 def convert_value(value: Value, step: int, prefix: str, out: Converted) -> None:
-    key = f"{prefix}/{value.tag}" if prefix else value.tag
+    key = namespaced(value.tag, prefix)
     if value.plugin == "hparams":
         # experiment / session_end_info only describe the session: nothing to log
         out.config.update(hparams(value.plugin_content))
     elif value.simple_value is not None:
         out.values[key] = value.simple_value
     elif value.histo is not None:
-        out.values.update(_histogram_stats(key, value.histo))
+        _histogram(key, legacy_histogram(value.histo), out)
     elif value.image is not None:
-        data = value.image.encoded
-        name = f"{_safe(key)}_{step}.{_extension(data)}"
-        out.media.append(MediaFile(key, name, data))
+        _images(value.tag, prefix, [value.image.encoded], step, out)
     elif value.audio is not None:
-        data = value.audio.encoded
-        name = f"{_safe(key)}_{step}.{_extension(data, value.audio.content_type)}"
-        out.media.append(MediaFile(key, name, data))
+        a = value.audio
+        _audio(key, a.encoded, a.sample_rate, a.content_type, step, out)
     elif value.tensor is not None:
-        _convert_tensor(key, value, step, out)
+        _convert_tensor(key, value, step, prefix, out)
     else:
         out.skipped[value.plugin or "unknown"] += 1
 
 
-def _convert_tensor(key: str, value: Value, step: int, out: Converted) -> None:
+def _convert_tensor(key: str, value: Value, step: int, prefix: str, out: Converted) -> None:
     t = value.tensor
     assert t is not None
     plugin = value.plugin
@@ -124,12 +238,11 @@ def _convert_tensor(key: str, value: Value, step: int, out: Converted) -> None:
         # torch.utils.tensorboard and tensorboardX name add_text("notes") "notes/text_summary"
         out.values[key.removesuffix("/text_summary")] = _text(t.values)
     elif plugin == "histograms":
-        out.values.update(_tensor_histogram(key, t.values))
+        _histogram(key, tensor_histogram(t.values), out)
     elif plugin == "images" and t.dtype == DT_STRING and len(t.values) > 2:
-        # [width, height, image, image, ...]: one file per image in the batch
-        for i, data in enumerate(t.values[2:]):
-            suffix = f"_{i}" if len(t.values) > 3 else ""
-            out.media.append(MediaFile(key, f"{_safe(key)}_{step}{suffix}.{_extension(data)}", data))
+        _images(value.tag, prefix, t.values[2:], step, out)  # [width, height, image, ...]
+    elif plugin == "pr_curves":
+        _pr_curve(key, t.values, t.shape, out)
     elif plugin in ("", "scalars") and len(t.values) == 1 and not isinstance(t.values[0], bytes):
         out.values[key] = t.values[0]
     else:
@@ -140,5 +253,9 @@ def convert_event(event: Event, prefix: str = "") -> Converted:
     """The values of one event, keyed ``<prefix>/<tag>`` (no prefix: the tag alone)."""
     out = Converted()
     for value in event.values:
-        convert_value(value, event.step, prefix, out)
+        try:
+            convert_value(value, event.step, prefix, out)
+        except Exception as exc:  # a damaged image or histogram costs that value only
+            logger.debug("tensorboard value %r not converted", value.tag, exc_info=exc)
+            out.skipped[f"{value.plugin or 'value'} (unreadable)"] += 1
     return out

@@ -15,32 +15,31 @@ from trackwell_tensorboard.events import event_files, read_events
 if TYPE_CHECKING:
     from trackwell.run import Run
 
-#: Where media are staged inside the run directory before ``run.save`` copies them.
+#: Where GIFs and non-PCM audio are staged inside the run directory (see ``save_media``).
 STAGING = Path("tmp") / "tensorboard"
-MEDIA_DIR = "media/tensorboard"
 
 
 def save_media(run: Run, media: Sequence[MediaFile]) -> dict[str, Any]:
-    """Write encoded images/audio into the run's files; the row values that point at them.
+    """Stage the files of GIFs and non-PCM audio in the run directory; the row values
+    (``trackwell.Video`` lists, ``trackwell.Audio``) made from them.
 
-    A key with several files in one step (an image batch) gets a list of paths.
+    The media types copy the file into ``files/media/`` on trackwell's writer thread;
+    the staged copy only has to outlive the run, so it lives in the run's ``tmp/``.
     """
     if not media or run.disabled:
         return {}
-    staging = Path(run.dir) / STAGING
-    target = staging / MEDIA_DIR
+    import trackwell
+
+    target = Path(run.dir) / STAGING
     target.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
     for item in media:
         path = target / item.name
         path.write_bytes(item.data)
-        run.save(str(path), base_path=str(staging), policy="now")
-        rel = f"{MEDIA_DIR}/{item.name}"
-        if item.key in out:
-            previous = out[item.key]
-            out[item.key] = [*previous, rel] if isinstance(previous, list) else [previous, rel]
+        if item.kind == "video":
+            out.setdefault(item.key, []).append(trackwell.Video(str(path), format="gif"))
         else:
-            out[item.key] = rel
+            out[item.key] = trackwell.Audio(str(path), sample_rate=item.sample_rate)
     return out
 
 
@@ -63,8 +62,8 @@ class ImportResult:
     files: int = 0
     events: int = 0
     steps: int = 0
-    values: int = 0
-    media: int = 0
+    values: int = 0  # values logged, media included
+    media: int = 0  # media objects among them: histograms, images (each of a list), audio, charts
     config: dict[str, Any] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
 
@@ -126,7 +125,11 @@ def import_logdir(
             if not converted.values and not converted.media:
                 continue
             merged = by_step.setdefault(event.step, Converted())
-            merged.values.update(converted.values)
+            for key, value in converted.values.items():
+                previous = merged.values.get(key)
+                if isinstance(value, list) and isinstance(previous, list):
+                    value = previous + value  # TF1's name/image/0, name/image/1 in two events
+                merged.values[key] = value
             merged.media += converted.media
     try:
         if hyper:
@@ -134,9 +137,9 @@ def import_logdir(
             result.config = hyper
         for step in sorted(by_step):
             converted = by_step[step]
-            row = {**converted.values, **save_media(run, converted.media), "global_step": step}
+            result.media += converted.count_media()
             result.values += len(converted.values)
-            result.media += len(converted.media)
+            row = {**converted.values, **save_media(run, converted.media), "global_step": step}
             if own_run and step >= 0:
                 run.log(row, step=step)
             else:
