@@ -2,12 +2,24 @@
 
 W&B's importer API: ``MlflowImporter``, ``MlflowRun``, ``Namespace``; also reachable as
 ``trackwell.apis.importers.mlflow`` (and ``wandb.apis.importers.mlflow`` under
-``import trackwell as wandb``). Importing this package imports MLflow only when an
-importer is made, so the plugin hook costs ``trackwell`` nothing.
+``import trackwell as wandb``). The names load on first use (module ``__getattr__``):
+the plugin hook module lives in this package and is imported at every ``init()``, so
+the package itself must cost nothing; MLflow loads only when an importer is made.
 """
 
 from __future__ import annotations
 
-from trackwell_mlflow.importer import MlflowImporter, MlflowRun, Namespace, Report
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trackwell_mlflow.importer import MlflowImporter, MlflowRun, Namespace, Report
 
 __all__ = ["MlflowImporter", "MlflowRun", "Namespace", "Report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from trackwell_mlflow import importer
+
+        return getattr(importer, name)
+    raise AttributeError(f"module 'trackwell_mlflow' has no attribute {name!r}")
