@@ -118,7 +118,7 @@ def _prepare(
 
 
 def roc_curve(
-    y_true: Sequence[Any],
+    y_true: Sequence[Any] | Any,  # a list, or a numpy array
     y_probas: Sequence[Sequence[float]] | None = None,
     labels: list[str] | None = None,
     classes_to_plot: list[Any] | None = None,
@@ -150,7 +150,7 @@ def roc_curve(
 
 
 def pr_curve(
-    y_true: Sequence[Any],
+    y_true: Sequence[Any] | Any,  # a list, or a numpy array
     y_probas: Sequence[Sequence[float]] | None = None,
     labels: list[str] | None = None,
     classes_to_plot: list[Any] | None = None,
