@@ -56,15 +56,11 @@ class Converted:
     config: dict[str, Any] = field(default_factory=dict)  # hyperparameters (add_hparams)
     skipped: Counter[str] = field(default_factory=Counter)  # plugin or kind -> count
 
+    made: int = 0  # media objects made (each image of a list counts)
+
     def count_media(self) -> int:
         """Media objects in the values plus files still to stage."""
-        from trackwell.media import Media
-
-        n = len(self.media)
-        for value in self.values.values():
-            items = value if isinstance(value, list) else [value]
-            n += sum(isinstance(v, Media) for v in items)
-        return n
+        return self.made + len(self.media)
 
 
 def namespaced(tag: str, prefix: str) -> str:
@@ -122,6 +118,7 @@ def _histogram(key: str, pair: tuple[list[float], list[float]] | None, out: Conv
         out.skipped["histograms (fewer than 3 buckets)"] += 1
         return
     out.values[key] = trackwell.Histogram(np_histogram=pair)
+    out.made += 1
 
 
 def _images(tag: str, prefix: str, encoded: list[bytes], step: int, out: Converted) -> None:
@@ -140,6 +137,7 @@ def _images(tag: str, prefix: str, encoded: list[bytes], step: int, out: Convert
         else:
             images.append(trackwell.Image(PILImage.open(io.BytesIO(data))))
     if images:
+        out.made += len(images)
         previous = out.values.get(key)
         out.values[key] = (previous if isinstance(previous, list) else []) + images
 
@@ -159,6 +157,7 @@ def _audio(key: str, data: bytes, rate: float, content_type: str, step: int, out
                     if w.getnchannels() > 1:
                         samples = samples.reshape(-1, w.getnchannels())
                     out.values[key] = trackwell.Audio(samples, sample_rate=w.getframerate())
+                    out.made += 1
                     return
         except (wave.Error, EOFError):
             pass
@@ -186,6 +185,7 @@ def _pr_curve(key: str, t_values: list[Any], shape: list[int], out: Converted) -
     out.values[key] = trackwell.plot_table(
         "wandb/line/v0", table, {"x": "recall", "y": "precision"}, {"title": f"{key} Precision v. Recall"}
     )
+    out.made += 1
 
 
 def _extension(data: bytes, content_type: str = "") -> str:

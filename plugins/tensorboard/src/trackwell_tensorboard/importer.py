@@ -131,6 +131,7 @@ def import_logdir(
                     value = previous + value  # TF1's name/image/0, name/image/1 in two events
                 merged.values[key] = value
             merged.media += converted.media
+            merged.made += converted.made
     try:
         if hyper:
             run.config.update(hyper, allow_val_change=True)
