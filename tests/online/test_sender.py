@@ -260,6 +260,7 @@ def test_big_saved_files_go_up_in_parts(
     online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sender, "FILE_PART_BYTES", 1000)
+    monkeypatch.setattr(sender, "BATCH_FILE_BYTES", 1000)  # bigger files go alone, in parts
     data = bytes(range(256)) * 20
     Path("weights.bin").write_bytes(data)
     run = trackwell.init(project="p")
