@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from trackwell_server.dashboard import views
 from trackwell_server.dashboard.session import COOKIE, TTL_SECONDS
 from trackwell_server.db.engine import read
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
@@ -52,6 +53,7 @@ api = APIRouter(tags=["dashboard"])
 def install(app: FastAPI, api_prefix: str) -> None:
     """Add the dashboard to ``app``: after the API routes, whose paths it must not shadow."""
     app.include_router(api, prefix=api_prefix, responses=ERROR_RESPONSES)
+    app.include_router(views.router, prefix=api_prefix, responses=ERROR_RESPONSES)
     app.include_router(sessions)
     # Any method on an unknown API path is the API's JSON 404, before a page route of the
     # same shape (`/api/v1/runs/x` looks like `/{entity}/{project}/runs/{id}`) answers 405.
@@ -97,6 +99,26 @@ def compare_page(entity: Entity, project: Project) -> Response:
 
 @pages.get("/{entity}/{project}/runs/{run_id}")
 def run_page(entity: Entity, project: Project, run_id: RunId) -> Response:
+    return _shell(entity)
+
+
+@pages.get("/{entity}/{project}/artifacts")
+def artifacts_page(entity: Entity, project: Project) -> Response:
+    return _shell(entity)
+
+
+@pages.get("/{entity}/{project}/artifacts/{name}/{version}")
+def artifact_page(entity: Entity, project: Project, name: str, version: str) -> Response:
+    return _shell(entity)
+
+
+@pages.get("/{entity}/{project}/sweeps")
+def sweeps_page(entity: Entity, project: Project) -> Response:
+    return _shell(entity)
+
+
+@pages.get("/{entity}/{project}/sweeps/{sweep_id}")
+def sweep_page(entity: Entity, project: Project, sweep_id: str) -> Response:
     return _shell(entity)
 
 

@@ -9,6 +9,10 @@ const ROUTES = [
   [/^\/([^/]+)\/([^/]+)$/, "workspace"],
   [/^\/([^/]+)\/([^/]+)\/compare$/, "compare"],
   [/^\/([^/]+)\/([^/]+)\/runs\/([^/]+)$/, "run"],
+  [/^\/([^/]+)\/([^/]+)\/artifacts$/, "artifacts"],
+  [/^\/([^/]+)\/([^/]+)\/artifacts\/([^/]+)\/([^/]+)$/, "artifact"],
+  [/^\/([^/]+)\/([^/]+)\/sweeps$/, "sweeps"],
+  [/^\/([^/]+)\/([^/]+)\/sweeps\/([^/]+)$/, "sweep"],
 ];
 
 export function crumbs(...items) {

@@ -1,15 +1,22 @@
 // One run: overview (config, summary, metadata, tags, notes), charts of every
 // metric and of system metrics, console logs, files. Tab and chart settings in the URL.
-// Extension point: media, tables and artifacts become more tabs in TABS.
+// Media, tables, custom charts and artifacts are tabs drawn by their own modules.
 import { get, buckets, fileText, runPath, enc } from "../api.js";
 import { h, clear, fmt, fmtTime, fmtDuration } from "../dom.js";
 import { crumbs } from "../app.js";
 import { runColor } from "../colors.js";
 import { param, setParams, chartSettings } from "../state.js";
 import { panelGrid, chartControls } from "../panels.js";
+import { mediaTab } from "../media.js";
+import { tablesTab } from "../tableview.js";
+import { plotsTab } from "../plots.js";
+import { runArtifactsTab } from "./artifact.js";
 
 const POLL_MS = 2000;
-const TABS = [["overview", "Overview"], ["charts", "Charts"], ["logs", "Logs"], ["files", "Files"]];
+const TABS = [["overview", "Overview"], ["charts", "Charts"], ["media", "Media"], ["tables", "Tables"],
+  ["plots", "Custom charts"], ["artifacts", "Artifacts"], ["logs", "Logs"], ["files", "Files"]];
+/** Tabs drawn once: polling a running run does not redraw them (a slider would jump). */
+const STILL = new Set(["files", "media", "tables", "plots", "artifacts"]);
 
 export function kvTable(obj, id) {
   const entries = Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b));
@@ -98,6 +105,10 @@ export async function render(main, entity, project, id) {
     if (tab === "overview") clear(body).append(overview(run));
     else if (tab === "charts") await charts(refresh);
     else if (tab === "logs") await logs();
+    else if (tab === "media") await mediaTab(body, entity, project, id, run);
+    else if (tab === "tables") await tablesTab(body, entity, project, id, run);
+    else if (tab === "plots") await plotsTab(body, entity, project, id, run);
+    else if (tab === "artifacts") await runArtifactsTab(body, entity, project, id);
     else await files();
   }
   await show();
@@ -108,6 +119,6 @@ export async function render(main, entity, project, id) {
     run = await get(runPath(entity, project, id));
     document.getElementById("state").textContent = run.state;
     document.getElementById("state").className = `state-${run.state}`;
-    if (tab !== "files") await show(true);
+    if (!STILL.has(tab)) await show(true);
   }, POLL_MS);
 }

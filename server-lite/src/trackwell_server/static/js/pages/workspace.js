@@ -223,7 +223,9 @@ export async function render(main, entity, project) {
   });
 
   clear(main).append(
-    h("h1", {}, project),
+    h("h1", {}, project, " ", h("small", { class: "project-links" },
+      h("a", { href: `/${enc(entity)}/${enc(project)}/artifacts`, id: "artifacts-link" }, "Artifacts"), " · ",
+      h("a", { href: `/${enc(entity)}/${enc(project)}/sweeps`, id: "sweeps-link" }, "Sweeps"))),
     h("div", { class: "toolbar" }, search, filter, groupSel, columns, compareLink, count, filterMsg),
     h("div", { class: "table-wrap" }, table),
     chartControls(state.settings, [], (next) => { state.settings = next; drawCharts(); }),
