@@ -78,7 +78,7 @@ def views(site: Site, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
                 for i in range(45)]  # fmt: skip
         run.log({
             "preds": trackwell.Table(columns=["id", "name", "score", "image"], data=rows),
-            "page": trackwell.Html(EVIL, inject=False),  # inject: a stylesheet from app.wandb.ai, which the CSP blocks
+            "page": trackwell.Html(EVIL),  # the default inject: an inline base style, allowed by the CSP
             "cm": trackwell.plot.confusion_matrix(y_true=[0, 1, 1, 2, 2, 2], preds=[0, 1, 2, 2, 2, 1],
                                                   class_names=["a", "b", "c"]),
             "curve": trackwell.plot.line(trackwell.Table(columns=["x", "y"], data=[[i, i * i] for i in range(10)]),

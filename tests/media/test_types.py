@@ -220,7 +220,7 @@ def test_histogram_of_a_torch_tensor_matches_numpy() -> None:
 def test_html_object3d_plotly(ctx: DirContext, tmp_path: Path) -> None:
     rec = Html("<p>hi</p>").to_record(ctx)
     text = (ctx.root / rec["path"]).read_text()
-    assert "<p>hi</p>" in text and "stylesheet" in text
+    assert "<p>hi</p>" in text and "<style data-trackwell-base>" in text and "http" not in text
     assert (ctx.root / Html("<p>x</p>", inject=False).to_record(ctx)["path"]).read_text() == "<p>x</p>"
     pts = np.random.default_rng(1).random((10, 6))
     rec = Object3D(pts).to_record(ctx)

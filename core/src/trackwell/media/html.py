@@ -9,10 +9,16 @@ from typing import Any
 from trackwell.media import _util
 from trackwell.media.base import Media, MediaContext, write_file
 
-#: What ``inject=True`` adds to the page, as W&B does: its base stylesheet.
+#: What ``inject=True`` adds to the page: links open outside the panel, and readable
+#: defaults. W&B links its stylesheet from its own site; ours is inline, so a page
+#: shows the same offline and the dashboard's sandbox (no outside fetches) stays quiet.
 BASE_STYLE = (
-    '<base target="_blank"><link rel="stylesheet" type="text/css" '
-    'href="https://app.wandb.ai/normalize.css" />'
+    '<base target="_blank"><style data-trackwell-base>'
+    "html{-webkit-text-size-adjust:100%;line-height:1.4}"
+    "body{margin:8px;font-family:system-ui,sans-serif;color-scheme:light dark}"
+    "img,svg,video,canvas{max-width:100%;height:auto}"
+    "table{border-collapse:collapse}td,th{padding:2px 6px}"
+    "</style>"
 )
 
 
