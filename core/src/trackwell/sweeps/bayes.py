@@ -1,4 +1,4 @@
-"""Bayesian search: a Gaussian process over the encoded space, expected improvement.
+"""Bayesian search: a Gaussian process (scikit-learn) over the encoded space, expected improvement.
 
 Every parameter is mapped into [0, 1] by its distribution's natural scale (log for
 the log distributions, the normal CDF for normal ones), categorical ones as one-hot
@@ -9,14 +9,16 @@ proposes a value the configuration forbids. Runs still in flight count as
 observations of the mean ("constant liar"), so parallel agents asking at once are
 steered apart.
 
-The GP is a small numpy one (Matern 5/2 with a length scale per column, normalized
-targets, bounded hyperparameters fitted by one L-BFGS-B run on the exact log marginal
-likelihood and its gradient) rather than scikit-learn's ``GaussianProcessRegressor``:
-at sweep sizes (10-500 points) scikit-learn spends ~8 ms of Python per likelihood
-evaluation on its kernel objects, which made one suggestion cost a second or more;
-this one costs a few milliseconds at 50 observations. BLAS runs on one thread while
-it fits (``threadpoolctl`` when installed): threads only add contention at this size.
-numpy and scipy are imported only here, when a bayes sweep asks.
+The GP is scikit-learn's ``GaussianProcessRegressor``: a constant times a Matern 5/2
+kernel with a length scale per column, plus a white-noise kernel, on normalized
+targets, every hyperparameter bounded (positions are in [0, 1], targets have unit
+variance, so the bounds are sensible for any sweep). Its hyperparameters are fitted
+by one L-BFGS-B run with a capped number of iterations, started from the previous
+fit's when the same sweep asks again (the fit then takes a few steps, not dozens),
+with BLAS on one thread: at sweep sizes (10-500 points) threads only fight each other.
+Expected improvement is maximised over random candidates (half from the prior, half
+around the best points), the best few then polished by L-BFGS-B. numpy, scipy and
+scikit-learn are imported only here, when a bayes sweep asks.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import threading
 from collections.abc import Iterator, Sequence
 from statistics import NormalDist
 from typing import Any
@@ -129,11 +132,20 @@ def decode(params: Sequence[Param], row: Sequence[float]) -> dict[str, Any]:
 
 
 class BayesSearch:
-    """The ``bayes`` method: GP + expected improvement (``xi`` is EI's exploration margin)."""
+    """The ``bayes`` method: GP + expected improvement (``xi`` is EI's exploration margin).
 
-    def __init__(self, n_candidates: int = N_CANDIDATES, xi: float = 0.01) -> None:
+    ``max_iter`` caps the L-BFGS-B iterations of a hyperparameter fit (a cold one; a
+    warm-started one converges in a few), ``n_polish`` is how many of the best
+    candidates are polished by L-BFGS-B on the EI.
+    """
+
+    def __init__(
+        self, n_candidates: int = N_CANDIDATES, xi: float = 0.01, max_iter: int = 40, n_polish: int = 2
+    ) -> None:
         self.n_candidates = n_candidates
         self.xi = xi
+        self.max_iter = max_iter
+        self.n_polish = n_polish
 
     def suggest(
         self, config: SweepConfig, trials: Sequence[Trial], rng: random.Random
@@ -145,9 +157,11 @@ class BayesSearch:
             return {p.name: p.sample(rng) for p in params}
         try:
             import numpy as np
+            import sklearn.gaussian_process  # noqa: F401
         except ImportError as exc:
             raise UsageError(
-                f"the bayes sweep method needs numpy and scipy: pip install 'trackwell[sweeps]' ({exc})"
+                "the bayes sweep method needs numpy, scipy and scikit-learn: "
+                f"pip install 'trackwell[sweeps]' ({exc})"
             ) from None
         x = np.array([encode(params, t.params) for t in done], dtype=float)
         y = np.array([config.sign * float(t.metric) for t in done])  # type: ignore[arg-type]
@@ -155,12 +169,24 @@ class BayesSearch:
         if pending:  # constant liar: in-flight points look average, so EI looks elsewhere
             x = np.vstack([x, np.array([encode(params, t.params) for t in pending], dtype=float)])
             y = np.concatenate([y, np.full(len(pending), float(np.mean(y)))])
+        key = _sweep_key(config)
+        observed = _observations(x[: len(done)], y[: len(done)])
         with _one_blas_thread():
-            gp = GaussianProcess(x, y)
+            model = _fit(x, y, _WARM.get(key, observed), self.max_iter, rng.randrange(2**31))
+            _WARM.put(key, observed, model.kernel_)
+            model.kernel_ = model.kernel_.k1  # the latent function's variance: noise out of EI
+            best = float(np.min(y[: len(done)]))
+            margin = self.xi * float(np.std(y) or 1.0)
+
+            def ei_of(rows: Any) -> Any:
+                mu, sd = model.predict(rows, return_std=True)
+                return expected_improvement(mu, sd, best, margin)
+
             cands = self._candidates(params, x[: len(done)], y[: len(done)], rng, np)
-            mu, sd = gp.predict(cands)
-        best = float(np.min(y[: len(done)]))
-        ei = expected_improvement(mu, sd, best, self.xi * float(np.std(y) or 1.0))
+            ei = ei_of(cands)
+            top = cands[np.argsort(-ei)[: self.n_polish]]
+            polished = _legal(params, np.array([_polish(ei_of, row, params) for row in top]), np)
+            cands, ei = np.vstack([cands, polished]), np.concatenate([ei, ei_of(polished)])
         return decode(params, cands[int(np.argmax(ei))].tolist())
 
     def _candidates(self, params: Sequence[Param], x: Any, y: Any, rng: random.Random, np: Any) -> Any:
@@ -174,6 +200,119 @@ class BayesSearch:
         scale = nrng.choice([0.02, 0.08, 0.2], size=(len(centers), 1))
         local = np.clip(centers + nrng.normal(size=centers.shape) * scale, 0.0, 1.0)
         return _legal(params, np.vstack([rows, local]), np)
+
+
+#: Hyperparameter bounds, on positions in [0, 1] and targets normalized to unit variance:
+#: signal variance, length scale (per column) and noise variance.
+SIGNAL_BOUNDS = (0.05, 20.0)
+LENGTH_BOUNDS = (0.03, 3.0)
+NOISE_BOUNDS = (1e-6, 0.1)
+
+
+def _fit(x: Any, y: Any, warm: Any, max_iter: int, seed: int) -> Any:
+    """A ``GaussianProcessRegressor`` fitted to ``x``, ``y``, its hyperparameters started
+    from kernel ``warm`` (the previous fit's ``kernel_``) when given."""
+    import warnings
+
+    from scipy.optimize import minimize
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import (
+        ConstantKernel,
+        Matern,
+        WhiteKernel,
+    )
+
+    def lbfgs(obj: Any, theta: Any, bounds: Any) -> tuple[Any, float]:
+        """scikit-learn's own ``fmin_l_bfgs_b`` optimizer, with its iterations capped."""
+        limit = {"maxiter": max_iter}
+        found = minimize(obj, theta, jac=True, method="L-BFGS-B", bounds=bounds, options=limit)
+        if not math.isfinite(found.fun):  # every step failed (a singular kernel): keep the start
+            return theta, float(obj(theta, eval_gradient=False))
+        return found.x, float(found.fun)
+
+    if warm is None:
+        warm = ConstantKernel(1.0, SIGNAL_BOUNDS) * Matern(
+            [0.3] * x.shape[1], LENGTH_BOUNDS, nu=2.5
+        ) + WhiteKernel(1e-3, NOISE_BOUNDS)
+    gp = GaussianProcessRegressor(
+        kernel=warm, normalize_y=True, optimizer=lbfgs, n_restarts_optimizer=0, random_state=seed
+    )
+    with warnings.catch_warnings():
+        # a hyperparameter at its bound is expected with few points (a flat or a rough axis)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return gp.fit(x, y)
+
+
+def _polish(ei_of: Any, row: Any, params: Sequence[Param]) -> Any:
+    """``row`` moved uphill on the EI by L-BFGS-B over its numeric columns (categorical
+    ones stay), with forward-difference gradients computed in one prediction per step."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    free, i = [], 0
+    for p in params:
+        w = _width(p)
+        if w == 1:
+            free.append(i)
+        i += w
+    if not free:
+        return row
+    h = 1e-4
+    steps = np.vstack([np.zeros(len(row)), np.eye(len(row))[free] * h])
+    scale = float(ei_of(row[None, :])[0]) or 1.0  # EI can be ~1e-9: keep the objective near 1
+
+    def neg_ei(z: Any) -> tuple[float, Any]:
+        base = row.copy()
+        base[free] = z
+        ei = ei_of(base + steps) / scale
+        return -float(ei[0]), -(ei[1:] - ei[0]) / h
+
+    found = minimize(neg_ei, row[free], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(free),
+                     options={"maxiter": 10})  # fmt: skip
+    out = row.copy()
+    out[free] = found.x
+    return out
+
+
+def _sweep_key(config: SweepConfig) -> str:
+    """What identifies a sweep's search space and goal (the warm starts' key)."""
+    return repr((config.params, config.sign))
+
+
+def _observations(x: Any, y: Any) -> frozenset[tuple[float, ...]]:
+    return frozenset((*row, float(v)) for row, v in zip(x.tolist(), y.tolist(), strict=True))
+
+
+class _WarmStarts:
+    """The last fitted kernel of the most recent sweeps, to start the next fit from.
+
+    A fit starts warm only when the sweep continues: its finished runs include every
+    one the previous fit saw. Two processes (or a restarted controller) may then start
+    from different hyperparameters, so their suggestions can differ a little; the
+    optimum they converge to is the same.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._fits: dict[str, tuple[frozenset[tuple[float, ...]], Any]] = {}
+
+    def get(self, key: str, observed: frozenset[tuple[float, ...]]) -> Any:
+        with self._lock:
+            seen, kernel = self._fits.get(key, (None, None))
+        return kernel if seen is not None and seen <= observed else None
+
+    def put(self, key: str, observed: frozenset[tuple[float, ...]], kernel: Any) -> None:
+        with self._lock:
+            self._fits.pop(key, None)
+            self._fits[key] = (observed, kernel)
+            while len(self._fits) > self.size:
+                del self._fits[next(iter(self._fits))]
+
+
+#: One per process: the engine makes a new ``BayesSearch`` for every suggestion.
+_WARM = _WarmStarts()
 
 
 def _legal(params: Sequence[Param], rows: Any, np: Any) -> Any:
@@ -201,95 +340,19 @@ _controller: list[Any] = []  # threadpoolctl's controller, found once (finding t
 
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
-    try:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-    except ImportError:
-        yield
-        return
+    """BLAS on one thread (``threadpoolctl``, a scikit-learn dependency) while a GP fits."""
+    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
     if not _controller:
-        # scipy's own BLAS loads with these: import them first, so the controller sees it too
+        # threadpoolctl limits only the libraries loaded when the controller looks, and
+        # scipy's BLAS loads with these: import them first, or the limit silently misses it
         import scipy.linalg
         import scipy.optimize  # noqa: F401
+        import sklearn.gaussian_process  # noqa: F401
 
         _controller.append(ThreadpoolController())
     with _controller[0].limit(limits=1, user_api="blas"):
         yield
-
-
-#: Hyperparameter bounds, on positions in [0, 1] and targets normalized to unit variance:
-#: signal variance, length scale (per column) and noise variance.
-SIGNAL_BOUNDS = (0.05, 20.0)
-LENGTH_BOUNDS = (0.03, 3.0)
-NOISE_BOUNDS = (1e-6, 0.1)
-_SQRT5 = math.sqrt(5.0)
-
-
-class GaussianProcess:
-    """A GP regression of ``y`` on ``x`` (rows in [0, 1]^d), hyperparameters fitted at construction."""
-
-    def __init__(self, x: Any, y: Any, max_iter: int = 40) -> None:
-        import numpy as np
-        from scipy.optimize import minimize
-
-        self.x = x
-        self.mean, self.scale = float(np.mean(y)), float(np.std(y)) or 1.0
-        self.y = (y - self.mean) / self.scale
-        self.sq = (x[:, None, :] - x[None, :, :]) ** 2  # n x n x d squared differences
-        d = x.shape[1]
-        bounds = [np.log(SIGNAL_BOUNDS)] + [np.log(LENGTH_BOUNDS)] * d + [np.log(NOISE_BOUNDS)]
-        start = np.log(np.array([1.0] + [0.3] * d + [1e-3]))
-        found = minimize(
-            self._neg_lml, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": max_iter}
-        )
-        self._neg_lml(found.x if np.isfinite(found.fun) else start)  # leaves the factors of the best
-        self.theta = found.x
-
-    def _kernel_parts(self, theta: Any, sq: Any) -> tuple[Any, Any, Any]:
-        """(k, s2 * 5/3 (1 + sqrt5 r) exp(-sqrt5 r), scaled squared differences) for ``sq``."""
-        import numpy as np
-
-        s2, ls = math.exp(theta[0]), np.exp(theta[1:-1])
-        scaled = sq / ls**2
-        r = np.sqrt(np.maximum(scaled.sum(axis=-1), 0.0))
-        e = np.exp(-_SQRT5 * r)
-        return s2 * (1 + _SQRT5 * r + 5.0 / 3.0 * r * r) * e, s2 * 5.0 / 3.0 * (1 + _SQRT5 * r) * e, scaled
-
-    def _neg_lml(self, theta: Any) -> tuple[float, Any]:
-        """Minus the log marginal likelihood and its gradient in ``theta`` (all logs)."""
-        import numpy as np
-        from scipy.linalg import solve_triangular
-
-        n = len(self.y)
-        k, a, scaled = self._kernel_parts(theta, self.sq)
-        noise = math.exp(theta[-1])
-        try:
-            chol = np.linalg.cholesky(k + (noise + 1e-10) * np.eye(n))
-        except np.linalg.LinAlgError:
-            return 1e25, np.zeros_like(theta)
-        inv_chol = solve_triangular(chol, np.eye(n), lower=True)
-        k_inv = inv_chol.T @ inv_chol
-        alpha = k_inv @ self.y
-        self._chol, self._alpha, self._theta_now = chol, alpha, theta
-        log_det = 2 * float(np.log(np.diag(chol)).sum())
-        lml = -0.5 * (float(self.y @ alpha) + log_det + n * math.log(2 * math.pi))
-        w = np.outer(alpha, alpha) - k_inv
-        grad = np.empty_like(theta)
-        grad[0] = 0.5 * float((w * k).sum())
-        grad[1:-1] = 0.5 * np.einsum("ij,ijk->k", w * a, scaled)
-        grad[-1] = 0.5 * noise * float(np.trace(w))
-        return -lml, -grad
-
-    def predict(self, cands: Any) -> tuple[Any, Any]:
-        """Posterior mean and standard deviation (of the function, noise excluded) at ``cands``."""
-        import numpy as np
-        from scipy.linalg import solve_triangular
-
-        theta = self._theta_now
-        ks, _, _ = self._kernel_parts(theta, (cands[:, None, :] - self.x[None, :, :]) ** 2)
-        mu = ks @ self._alpha
-        v = solve_triangular(self._chol, ks.T, lower=True)
-        var = np.maximum(math.exp(theta[0]) - (v * v).sum(axis=0), 1e-12)
-        return mu * self.scale + self.mean, np.sqrt(var) * self.scale
 
 
 def expected_improvement(mu: Any, sd: Any, best: float, xi: float) -> Any:
