@@ -961,8 +961,7 @@ def link_version(entity: Entity, project: Project, name: Name, body: LinkBody, w
             if digests
             else {}
         )
-        for digest in digests:
-            art.add_blob(conn, proj.id, digest, sizes.get(digest, 0), now)
+        art.add_blobs(conn, proj.id, [(d, sizes.get(d, 0)) for d in digests], now)
         pk = art.add_version(
             conn,
             coll,
