@@ -108,7 +108,7 @@ def test_a_continuing_sweep_starts_its_fit_from_the_previous_kernel() -> None:
 
 def test_the_fit_runs_blas_on_one_thread() -> None:
     # threadpoolctl limits only libraries loaded when it looks: scipy's BLAS must be among them
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 
     from trackwell.sweeps.bayes import _one_blas_thread
 
