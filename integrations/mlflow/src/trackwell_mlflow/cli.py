@@ -87,7 +87,7 @@ def mlflow_command(
     if dry_run:
         points = params = files = size = 0
         for r in runs:
-            points += sum(len(v) for v in r.history().values())
+            points += r.point_count()
             params += len(r.run.data.params)
             if not no_artifacts:
                 listed = list(_walk_artifacts(r.mlflow_client, r.run_id(), ""))

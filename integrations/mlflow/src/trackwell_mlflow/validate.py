@@ -3,7 +3,7 @@
 Why a separate reader path: the check must not trust the importer's own bookkeeping,
 so it reads the run back the way a user would (``trackwell.Api``) and compares every
 param, tag, metric point (value, step, timestamp; NaN equal to NaN) and artifact file
-(sha256) with what MLflow's client returns.
+(sha256) with what MLflow's client returns (not the importer's fast SQL reader).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def validate_run(
             got[key].append((step, float(value), round(float(ts) * 1000)))
             for v, t in row.get(f"_mlflow_points/{key}") or ():
                 got[key].append((step, float(v), round(float(t) * 1000)))
-    for key, points in mrun.history().items():
+    for key, points in mrun.client_history().items():
         want = sorted(((int(p.step), float(p.value), int(p.timestamp)) for p in points), key=_order)
         have = sorted(got.pop(key, []), key=_order)
         if len(want) != len(have):
