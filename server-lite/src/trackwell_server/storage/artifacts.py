@@ -183,15 +183,15 @@ def add_blobs(conn: sa.Connection, project_id: int, blobs: Sequence[tuple[str, i
     otherwise cost 2,000 statements and 1,000 savepoints inside the write lock)."""
     sizes = dict(blobs)
     fresh = sizes.keys() - held_blobs(conn, project_id, list(sizes), touch=now)
-    rows = [{"project_id": project_id, "digest": d, "size": sizes[d], "seen_at": now} for d in sorted(fresh)]
-    if not rows:
+    if not fresh:
         return
+    rows = [{"project_id": project_id, "digest": d, "size": sizes[d], "seen_at": now} for d in sorted(fresh)]
     try:
         with conn.begin_nested():
             conn.execute(sa.insert(artifact_blobs), rows)
     except sa.exc.IntegrityError:  # another writer recorded some meanwhile (PostgreSQL): one by one
-        for row in rows:
-            add_blob(conn, project_id, row["digest"], row["size"], now)
+        for digest in sorted(fresh):
+            add_blob(conn, project_id, digest, sizes[digest], now)
 
 
 # -- reading versions ---------------------------------------------------------------

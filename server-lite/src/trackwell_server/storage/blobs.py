@@ -46,7 +46,7 @@ class BlobWriter(Protocol):
     ``abort`` throws them away.
     """
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | memoryview) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -242,7 +242,7 @@ class _LocalWriter:
         fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         self.fh = os.fdopen(fd, "wb")
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self.fh.write(data)
 
     def commit(self) -> None:
@@ -266,7 +266,7 @@ class _S3Writer:
         self.key = key
         self.fh = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self.fh.write(data)
 
     def commit(self) -> None:
