@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.routing import Match
 
 from trackwell_server.dashboard import views
 from trackwell_server.dashboard.session import COOKIE, TTL_SECONDS
@@ -67,8 +68,24 @@ def install(app: FastAPI, api_prefix: str) -> None:
     app.mount("/_dash/static", StaticFiles(directory=STATIC), name="dashboard-static")
 
 
-def _no_such_api_route(rest: str) -> Response:
+def _no_such_api_route(request: Request, rest: str) -> Response:
+    # A known path asked with another method stays 405, as before this catch-all:
+    # Starlette prefers a full match (this route) over a method mismatch elsewhere.
+    for route in request.app.router.routes:
+        if _is_dashboard(route):
+            continue  # `/api/v1/runs/x` has the shape of a page, which is not an API route
+        if route.matches(request.scope)[0] is Match.PARTIAL:
+            raise ApiError(405, f"{request.method} is not allowed on {request.url.path}")
     raise ApiError(404, "no such API route")
+
+
+def _is_dashboard(route: Any) -> bool:
+    # Newer FastAPI keeps an included router whole (``original_router``); older ones
+    # copy its routes into the app, recognisable by their endpoints.
+    if getattr(route, "original_router", None) in (pages, sessions):
+        return True
+    endpoint = getattr(route, "endpoint", None)
+    return any(getattr(r, "endpoint", None) is endpoint for r in (*pages.routes, *sessions.routes))
 
 
 def _shell(entity: str = "") -> Response:
