@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from trackwell._version import __version__
+from trackwell.artifacts.cache import hash_file
 from trackwell.errors import CommError
 from trackwell.transport import Transport
 
@@ -267,7 +268,7 @@ class ArtifactClient:
                 if not exc.retryable or attempt == ATTEMPTS - 1:
                     raise
                 time.sleep(min(4.0, 0.25 * 2**attempt))
-        got, got_size = _hash(dest)
+        got, got_size = hash_file(dest)
         if got != digest or (size is not None and got_size != size):
             dest.unlink()
             raise CommError(f"blob {digest} arrived corrupted (sha256 {got}, {got_size} bytes); try again")
@@ -378,16 +379,6 @@ class ChangedFileError(CommError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, status=409, code="file_changed")
-
-
-def _hash(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
 
 
 def env_workers() -> int:
