@@ -165,6 +165,11 @@ class Transport:
                     f"cannot reach the trackwell server at {self.base_url}: {_reason(exc)}",
                     exc=exc,
                 ) from None
+            except BaseException:
+                # Interrupted mid-exchange (Ctrl-C, a sweep's stop raised in the trial's
+                # thread): the connection is half used, so it must never be reused.
+                self.close()
+                raise
             if response.will_close:
                 self.close()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, raw

@@ -45,7 +45,10 @@ export async function tablesTab(body, entity, project, id, run) {
   const wrap = h("div", { class: "table-wrap tall" });
   const err = h("p", { class: "error", role: "alert" });
 
+  let latest = 0; // quick clicks start several loads: only the newest may draw
+
   async function load() {
+    const mine = ++latest;
     setParams({ "t.key": st.key, "t.sort": st.sort, "t.desc": st.desc, "t.page": st.page || "", "t.where": st.where,
       "t.op": st.where && st.op !== "=" ? st.op : "", "t.value": st.where ? st.value : "" });
     const path = run.summary[st.key].path;
@@ -53,8 +56,9 @@ export async function tablesTab(body, entity, project, id, run) {
     try {
       data = await tableRows(entity, project, id, path, { offset: st.page * PAGE, sort: st.sort, desc: st.desc,
         where: st.where, op: st.op, value: st.value });
+      if (mine !== latest) return;
       err.textContent = "";
-    } catch (e) { err.textContent = e.message; return; }
+    } catch (e) { if (mine === latest) err.textContent = e.message; return; }
     if (whereSel.options.length !== data.columns.length + 1) {
       clear(whereSel).append(h("option", { value: "" }, "(no filter)"),
         ...data.columns.map((c) => h("option", { value: c, selected: c === st.where }, c)));
