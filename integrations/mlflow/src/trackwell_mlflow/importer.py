@@ -667,6 +667,7 @@ class MlflowImporter:
         client_id: str, metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:  # fmt: skip
         """Upload the blobs the server lacks and commit one version (idempotent by digest and client_id)."""
+        from trackwell.artifacts.cache import hash_file
         from trackwell.artifacts.client import ArtifactClient, artifact_path, env_workers
         from trackwell.artifacts.manifest import manifest_digest
 
@@ -675,7 +676,7 @@ class MlflowImporter:
         entries: dict[str, dict[str, Any]] = {}
         local: dict[str, tuple[str, Path, int]] = {}
         for rel, path in sorted(files.items()):
-            digest, size = _sha256(path)
+            digest, size = hash_file(path)
             entries[rel] = {"digest": digest, "size": size, "ref": None, "etag": None, "extra": {}}
             local[digest] = (digest, path, size)
         client = ArtifactClient.from_transport(self.transport())
@@ -791,14 +792,6 @@ def _cid(text: str) -> str:
     return "mlflow-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
 
 
 def _walk_artifacts(client: Any, run_id: str, path: str) -> Iterator[tuple[str, int]]:

@@ -12,7 +12,8 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from trackwell_mlflow.importer import STATES, _sha256, _walk_artifacts, parse_param
+from trackwell.artifacts.cache import hash_file
+from trackwell_mlflow.importer import STATES, _walk_artifacts, parse_param
 
 if TYPE_CHECKING:
     from trackwell_mlflow.importer import MlflowImporter, MlflowRun
@@ -122,6 +123,6 @@ def _validate_artifacts(importer: MlflowImporter, mrun: MlflowRun, run: Any, whe
         for path in sorted(files):
             if path not in held:
                 diffs.append(f"{where}: artifact file {path!r} missing")
-            elif _sha256(local / path)[0] != held[path]:
+            elif hash_file(local / path)[0] != held[path]:
                 diffs.append(f"{where}: artifact file {path!r} differs")
     return diffs
