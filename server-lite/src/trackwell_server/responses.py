@@ -10,6 +10,14 @@ from starlette.responses import JSONResponse as _StarletteJSON
 
 _NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
+#: ``openapi_extra`` of a route whose body is raw bytes (FastAPI cannot infer it from
+#: a handler that reads ``request.stream()``).
+BINARY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    }
+}
+
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, bytes):

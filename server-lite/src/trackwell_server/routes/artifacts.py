@@ -37,7 +37,7 @@ from trackwell_server.db.schema import (
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.names import NAME_PATTERN
-from trackwell_server.responses import JSONResponse
+from trackwell_server.responses import BINARY_BODY, JSONResponse
 from trackwell_server.storage import artifacts as art
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import CHUNK, BlobNotFound, BlobWriter, DigestMismatch
@@ -364,11 +364,7 @@ def _project_holding(
 @router.put(
     "/artifacts/{entity}/{project}/blobs/{sha256}",
     response_model=BlobStored,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def put_blob(
     entity: Entity,

@@ -20,7 +20,7 @@ from trackwell_server.db.schema import file_parts, files
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import check_file_path
-from trackwell_server.responses import JSONResponse
+from trackwell_server.responses import BINARY_BODY, JSONResponse
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import BlobNotFound
 
@@ -101,11 +101,7 @@ def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str
 @router.put(
     "/runs/{entity}/{project}/{run_id}/files/{path:path}",
     response_model=FileStored,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def put_file(
     entity: Entity,
