@@ -4,6 +4,11 @@ A setting resolves, first match wins: an ``init()`` argument (or ``settings=``) 
 ``TRACKWELL_<NAME>`` > ``WANDB_<NAME>`` (so existing W&B setups keep working) > the
 workspace settings file ``./trackwell/settings`` > the user settings file
 (``$TRACKWELL_CONFIG_DIR/settings``, default ``~/.config/trackwell/settings``) > default.
+
+The API key is the exception, because the workspace file comes with whatever
+repository was cloned: a key the user saved is bound to the server it was saved for
+(``trackwell.credentials``) and goes to no other, and a workspace file that points
+runs at a server the user never logged in to is reported and gets none of their keys.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trackwell.errors import UsageError
+from trackwell.credentials import SavedKeys, read_parser, saved_keys, server_origin
+from trackwell.errors import UsageError, warn_user
 
 MODES = ("online", "offline", "disabled")
 _MODE_ALIASES = {"dryrun": "offline", "run": "online", "shared": "online"}
@@ -100,24 +106,23 @@ def workspace_settings_path(root_dir: str | os.PathLike[str] | None = None) -> P
     return Path(root_dir or os.getcwd()) / "trackwell" / "settings"
 
 
-def read_settings_file(path: Path) -> dict[str, str]:
-    """Read the ``[default]`` section of an INI settings file; a missing file is empty."""
-    parser = configparser.ConfigParser(interpolation=None)
+def read_settings_parser(path: Path) -> configparser.ConfigParser:
+    """Every section of an INI settings file; a missing file is empty, a broken one a UsageError."""
     try:
-        parser.read(path, encoding="utf-8")
+        return read_parser(path)
     except (configparser.Error, OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read settings file {path}: {exc}") from None
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """Read the ``[default]`` section of an INI settings file; a missing file is empty."""
+    parser = read_settings_parser(path)
     return dict(parser["default"]) if parser.has_section("default") else {}
 
 
 def write_settings_file(path: Path, updates: Mapping[str, str | None], private: bool = False) -> None:
-    """Merge ``updates`` into the ``[default]`` section of an INI settings file (None removes a key).
-
-    ``private`` files (they hold an API key) are readable by their owner only (0600),
-    from the moment they exist: written to a 0600 temporary file, then renamed.
-    """
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
+    """Merge ``updates`` into the ``[default]`` section of an INI settings file (None removes a key)."""
+    parser = read_parser(path)
     if not parser.has_section("default"):
         parser.add_section("default")
     for key, value in updates.items():
@@ -125,6 +130,15 @@ def write_settings_file(path: Path, updates: Mapping[str, str | None], private: 
             parser.remove_option("default", key)
         else:
             parser["default"][key] = value
+    write_settings_parser(path, parser, private)
+
+
+def write_settings_parser(path: Path, parser: configparser.ConfigParser, private: bool = False) -> None:
+    """Write a whole INI settings file.
+
+    ``private`` files (they hold an API key) are readable by their owner only (0600),
+    from the moment they exist: written to a 0600 temporary file, then renamed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not private:
         with open(path, "w", encoding="utf-8") as fh:
@@ -218,13 +232,17 @@ class Settings:
             explicit.update(cls(**dict(settings))._explicit)
         explicit.update(cls(**{k: v for k, v in (arguments or {}).items() if v is not None})._explicit)
 
-        files: dict[str, str] = {}
-        files.update(read_settings_file(user_config_dir() / "settings"))
-        root = explicit.get("root_dir") or _env_value("DIR", environ) or files.get("root_dir")
-        files.update(read_settings_file(workspace_settings_path(root)))
+        user_parser = read_settings_parser(user_config_dir() / "settings")
+        user_file = dict(user_parser["default"]) if user_parser.has_section("default") else {}
+        root = explicit.get("root_dir") or _env_value("DIR", environ) or user_file.get("root_dir")
+        workspace_path = workspace_settings_path(root)
+        workspace = read_settings_file(workspace_path)
+        files = {**user_file, **workspace}
 
         values: dict[str, Any] = {}
         for field, (suffix, kind, _default) in FIELDS.items():
+            if field == "api_key":
+                continue  # chosen below, once the server is known
             if field in explicit:
                 values[field] = explicit[field]
                 continue
@@ -233,6 +251,18 @@ class Settings:
                 raw = files.get(field)
             if raw is not None:
                 values[field] = _coerce(field, kind, raw)
+        if "base_url" in explicit:
+            chosen_by = "code"
+        elif _env_value("BASE_URL", environ) is not None:
+            chosen_by = "environment"
+        elif workspace.get("base_url") is not None:
+            chosen_by = "workspace"
+        else:
+            chosen_by = "user"
+        values["api_key"] = _api_key(
+            values.get("base_url"), chosen_by, explicit.get("api_key"), _env_value("API_KEY", environ),
+            saved_keys(user_parser), workspace, user_file, workspace_path,
+        )  # fmt: skip
         if "mode" not in values and values.get("base_url"):
             values["mode"] = "online"  # a configured server makes online the default
         resolved = cls(**values)
@@ -247,6 +277,64 @@ class Settings:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"Settings({shown})"
+
+
+#: (workspace file, server) pairs already reported, so a process says it once
+_reported: set[tuple[str, str]] = set()
+
+
+def _api_key(
+    base_url: str | None,
+    chosen_by: str,
+    explicit_key: str | None,
+    env_key: str | None,
+    saved: SavedKeys,
+    workspace: Mapping[str, str],
+    user_file: Mapping[str, str],
+    workspace_path: Path,
+) -> str | None:
+    """The key to send to ``base_url``, given who chose that server.
+
+    A key passed in code is sent wherever the code says. A key in the environment
+    goes to any server the user chose (code, environment, user settings file, or one
+    they saved a key for), but not to one only a workspace file names: an exported
+    ``WANDB_API_KEY`` must not follow a cloned repository elsewhere. A saved key goes
+    only to the server it was saved for; a workspace file's own ``api_key`` only to
+    the server that same file names, and never in place of the user's key for it.
+    """
+    if explicit_key is not None:
+        return explicit_key
+    origin = server_origin(base_url)
+    foreign = (
+        chosen_by == "workspace"
+        and origin is not None
+        and origin != server_origin(user_file.get("base_url"))
+        and origin not in saved.by_origin
+    )
+    if foreign and base_url is not None:
+        _report_workspace_server(workspace_path, base_url, user_file.get("base_url"))
+    if env_key is not None and not foreign:
+        return env_key
+    key = saved.by_origin.get(origin) if origin else None
+    if key is None and origin is not None and server_origin(workspace.get("base_url")) == origin:
+        key = workspace.get("api_key")
+    if key is None and chosen_by in ("code", "environment"):
+        key = saved.unbound
+    return key
+
+
+def _report_workspace_server(path: Path, base_url: str, own: str | None) -> None:
+    """Say, once, that a workspace file sends runs to a server the user did not choose."""
+    if (str(path), base_url) in _reported:
+        return
+    _reported.add((str(path), base_url))
+    instead = f" instead of {own}" if own else ""
+    warn_user(
+        f"{path} sets base_url = {base_url}, a server you have not logged in to: runs started "
+        f"here stream to it{instead}, and none of your API keys is sent there. If you did not "
+        f"put that line there, delete it; to use that server, run `trackwell login --host "
+        f"{base_url}` or set TRACKWELL_BASE_URL."
+    )
 
 
 #: W&B spellings accepted as keyword arguments.

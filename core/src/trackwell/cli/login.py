@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from trackwell.credentials import bind_default, forget_all
 from trackwell.errors import AuthenticationError, CommError
-from trackwell.settings import Settings, read_settings_file, user_config_dir, write_settings_file
+from trackwell.settings import Settings, read_settings_parser, user_config_dir, write_settings_parser
 
 if TYPE_CHECKING:
     from trackwell.transport import Transport
@@ -24,6 +25,8 @@ def register(cli: click.Group) -> None:
         Prompts for the key when it is not given. The URL, the key and your entity
         go into the user settings file (readable by you only), so runs started
         anywhere stream to this server: mode defaults to online once a server is set.
+        The key is bound to this server: it is never sent to another one, and the
+        key of a server you logged in to before stays bound to that server.
         """
         from trackwell.transport import Transport
 
@@ -47,8 +50,9 @@ def register(cli: click.Group) -> None:
             transport.close()
         entity = str(viewer.get("entity") or viewer.get("user") or "")
         path = user_config_dir() / "settings"
-        updates = {"base_url": transport.base_url, "api_key": key or "", "entity": entity}
-        write_settings_file(path, updates, private=True)
+        parser = read_settings_parser(path)
+        bind_default(parser, transport.base_url, key or "", entity)
+        write_settings_parser(path, parser, private=True)
         click.echo(f"Logged in to {transport.base_url} as {viewer.get('user')} (entity {entity}).")
         click.echo(f"Saved in {path}.")
         for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
@@ -57,18 +61,21 @@ def register(cli: click.Group) -> None:
 
     @cli.command()
     def logout() -> None:
-        """Forget the saved server and API key: runs stay local until the next login.
+        """Forget the saved servers and API keys: runs stay local until the next login.
 
         Only the user settings file is changed; TRACKWELL_BASE_URL / TRACKWELL_API_KEY
         (or the WANDB_ ones) in the environment still apply.
         """
         path = user_config_dir() / "settings"
-        saved = read_settings_file(path)
-        if not saved.get("api_key") and not saved.get("base_url"):
+        parser = read_settings_parser(path)
+        saved = dict(parser["default"]) if parser.has_section("default") else {}
+        count = forget_all(parser)
+        if not count and not saved.get("base_url"):
             click.echo(f"Not logged in: nothing saved in {path}.")
             return
-        write_settings_file(path, {"base_url": None, "api_key": None, "entity": None}, private=True)
-        click.echo(f"Logged out: removed the server and API key from {path}.")
+        write_settings_parser(path, parser, private=True)
+        keys = "API key" if count == 1 else f"{count} API keys"
+        click.echo(f"Logged out: removed the server and {keys} from {path}.")
         for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
             if os.environ.get(var):
                 click.echo(f"Note: {var} is still set in this environment.")
