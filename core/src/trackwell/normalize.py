@@ -14,30 +14,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trackwell import limits
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.media.base import Media
-
-MAX_VALUE_BYTES = 1_000_000  # one logged value (W&B's documented limit)
-MAX_CALL_BYTES = 25_000_000  # one log() call
 
 _PLAIN = frozenset((float, int, bool, type(None)))
 DROP = object()
 
 
 class _Budget:
-    """Counts the bytes of a row's non-scalar values against MAX_CALL_BYTES."""
+    """Counts the bytes of a row's non-scalar values against the record limit, and
+    carries what every warning names: the step, and the value limit in force."""
 
-    __slots__ = ("used",)
+    __slots__ = ("used", "step", "max_value")
 
-    def __init__(self) -> None:
+    def __init__(self, step: int | None = None) -> None:
         self.used = 0
+        self.step = step
+        self.max_value = limits.current().max_value_bytes
+
+    @property
+    def at(self) -> str:
+        return "" if self.step is None else f" at step {self.step}"
 
 
-def normalize_row(data: Mapping[Any, Any], where: str = "log") -> dict[str, Any]:
+def normalize_row(
+    data: Mapping[Any, Any], step: int | None = None, run: Any = None, where: str = "log"
+) -> dict[str, Any]:
     """Return a new dict of plain values, or raise TypeError for a non-string key.
 
-    Values that cannot be recorded are dropped with a ``DataDroppedWarning``; the rest
-    of the row is kept. A row whose values add up to more than 25 MB is dropped whole.
+    Values that cannot be recorded are dropped with a ``DataDroppedWarning`` naming the
+    key and the step the row goes to (``step``, else ``run.step``, read only then); the
+    rest of the row is kept. A row
+    whose values add up to more than ``max_record_bytes`` (25 MB) is dropped whole.
     """
     row = dict(data)
     fixes = None
@@ -46,12 +55,23 @@ def normalize_row(data: Mapping[Any, Any], where: str = "log") -> dict[str, Any]
             if fixes is None:
                 fixes = []
             fixes.append(key)
-    if fixes is None:
+    if fixes is None and "" not in row:  # one hash lookup: the empty key no store can hold
         return row
-    return _fix_row(row, fixes, where)
+    if step is None and run is not None:
+        step = run.step
+    return _fix_row(row, fixes or [], step, where)
 
 
-def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]:
+def _fix_row(row: dict[Any, Any], keys: list[Any], step: int | None, where: str) -> dict[str, Any]:
+    budget = _Budget(step)
+    if "" in row:
+        value = row.pop("")
+        warn_user(
+            f"trackwell.{where}(): the key '' (empty){budget.at} cannot be stored; its value "
+            f"({type(value).__name__}) was dropped, the rest of the row was kept",
+            DataDroppedWarning,
+        )
+        keys = [k for k in keys if k != ""]
     for key in keys:
         if type(key) is not str:
             if isinstance(key, str):  # str subclass, e.g. an Enum mixing in str
@@ -61,7 +81,6 @@ def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]
                 f"keys passed to trackwell.{where}() must be strings, got {key!r} "
                 f"({type(key).__name__}); nothing from this call was logged"
             )
-    budget = _Budget()
     for key in keys:
         skey = str(key)
         if type(row.get(skey)) in _PLAIN:
@@ -71,10 +90,11 @@ def _fix_row(row: dict[Any, Any], keys: list[Any], where: str) -> dict[str, Any]
             del row[skey]
         else:
             row[skey] = value
-    if budget.used > MAX_CALL_BYTES:
+    most = limits.current().max_record_bytes
+    if budget.used > most:
         warn_user(
-            f"trackwell.{where}(): this call holds about {budget.used / 1e6:.1f} MB, over the "
-            f"{MAX_CALL_BYTES // 1_000_000} MB limit for one call; the whole call was dropped. "
+            f"trackwell.{where}(){budget.at}: this call holds about {budget.used / 1e6:.1f} MB, over the "
+            f"{most / 1e6:g} MB limit for one call; the whole call was dropped. "
             "Log large data as files or artifacts instead.",
             DataDroppedWarning,
         )
@@ -119,11 +139,16 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
                 out[str(k)] = converted
         return out
     if isinstance(value, (list, tuple, set, frozenset, range)):
-        if len(value) > MAX_VALUE_BYTES // 8:
-            return _too_big(key, len(value) * 8, where)
+        if len(value) > budget.max_value // 8:
+            return _too_big(key, len(value) * 8, budget, where)
+        before = budget.used
         items = [convert(v, key, budget, where) for v in value]
         items = [v for v in items if v is not DROP]
-        return _sized(items, _estimate(items), key, budget, where)
+        # nested lists and strings were counted as they were converted: they count
+        # toward this list's size too (the server sizes a list by its whole encoding)
+        size = budget.used - before + _estimate(items)
+        budget.used = before
+        return _sized(items, size, key, budget, where)
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
         return _sized(data, len(data), key, budget, where)
@@ -139,11 +164,27 @@ def convert(value: Any, key: str, budget: _Budget | None = None, where: str = "l
         except (TypeError, ValueError, OverflowError):
             pass
     warn_user(
-        f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
+        f"trackwell.{where}(): value of {key!r}{budget.at} has type {kind.__module__}.{kind.__qualname__}, "
         "which trackwell cannot record; that key was dropped, the rest of the row was kept",
         DataDroppedWarning,
     )
     return DROP
+
+
+def storable_text(text: str) -> str:
+    """``text`` as UTF-8 can hold it: each lone surrogate becomes its escape, ``\\udc80``.
+
+    Python strings may hold lone surrogates (``os.fsdecode`` makes ``"\\udc80"`` of a file
+    name's byte 0x80), UTF-8 cannot. Instead of refusing the value, each one is written
+    as the six characters of its backslash escape (Python's ``backslashreplace``), so it
+    stays visible and a reader can tell what it was. Everything else is unchanged. The
+    server applies the same rule to what it ingests.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _as_media(value: Any, module: str) -> Media | None:
@@ -176,29 +217,29 @@ def _from_numpy(value: Any, key: str, budget: _Budget, where: str) -> Any:
         item = value.item()
         return item if type(item) in _PLAIN or type(item) is str else convert(item, key, budget, where)
     size = getattr(value, "nbytes", 0)
-    if size > MAX_VALUE_BYTES:
-        return _too_big(key, size, where)
+    if size > budget.max_value:
+        return _too_big(key, size, budget, where)
     if hasattr(value, "tolist"):
         return convert(value.tolist(), key, budget, where)
-    return _unknown(value, key, where)
+    return _unknown(value, key, budget, where)
 
 
 def _from_torch(value: Any, key: str, budget: _Budget, where: str) -> Any:
     numel = getattr(value, "numel", None)
     if numel is None:
-        return _unknown(value, key, where)
+        return _unknown(value, key, budget, where)
     n = numel()
     if n == 1 and value.dim() == 0:
         return value.detach().cpu().item()
-    if n * value.element_size() > MAX_VALUE_BYTES:
-        return _too_big(key, n * value.element_size(), where)
+    if n * value.element_size() > budget.max_value:
+        return _too_big(key, n * value.element_size(), budget, where)
     return convert(value.detach().cpu().tolist(), key, budget, where)
 
 
-def _unknown(value: Any, key: str, where: str) -> Any:
+def _unknown(value: Any, key: str, budget: _Budget, where: str) -> Any:
     kind = type(value)
     warn_user(
-        f"trackwell.{where}(): value of {key!r} has type {kind.__module__}.{kind.__qualname__}, "
+        f"trackwell.{where}(): value of {key!r}{budget.at} has type {kind.__module__}.{kind.__qualname__}, "
         "which trackwell cannot record; that key was dropped",
         DataDroppedWarning,
     )
@@ -220,16 +261,17 @@ def _estimate(items: list[Any]) -> int:
 
 
 def _sized(value: Any, size: int, key: str, budget: _Budget, where: str) -> Any:
-    if size > MAX_VALUE_BYTES:
-        return _too_big(key, size, where)
+    if size > budget.max_value:
+        return _too_big(key, size, budget, where)
     budget.used += size
     return value
 
 
-def _too_big(key: str, size: int, where: str) -> Any:
+def _too_big(key: str, size: int, budget: _Budget, where: str) -> Any:
     warn_user(
-        f"trackwell.{where}(): value of {key!r} is about {size / 1e6:.1f} MB, over the 1 MB limit "
-        "for one value; that key was dropped, the rest of the row was kept. "
+        f"trackwell.{where}(): value of {key!r}{budget.at} is about {size / 1e6:.1f} MB, over the "
+        f"{budget.max_value / 1e6:g} MB limit for one value; that key was dropped, the rest of "
+        "the row was kept. "
         "Log large data as files or artifacts instead.",
         DataDroppedWarning,
     )

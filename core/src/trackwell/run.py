@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
 from trackwell.config import Config
 from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError, warn_user
+from trackwell.limits import MAX_STEP
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import DROP, convert, normalize_row
 from trackwell.runlog import Kind
@@ -175,7 +176,7 @@ class Run:
             )
         if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"trackwell.log() takes a dict of metrics, got {type(data).__name__}")
-        row = normalize_row(data)
+        row = normalize_row(data, step, self)
         if commit is None:
             if step is None and self._pending is None:
                 if not row:
@@ -190,7 +191,7 @@ class Run:
             if type(step) is int and step > self._step:
                 # The common explicit-step loop: each call starts a new pending row.
                 with self._lock:
-                    if step > self._step:
+                    if self._step < step <= MAX_STEP:  # past 64 bits: refused by _log_slow
                         pending = self._pending
                         if pending:
                             q = self._queue
@@ -221,6 +222,14 @@ class Run:
                     step = operator.index(step)
                 except TypeError:
                     raise TypeError(f"log(step=...) must be an integer, got {step!r}") from None
+                if step > MAX_STEP:
+                    warn_user(
+                        f"trackwell.log(): step {step} is past the largest step a run can hold "
+                        f"({MAX_STEP}, a signed 64-bit integer); this row (keys "
+                        f"{', '.join(map(repr, list(row)[:5]))}) was not recorded",
+                        DataDroppedWarning,
+                    )
+                    return
                 if step < self._step:
                     warn_user(
                         f"Tried to log to step {step} that is less than the current step "

@@ -37,11 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from trackwell import runlog
+from trackwell import limits, runlog
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.media.base import DirContext, Media
 from trackwell.metrics import MetricRule, SummaryState
+from trackwell.normalize import storable_text
 from trackwell.runlog import Kind
 from trackwell.terminal import Sparks
 
@@ -61,6 +62,9 @@ BACKLOG_LIMIT = 4000
 META_TIMEOUT = 5.0
 #: Most items encoded before the next write; keeps the unflushed window short.
 MAX_BATCH = 5000
+#: Most bytes of encoded records kept in memory while the disk refuses writes; past
+#: it, newer records are dropped and counted (the oldest hold the run's header).
+MAX_HELD_BYTES = 64 * 1024 * 1024
 
 
 def _labelled(row: dict[str, Any], label: str) -> dict[str, Any]:
@@ -96,6 +100,13 @@ class Writer:
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
         self._size = self._fh.seek(0, os.SEEK_END)
         self._held: list[bytes] = []  # encoded records a failed write left in memory
+        self._held_bytes = 0
+        self._dropped = _Dropped()  # what a full disk cost once the memory cap was reached
+        # History keys admitted so far: a row of known keys skips every key check; the
+        # flattened names count toward the run's key limit as the server counts them.
+        self._keys: set[str] = {"_step"}
+        self._nested: set[str] = set()  # top-level keys holding plain dicts (rechecked per row)
+        self._flat_keys: set[str] = set()
         self._write_failed = False
         if self._size == 0:
             self._append(runlog.MAGIC)
@@ -267,6 +278,9 @@ class Writer:
         fold = self.summary.fold
         sparks_add = self.sparks.add
         label = self._row_label
+        known = self._keys
+        nested = self._nested
+        max_value = limits.current().max_value_bytes
         while q and left:
             left -= 1
             item = popleft()
@@ -275,19 +289,36 @@ class Writer:
                 row["_step"] = item[2]
                 row["_timestamp"] = item[3]
                 row["_runtime"] = item[3] - start
-                sync_steps(row)
-                # Encode before folding: encoding turns what msgpack can't hold (ints
-                # past 64 bits) into what the log stores, so the summary agrees with it.
+                tables = None
                 try:
-                    out.append(encode(packer, Kind.HISTORY, self._seq, row))
-                except _MediaInRow:
-                    tables = self._encode_media(row)
-                    out.append(encode(packer, Kind.HISTORY, self._seq, row))
-                    if tables:  # their ARTIFACT records follow the row's
-                        self._seq += self._table_artifacts(tables, out, self._seq + 1)
+                    if not row.keys() <= known or (nested and not nested.isdisjoint(row)):
+                        self._admit_keys(row)
+                    sync_steps(row)
+                    # Encode before folding: encoding turns what msgpack can't hold (ints
+                    # past 64 bits) into what the log stores, so the summary agrees with it.
+                    try:
+                        data = encode(packer, Kind.HISTORY, self._seq, row)
+                    except _MediaInRow:
+                        tables = self._encode_media(row)
+                        data = self._encode(Kind.HISTORY, row)
+                    except Exception:  # a value msgpack refuses (a lone surrogate): this row alone
+                        data = self._encode(Kind.HISTORY, row)
+                    if data is not None and len(data) > max_value:
+                        data = self._check_sizes(row, data)
+                except Exception as exc:  # whatever it was, it costs this row and no other
+                    _refuse(row, f"it could not be recorded ({type(exc).__name__}: {exc})")
+                    data = None
+                if data is None:  # refused with a warning; the next row takes its seq
+                    continue
+                out.append(data)
                 self._seq += 1
-                fold(row)
-                sparks_add(row)
+                if tables:  # their ARTIFACT records follow the row's
+                    self._seq += self._table_artifacts(tables, out, self._seq)
+                try:
+                    fold(row)
+                    sparks_add(row)
+                except Exception:  # the row is in the log; only the live summary missed it
+                    logger.exception("trackwell: could not fold step %s into the summary", item[2])
                 if rows is not None:
                     rows.append(row)
             elif item[0] == "fin":
@@ -310,6 +341,112 @@ class Writer:
         if self._media is not None:
             self._media_files(out)
         return False
+
+    # -- values that cannot be stored ------------------------------------------------
+    def _encode(self, kind: str, body: Any) -> bytes | None:
+        """Encode one record alone, making it storable; None (with a warning) if it can't be.
+
+        The slow path of a record msgpack refused: strings with lone surrogates get them
+        escaped (see ``storable_text``), then ``encode_record`` turns what is left (huge
+        ints, unknown objects) into floats and reprs. ``body`` is fixed in place, so the
+        summary and plugins see what the log holds.
+        """
+        try:
+            clean = _storable(body)
+            if isinstance(body, dict) and clean is not body:
+                body.clear()
+                body.update(clean)
+            fixed = body if isinstance(body, dict) else clean
+            return runlog.encode_record(self._packer, kind, self._seq, fixed)
+        except Exception as exc:
+            if kind == Kind.HISTORY and isinstance(body, dict):
+                _refuse(body, f"it could not be encoded ({type(exc).__name__}: {exc})")
+                return None
+            warn_user(
+                f"trackwell: a {kind} record could not be encoded ({type(exc).__name__}: {exc}); "
+                "it was not recorded",
+                DataDroppedWarning,
+            )
+            return None
+
+    def _admit_keys(self, row: dict[str, Any]) -> None:
+        """Check the keys this run has not seen yet; drop (with a warning) those it can't store.
+
+        Runs once per new key, so a row of known keys costs one set comparison. The
+        limits are the server's (``trackwell.limits``): key length, no NUL (PostgreSQL
+        cannot store one) and the run's number of distinct keys, nested dicts counted as
+        their flattened ``a.b`` names.
+        """
+        from trackwell.api.replay import flatten
+
+        lim = limits.current()
+        nested = self._nested
+        refused: list[tuple[Any, str]] = []
+        for key in [k for k in row if k not in self._keys or k in nested]:
+            value = row[key]
+            if type(value) is dict and value and "_type" not in value:
+                names: Any = flatten({key: value})
+                nested.add(key)
+            else:
+                names = (key,)
+            new = [name for name in names if name not in self._flat_keys]
+            problem = None
+            for name in new:
+                if type(name) is not str or not name:
+                    problem = "a key must be a non-empty string"
+                elif len(name) > lim.max_key_chars:
+                    problem = f"the key is {len(name):,} characters, over the {lim.max_key_chars:,} limit"
+                elif "\x00" in name:
+                    problem = "the key contains a NUL character"
+                if problem:
+                    break
+            held = len(self._flat_keys)
+            if problem is None and held + len(new) > lim.max_keys:
+                problem = f"the run already has {held:,} distinct keys, the limit is {lim.max_keys:,}"
+            if problem is not None:
+                del row[key]
+                refused.append((key, problem))
+                continue
+            self._flat_keys.update(new)
+            if key not in nested:
+                self._keys.add(key)
+        if len(refused) == 1:
+            _warn_key(_short(repr(refused[0][0])), row.get("_step"), refused[0][1])
+        elif refused:  # one warning for the row, not one per key (a 20,000-key dict)
+            _warn_key(
+                f"{len(refused):,} keys ({_names([k for k, _ in refused])})",
+                row.get("_step"),
+                "; ".join(sorted({why for _, why in refused})),
+            )
+
+    def _check_sizes(self, row: dict[str, Any], data: bytes) -> bytes | None:
+        """A row whose record is past the value limit: drop each value over it, then
+        refuse the row if its record is still past the record limit.
+
+        Sized as the server sizes them: a string or bytes by its length, anything else
+        by its msgpack encoding; a plain dict's values one by one, as they are flattened.
+        """
+        from trackwell.api.replay import flatten
+
+        lim = limits.current()
+        for key in list(row):
+            value = row[key]
+            if type(value) in _SCALARS and type(value) is not str:
+                continue
+            leaves = flatten({key: value}) if type(value) is dict and "_type" not in value else {key: value}
+            for name, leaf in leaves.items():
+                size = _value_size(leaf)
+                if size > lim.max_value_bytes:
+                    del row[key]
+                    limit = lim.max_value_bytes
+                    why = f"the value is {size:,} bytes, over the {limit:,}-byte limit for one value"
+                    _warn_key(repr(name), row.get("_step"), why)
+                    break
+        data = runlog.encode_record(self._packer, Kind.HISTORY, self._seq, row)
+        if len(data) > lim.max_record_bytes:
+            _refuse(row, f"its record is {len(data):,} bytes, over the {lim.max_record_bytes:,}-byte limit")
+            return None
+        return data
 
     # -- media -------------------------------------------------------------------
     def _encode_media(self, row: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
@@ -382,33 +519,28 @@ class Writer:
 
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
         op = item[0]
-        encode = runlog.encode_record
+        add = self._add
         if op == "r":
-            out.append(encode(self._packer, item[1], self._seq, item[2]))
-            self._seq += 1
-            self._apply_record(item[1], item[2])
+            if add(out, item[1], item[2]):
+                self._apply_record(item[1], item[2])
         elif op == "s":
             sample = item[1]
             now = time.time()
             sample["_timestamp"] = now
             sample["_runtime"] = now - self.run.start_time
-            out.append(encode(self._packer, Kind.STATS, self._seq, sample))
-            self._seq += 1
+            add(out, Kind.STATS, sample)
         elif op == "o":
             self._write_output(item[1])
         elif op == "a":
-            out.append(encode(self._packer, Kind.ALERT, self._seq, item[1].to_dict()))
-            self._seq += 1
+            add(out, Kind.ALERT, item[1].to_dict())
             self._deliver_alert(item[1])
         elif op == "save":
             paths = self._save(item[1], item[2], item[3])
             if paths:
-                out.append(encode(self._packer, Kind.FILES, self._seq, {"paths": paths, "policy": item[3]}))
-                self._seq += 1
+                add(out, Kind.FILES, {"paths": paths, "policy": item[3]})
         elif op == "art":
             item[1]._materialize(self.run.dir, item[2])
-            out.append(encode(self._packer, Kind.ARTIFACT, self._seq, item[2]))
-            self._seq += 1
+            add(out, Kind.ARTIFACT, item[2])
         elif op == "sync":
             self._write(out, fsync=item[2])
             out.clear()
@@ -416,6 +548,18 @@ class Writer:
                 self._syncs.append(item[1])
             else:
                 item[1].set()
+
+    def _add(self, out: list[bytes], kind: str, body: Any) -> bool:
+        """Encode one record into ``out`` under the next seq; False (warned) if it can't be."""
+        try:
+            data: bytes | None = runlog.encode_record(self._packer, kind, self._seq, body)
+        except Exception:
+            data = self._encode(kind, body)
+        if data is None:
+            return False
+        out.append(data)
+        self._seq += 1
+        return True
 
     def _apply_record(self, kind: str, body: Any) -> None:
         if kind == Kind.CONFIG:
@@ -447,21 +591,23 @@ class Writer:
                 self._append(data)
             except OSError as exc:
                 # Keep the batch and retry with the next one: a full disk that gets
-                # space back loses nothing.
-                self._held = [data]
+                # space back loses nothing, up to MAX_HELD_BYTES of records.
                 if not self._write_failed:
                     self._write_failed = True
                     _stderr(
                         f"trackwell: ERROR cannot write the run log of {self.run.id}: {exc.strerror or exc}. "
-                        "Keeping new rows in memory and retrying."
+                        f"Keeping new rows in memory (up to {MAX_HELD_BYTES // 2**20} MB) and retrying."
                     )
+                self._hold(out)
                 return
             self._held = []
+            self._held_bytes = 0
             if self.flushed is not None:
                 self.flushed.set()
             if self._write_failed:
                 self._write_failed = False
-                _stderr(f"trackwell: the run log of {self.run.id} is writable again; nothing was lost")
+                lost = self._dropped_text() if self._dropped.records else "nothing was lost"
+                _stderr(f"trackwell: the run log of {self.run.id} is writable again; {lost}")
         if self._out is not None:
             self._out.flush()
         if self._config_dirty:
@@ -470,6 +616,48 @@ class Writer:
         if fsync:
             os.fsync(self._fh.fileno())
         self._refresh_live_files()
+
+    def _hold(self, out: list[bytes]) -> None:
+        """Keep records the disk refused, the oldest first, until MAX_HELD_BYTES.
+
+        Past the cap the newest are dropped, not the oldest: those hold the run's header
+        and config, and the log stays a prefix of what was logged. The drop is counted
+        and said once, and again when the disk takes writes or the run finishes.
+        """
+        room = MAX_HELD_BYTES - self._held_bytes
+        for i, record in enumerate(out):
+            if len(record) > room:
+                self._drop(out[i:])
+                return
+            room -= len(record)
+            self._held.append(record)
+            self._held_bytes += len(record)
+
+    def _drop(self, records: list[bytes]) -> None:
+        dropped = self._dropped
+        first = not dropped.records
+        for record in records:
+            head = runlog._head(record[runlog._FRAME.size :])
+            if head is not None:
+                if dropped.first_seq < 0:
+                    dropped.first_seq = head[1]
+                dropped.last_seq = max(dropped.last_seq, head[1])
+            dropped.records += 1
+            dropped.bytes += len(record)
+        if first:
+            warn_user(
+                f"trackwell: the disk is still full and {MAX_HELD_BYTES // 2**20} MB of records of run "
+                f"{self.run.id} wait in memory, the most kept; records logged from now on are dropped "
+                "until the disk takes writes again (finish() says how many)",
+                DataDroppedWarning,
+            )
+
+    def _dropped_text(self) -> str:
+        d = self._dropped
+        return (
+            f"{d.records:,} records ({d.bytes / 1e6:.1f} MB, seqs {d.first_seq}-{d.last_seq}) were dropped "
+            f"while the disk was full, past the {MAX_HELD_BYTES // 2**20} MB kept in memory"
+        )
 
     # -- console output ------------------------------------------------------
     def _write_output(self, text: str) -> None:
@@ -559,8 +747,12 @@ class Writer:
         self._seq += 1
         self._write(out)
         if self._held:
-            lost = sum(map(len, self._held))
-            _stderr(f"trackwell: ERROR {lost} bytes of run {self.run.id} could not be written at finish")
+            _stderr(
+                f"trackwell: ERROR {len(self._held):,} records ({self._held_bytes:,} bytes) of run "
+                f"{self.run.id} could not be written at finish: the disk is full"
+            )
+        if self._dropped.records:
+            _stderr(f"trackwell: ERROR run {self.run.id}: {self._dropped_text()}")
         with contextlib.suppress(OSError):
             os.fsync(self._fh.fileno())
         self._fh.close()
@@ -601,6 +793,64 @@ def _to_records(value: Any, ctx: DirContext) -> Any:
             return separated_record(list(value), ctx)
         return [_to_records(v, ctx) for v in value]
     return value
+
+
+def _storable(obj: Any) -> Any:
+    """``obj`` with every string (keys included) made encodable: see ``storable_text``."""
+    if isinstance(obj, str):
+        return storable_text(obj)
+    if isinstance(obj, dict):
+        return {storable_text(k) if isinstance(k, str) else k: _storable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_storable(v) for v in obj]
+    return obj
+
+
+def _value_size(value: Any) -> int:
+    """A value's size as the server measures it (``storage/history.py``)."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    return len(msgpack.packb(value, use_bin_type=True, default=repr, unicode_errors="backslashreplace"))
+
+
+def _names(keys: list[Any], most: int = 5) -> str:
+    shown = ", ".join(_short(repr(k)) for k in keys[:most])
+    return shown + (f" and {len(keys) - most} more" if len(keys) > most else "")
+
+
+def _refuse(row: dict[str, Any], why: str) -> None:
+    """Warn that this history row is not recorded, naming its keys and step."""
+    keys = [k for k in row if not (type(k) is str and k[:1] == "_")]
+    warn_user(
+        f"trackwell.log(): the row at step {row.get('_step')} (keys {_names(keys)}) was not recorded: "
+        f"{why}; the rows before and after it are kept",
+        DataDroppedWarning,
+    )
+
+
+def _short(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else f"{text[: most - 5]}...{text[-2:]}"
+
+
+def _warn_key(what: str, step: Any, problem: str) -> None:
+    """One warning naming the refused key(s) (``what``, already quoted) and the step."""
+    warn_user(
+        f"trackwell.log(): {what} at step {step} was not recorded: {problem}; "
+        "the rest of the row was kept",
+        DataDroppedWarning,
+    )
+
+
+class _Dropped:
+    """What a full disk cost once the rows held in memory reached ``MAX_HELD_BYTES``."""
+
+    __slots__ = ("records", "bytes", "first_seq", "last_seq")
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.bytes = 0
+        self.first_seq = -1
+        self.last_seq = -1
 
 
 def _stderr(message: str) -> None:
