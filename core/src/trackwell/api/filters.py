@@ -7,13 +7,21 @@ per-field operators ``$eq $ne $in $nin $gt $gte $lt $lte $exists $regex``. Field
 ``job_type``, ``created_at`` (ISO string, so ``$gt``/``$lt`` compare dates), and
 ``metadata.<key>``. W&B's filters say ``name`` for the run id; locally ``name`` matches
 the id or the display name, since both are unambiguous on disk.
+
+``$regex`` patterns are RE2 syntax, matched by RE2 (``google-re2``) whenever it is
+installed, as it always is with the server: its time grows linearly with the text, so
+no pattern can make a filter run for minutes (Python's ``re`` backtracks:
+``^(a+)+$`` over 28 ``a``s and a ``!`` takes seconds). Without it, a local ``Api``
+falls back to ``re``, whose syntax is a superset; that only ever costs the user's
+own machine.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trackwell.errors import UsageError
@@ -121,7 +129,8 @@ def _op(value: Any, op: str, arg: Any, is_tags: bool) -> bool:
     if op == "$exists":
         return (value is not _MISSING and value is not None) == bool(arg)
     if op == "$regex":
-        return isinstance(value, str) and re.search(arg, value) is not None
+        search = _regex(arg)  # first, so a bad pattern is an error whatever the runs hold
+        return isinstance(value, str) and search(value) is not None
     if op in ("$gt", "$gte", "$lt", "$lte"):
         if value is _MISSING or value is None:
             return False
@@ -136,6 +145,35 @@ def _op(value: Any, op: str, arg: Any, is_tags: bool) -> bool:
         except TypeError:
             return False
     raise UsageError(f"api.runs(filters=...): unsupported operator {op!r}")
+
+
+def _regex(pattern: Any) -> Callable[[str], Any]:
+    """The ``search`` of ``pattern``, compiled once per pattern (a filter tests every run)."""
+    if not isinstance(pattern, str):
+        raise UsageError(f"$regex needs a string pattern, got {type(pattern).__name__}")
+    return _compile(pattern)
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(pattern: str) -> Callable[[str], Any]:
+    """RE2 when installed; its own parse errors are not logged (the caller reports them)."""
+    shown = repr(pattern if len(pattern) <= 80 else pattern[:80] + "...")
+    try:
+        import re2
+    except ImportError:
+        try:
+            return re.compile(pattern).search
+        except re.error as exc:
+            raise UsageError(f"invalid $regex {shown}: {exc}") from None
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options).search
+    except re2.error as exc:
+        why = exc.args[0] if exc.args else exc
+        why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+        hint = "RE2 syntax, no lookaround or backreferences"
+        raise UsageError(f"invalid $regex {shown} ({hint}): {why}") from None
 
 
 def sort_runs(runs: list[Run], order: str | None) -> list[Run]:

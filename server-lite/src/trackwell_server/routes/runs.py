@@ -367,7 +367,7 @@ def list_runs(
     if filters:
         try:
             query = json.loads(filters)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             raise ApiError(422, 'filters must be a JSON object, e.g. {"config.lr": 0.1}') from None
         if not isinstance(query, dict):
             raise ApiError(422, 'filters must be a JSON object, e.g. {"config.lr": 0.1}')
