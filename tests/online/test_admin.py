@@ -53,9 +53,13 @@ def test_teams_share_projects_between_their_members(trackwell_online_dir: Path, 
         trackwell.Api().run(f"{team}/shared/{run.id}")
 
     monkeypatch.setenv("TRACKWELL_API_KEY", keys[alice])
-    code, out = invoke("admin", "add-member", team, bob)
-    assert code == 0, out
+    code, out = invoke("admin", "add-member", team, bob)  # alice is no admin: bob is invited
+    assert code == 0 and "Invited" in out, out
     monkeypatch.setenv("TRACKWELL_API_KEY", keys[bob])
+    with pytest.raises(ValueError, match="Could not find run"):  # until bob accepts
+        trackwell.Api().run(f"{team}/shared/{run.id}")
+    code, out = invoke("admin", "join", team)
+    assert code == 0 and bob in out, out
     assert trackwell.Api().run(f"{team}/shared/{run.id}").summary["loss"] == 0.5
 
 

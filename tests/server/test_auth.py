@@ -100,13 +100,20 @@ def test_teams_share_their_projects(server: ServerHandle, users: dict[str, Clien
     path = f"{team}/{unique()}/r"
     assert alice.put(f"/runs/{path}", json={}).status_code == 201
     assert bob.get(f"/runs/{path}").status_code == 404
-    assert bob.post(f"/teams/{team}/members", json={"user": "bob"}).status_code == 403
-    assert alice.post(f"/teams/{team}/members", json={"user": "bob"}).json()["members"] == ["alice", "bob"]
+    # not a member: the team is not bob's to see, nor to join without an invitation
+    assert bob.post(f"/teams/{team}/members", json={"user": "bob"}).status_code == 404
+    assert bob.post(f"/invitations/{team}").status_code == 404
+    invited = alice.post(f"/teams/{team}/members", json={"user": "bob"}).json()
+    assert invited["members"] == ["alice"] and invited["invited"] == ["bob"]
+    assert [i["team"] for i in bob.get("/invitations").json()["items"]] == [team]
+    assert bob.post(f"/invitations/{team}").json()["members"] == ["alice", "bob"]
     assert bob.get(f"/runs/{path}").status_code == 200
     assert bob.put(f"/runs/{team}/{unique()}/r2", json={}).status_code == 201
     assert team in bob.get("/viewer").json()["teams"]
     assert alice.post("/teams", json={"name": team, "members": []}).status_code == 409
-    assert alice.post("/teams", json={"name": unique("t"), "members": ["ghost"]}).status_code == 422
+    # an invitation to a name nobody has reads like any other (names do not leak)
+    ghost = alice.post("/teams", json={"name": unique("t"), "members": ["ghost"]})
+    assert ghost.status_code == 201 and ghost.json()["invited"] == ["ghost"]
     assert alice.post("/teams/nosuchteam/members", json={"user": "bob"}).status_code == 404
 
 

@@ -53,7 +53,8 @@ def open_server(config: ServerConfig) -> tuple[Server, str | None]:
     admin_key = ensure_admin(engine, config.data_dir)
     blobs = open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)
     sessions = Sessions(load_secret(config.data_dir))
-    return Server(config, engine, blobs, Authenticator(engine, config.auth, sessions)), admin_key
+    authenticator = Authenticator(engine, config.auth, sessions, config.auth_failures_per_minute)
+    return Server(config, engine, blobs, authenticator), admin_key
 
 
 def _build_routes(routes: Sequence[Any]) -> None:
@@ -119,6 +120,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         ),
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        # The interactive pages load their scripts from a public CDN: only when asked for.
+        docs_url="/docs" if config.api_docs else None,
+        redoc_url="/redoc" if config.api_docs else None,
     )
     app.state.server = srv
     install_handlers(app)
@@ -130,6 +134,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         bucket=TokenBucket(config.rate_limit, config.rate_burst),
         max_body=config.max_body_bytes,
         larger=[("POST", artifacts.CREATE_PATH, max(config.max_body_bytes, artifacts.MAX_CREATE_BODY))],
+        known=srv.auth.is_known,
     )
     return app
 

@@ -23,6 +23,15 @@ KEEP_ALIVE_S = 120
 PREFERRED_PORT = 8765
 
 
+#: This server speaks plain http; beyond this machine keys and session cookies need TLS.
+NO_TLS_WARNING = (
+    "  warning:  listening beyond localhost without TLS: API keys and dashboard session cookies cross the\n"
+    "            network in clear text. Put an https proxy in front; dashboard cookies are marked Secure\n"
+    "            when the proxy says https in X-Forwarded-Proto and its address is in FORWARDED_ALLOW_IPS\n"
+    "            (default 127.0.0.1)."
+)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -90,9 +99,14 @@ def _pick_port(host: str) -> int:
     help="Requests per second per API key.",
 )
 @click.option("--no-offer", is_flag=True, help="Do not write the admin key into the SDK's user settings.")
+@click.option(
+    "--api-docs",
+    is_flag=True,
+    help="Serve the interactive /docs and /redoc pages (they load scripts from a public CDN).",
+)
 def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, blob_store: str | None,
                    s3_endpoint_url: str | None, no_auth: bool, workers: int, heartbeat_timeout: float,
-                   rate_limit: float, no_offer: bool) -> None:  # fmt: skip
+                   rate_limit: float, no_offer: bool, api_docs: bool) -> None:  # fmt: skip
     """Start the trackwell server (REST API for runs, history and files).
 
     One person: `trackwell server` (SQLite and files in the data directory).
@@ -119,6 +133,7 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
         rate_limit=rate_limit,
         rate_burst=2 * rate_limit,
         public_url=url,
+        api_docs=api_docs,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # "running upgrade ..." is noise at start
@@ -138,6 +153,8 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     click.echo(f"  log in:   trackwell login --host {url}")
     if host in ("0.0.0.0", "::"):  # listening on every address: others use this host's name
         click.echo(f"  from other machines: trackwell login --host http://{socket.getfqdn()}:{port}")
+    if not _is_loopback(host):
+        click.echo(NO_TLS_WARNING, err=True)
     if workers > 1:
         srv.engine.dispose()  # each worker opens its own connections
         os.environ[CONFIG_ENV] = config_to_env(config)

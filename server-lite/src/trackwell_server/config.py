@@ -34,6 +34,11 @@ class ServerConfig:
     #: requests per second per API key (or client address), and the burst a bucket holds
     rate_limit: float = 1000.0
     rate_burst: float = 2000.0
+    #: rejected API keys per client address per minute before that address gets 429
+    auth_failures_per_minute: int = 30
+    #: serve FastAPI's /docs and /redoc pages (they load scripts from a public CDN, so off
+    #: by default); /openapi.json is always served
+    api_docs: bool = False
     max_metrics: int = 10_000
     max_value_bytes: int = 1024 * 1024
     max_body_bytes: int = 25 * 1024 * 1024

@@ -4,6 +4,10 @@ The rate limiter is per process on purpose: several processes behind one address
 each grant their own quota, which over-admits by at most the process count and needs
 no shared state. Headers follow the reference: ``RateLimit-Limit`` and
 ``RateLimit-Remaining`` scaled to 0-1000, ``RateLimit-Reset`` in seconds.
+
+A request gets its API key's own bucket only once that key has been verified on this
+process; any other request (no key, a bad key, a key not yet seen) draws from its
+address's bucket, so sending a fresh made-up key each time buys no fresh quota.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,12 +49,12 @@ class TokenBucket:
         return allowed, tokens, (self.burst - tokens) / self.rate
 
 
-def _client(scope: Scope) -> str:
-    """The bucket of a request: its API key (hashed), else its address."""
+def _client(scope: Scope, known: Callable[[str], bool]) -> str:
+    """The bucket of a request: its API key (hashed) if ``known`` (verified), else its address."""
     for name, value in scope.get("headers") or ():
         if name == b"authorization":
             key = key_from_header(value.decode("latin-1"))
-            if key:
+            if key and known(key):
                 return hashlib.sha256(key.encode()).hexdigest()[:24]
     client = scope.get("client")
     return f"addr:{client[0]}" if client else "anonymous"
@@ -64,8 +68,11 @@ class LimitsMiddleware:
     """
 
     def __init__(self, app: ASGIApp, bucket: TokenBucket, max_body: int,
-                 larger: Sequence[tuple[str, re.Pattern[str], int]] = ()) -> None:  # fmt: skip
+                 larger: Sequence[tuple[str, re.Pattern[str], int]] = (),
+                 known: Callable[[str], bool] = lambda _key: False) -> None:  # fmt: skip
         self.app = app
+        #: whether an API key was verified already (``Authenticator.is_known``)
+        self.known = known
         self.bucket = bucket
         self.max_body = max_body
         #: (method, path pattern, cap): the few routes whose bodies may pass ``max_body``
@@ -82,7 +89,7 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allowed, tokens, reset = self.bucket.take(_client(scope))
+        allowed, tokens, reset = self.bucket.take(_client(scope, self.known))
         headers = [
             (b"ratelimit-limit", b"1000"),
             # whole requests left, scaled: 0 exactly when the next request would be refused

@@ -506,20 +506,43 @@ class Artifact:
         skip_cache: bool = False,
         path_prefix: str | None = None,
         multipart: bool | None = None,
+        allow_local_references: bool = False,
     ) -> str:
         """Fetch the artifact's files into ``root`` (default ``./artifacts/<name>:<version>``); return it.
 
         Files come from the local cache when it has them (sha256-keyed), else from the
         server, in parallel, resumed with Range and verified on arrival. References
-        are fetched from their source.
+        are fetched from their source. A ``file://`` reference names a path on the
+        machine that downloads, so one in another entity's artifact is refused unless
+        ``allow_local_references`` (see ``_check_local_references``).
         """
         self._remote()
         entries = list(self.manifest.entries.values())
         if path_prefix is not None:
             prefix = path_prefix.replace("\\", "/").lstrip("/")
             entries = [e for e in entries if e.path.startswith(prefix)]
-        self._download_entries(entries, root, skip_cache, allow_missing_references)
+        self._download_entries(entries, root, skip_cache, allow_missing_references, allow_local_references)
         return str(Path(root) if root is not None else self._default_root())
+
+    def _check_local_references(self, client: ArtifactClient, entries: list[ArtifactManifestEntry]) -> None:
+        """Refuse ``file://`` references unless the artifact is the caller's own entity's.
+
+        Such a reference names a path on whichever machine downloads it: in someone
+        else's artifact, ``file:///home/you/.ssh/id_rsa`` would copy your own file into
+        the artifact folder (and whatever then uploads that folder).
+        """
+        local = [e.ref for e in entries if e.ref is not None and e.ref.lower().startswith("file:")]
+        if not local:
+            return
+        own = client.get("/viewer").get("entity")
+        if self._entity is not None and self._entity == own:
+            return
+        raise ArtifactError(
+            f"artifact {self.qualified_name} belongs to {self._entity!r}, not to you ({own!r}), and holds "
+            f"{len(local)} file:// reference(s) such as {local[0]}: they name files on this machine, which "
+            "downloading would copy into the artifact folder. Pass allow_local_references=True to "
+            "download() if you expect that"
+        )
 
     def _download_entries(
         self,
@@ -527,9 +550,10 @@ class Artifact:
         root: str | os.PathLike[str] | None,
         skip_cache: bool = False,
         allow_missing_references: bool = False,
+        allow_local_references: bool = False,
     ) -> list[str]:
         dest_root = Path(root) if root is not None else self._default_root()
-        local = self._fetch_to_cache(entries, skip_cache, allow_missing_references)
+        local = self._fetch_to_cache(entries, skip_cache, allow_missing_references, allow_local_references)
         out = []
         for entry, src in zip(entries, local, strict=True):
             dest = dest_root / entry.path
@@ -541,12 +565,18 @@ class Artifact:
         return out
 
     def _fetch_to_cache(
-        self, entries: list[ArtifactManifestEntry], skip_cache: bool = False, allow_missing: bool = False
+        self,
+        entries: list[ArtifactManifestEntry],
+        skip_cache: bool = False,
+        allow_missing: bool = False,
+        allow_local: bool = False,
     ) -> list[str | None]:
         """Each entry as a verified local file (in the cache), fetching what is missing."""
         from trackwell.artifacts import references
 
         client, (entity, project, _, _) = self._remote()
+        if not allow_local:
+            self._check_local_references(client, entries)
         if self._info.get("source"):
             src = self._info["source"]
             entity, project = src["entity"], src["project"]

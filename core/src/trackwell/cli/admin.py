@@ -51,6 +51,12 @@ def _said(exc: CommError) -> str:
     return message if isinstance(message, str) and message else exc.message
 
 
+def _say_invited(team: str, names: list[str]) -> None:
+    if names:
+        who = ", ".join(names)
+        click.echo(f"Invited {who} to team {team}: they join with `trackwell admin join {team}`.")
+
+
 def register(cli: click.Group) -> None:
     @cli.group()
     def admin() -> None:
@@ -75,17 +81,37 @@ def register(cli: click.Group) -> None:
     @click.argument("name")
     @click.option("--member", "members", multiple=True, metavar="USER", help="A member (repeatable).")
     def create_team(name: str, members: tuple[str, ...]) -> None:
-        """Create team NAME (you become a member); its projects are shared by its members."""
+        """Create team NAME (you become a member); its projects are shared by its members.
+
+        An admin adds the other members at once; anyone else invites them.
+        """
         answer = _call("POST", "/teams", {"name": name, "members": list(members)})
         click.echo(f"Created team {answer['name']}: members {', '.join(answer['members'])}.")
+        _say_invited(name, answer.get("invited") or [])
 
     @admin.command("add-member")
     @click.argument("team")
     @click.argument("user")
     def add_member(team: str, user: str) -> None:
-        """Add USER to TEAM."""
-        _call("POST", f"/teams/{team}/members", {"user": user})
-        click.echo(f"Added {user} to team {team}.")
+        """Add USER to TEAM (an admin), or invite them (a member of TEAM)."""
+        answer = _call("POST", f"/teams/{team}/members", {"user": user})
+        if answer.get("invited"):
+            _say_invited(team, answer["invited"])
+        else:
+            click.echo(f"Added {user} to team {team}.")
+
+    @admin.command("invitations")
+    def invitations() -> None:
+        """List the team invitations waiting for you."""
+        for item in _call("GET", "/invitations")["items"]:
+            click.echo(f"{item['team']}  (from {item['invited_by']})")
+
+    @admin.command("join")
+    @click.argument("team")
+    def join(team: str) -> None:
+        """Accept the invitation to TEAM."""
+        answer = _call("POST", f"/invitations/{team}")
+        click.echo(f"Joined team {team}: members {', '.join(answer['members'])}.")
 
     @admin.command("new-key")
     def new_key() -> None:

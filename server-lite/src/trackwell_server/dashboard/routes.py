@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -18,9 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import Match
 
+from trackwell_server.auth import client_address
 from trackwell_server.dashboard import views
-from trackwell_server.dashboard.session import COOKIE, TTL_SECONDS
-from trackwell_server.db.engine import read
+from trackwell_server.dashboard.session import TTL_SECONDS
+from trackwell_server.db.engine import read, write
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.errors import ERROR_RESPONSES, ApiError
 from trackwell_server.responses import JSONResponse
@@ -141,18 +143,46 @@ def sweep_page(entity: Entity, project: Project, sweep_id: str) -> Response:
 
 class Login(BaseModel):
     api_key: str = Field(min_length=1, max_length=300)
+    #: where the page goes after logging in (``/login?next=``): see ``safe_next``
+    next: str | None = Field(default=None, max_length=4000)
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this dashboard's own origin, else ``/``.
+
+    Browsers read ``//host`` as another host, and so ``/`` + backslash + ``host`` and
+    ``/`` + tab + ``/host`` (they turn backslashes into slashes and drop tabs and
+    newlines): a path with a backslash or any control character is refused outright
+    rather than cleaned.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 @sessions.post("/_dash/login")
 def login(body: Login, request: Request, srv: Srv) -> Response:
-    """An API key for a session cookie (HttpOnly, SameSite=Strict): the page never holds the key."""
+    """An API key for a session cookie (HttpOnly, SameSite=Strict): the page never holds the key.
+
+    The answer names ``next``: where to go now, always a path on this origin.
+    """
+    target = safe_next(body.next)
     if not srv.auth.enabled or srv.auth.sessions is None:
-        return JSONResponse({"user": "local", "auth": False})
-    key_id = srv.auth.login(body.api_key.strip())
-    cookie = srv.auth.sessions.issue(key_id)
-    response = JSONResponse({"auth": True, "csrf": srv.auth.sessions.csrf(cookie)})
+        return JSONResponse({"user": "local", "auth": False, "next": target})
+    key_id = srv.auth.login(body.api_key.strip(), client_address(request))
+    with write(srv.engine) as conn:
+        cookie = srv.auth.sessions.issue(conn, key_id)
+    response = JSONResponse({"auth": True, "csrf": srv.auth.sessions.csrf(cookie), "next": target})
+    # Secure only where the browser came over https (directly, or through a proxy that
+    # uvicorn trusts to say so in X-Forwarded-Proto): an http-only server's cookie must
+    # still reach it. docs/server-api.md says to put TLS in front of a shared server.
     response.set_cookie(
-        COOKIE, cookie, max_age=TTL_SECONDS, path="/", httponly=True, samesite="strict",
+        srv.auth.sessions.cookie, cookie, max_age=TTL_SECONDS, path="/", httponly=True, samesite="strict",
         secure=request.url.scheme == "https",
     )  # fmt: skip
     return response
@@ -161,16 +191,21 @@ def login(body: Login, request: Request, srv: Srv) -> Response:
 @sessions.get("/_dash/session")
 def session(request: Request, who: Caller, srv: Srv) -> Any:
     """Who is logged in, and the CSRF token the page sends with its writes."""
-    cookie = request.cookies.get(COOKIE)
+    cookie = request.cookies.get(srv.auth.sessions.cookie) if srv.auth.sessions is not None else None
     csrf = srv.auth.sessions.csrf(cookie) if cookie and srv.auth.sessions is not None else ""
     return {"user": who.user, "admin": who.admin, "auth": srv.auth.enabled, "csrf": csrf}
 
 
 @sessions.post("/_dash/logout")
-def logout(_who: Caller) -> Response:
-    """End the session on this browser (a write: it needs the CSRF token like any other)."""
+def logout(request: Request, _who: Caller, srv: Srv) -> Response:
+    """End the session on the server and on this browser (a write: it needs the CSRF token)."""
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    if srv.auth.sessions is not None:
+        cookie = request.cookies.get(srv.auth.sessions.cookie)
+        if cookie:
+            with write(srv.engine) as conn:
+                srv.auth.sessions.end(conn, cookie)
+        response.delete_cookie(srv.auth.sessions.cookie, path="/", httponly=True, samesite="strict")
     return response
 
 

@@ -3,8 +3,11 @@
 * ``GET /runs/{e}/{p}/{id}/media/{path}``: a run file with the content type its
   extension names (the files route answers ``application/octet-stream``, which an
   ``<audio>`` may sniff but an ``<iframe>`` downloads). Every answer carries a CSP with
-  ``sandbox``: an HTML file logged by a run runs its scripts in an opaque origin even
-  when opened directly, so it can never act as the dashboard.
+  ``sandbox`` (no forms, no top navigation, no popups): an HTML file logged by a run
+  runs its scripts in an opaque origin, so it can never act as the dashboard. Opened
+  directly (a top-level navigation, ``Sec-Fetch-Dest: document``) a page that can run
+  script (HTML, SVG) is a download instead: at the top, a sandbox still lets a page
+  send itself elsewhere, with the dashboard's address in the history.
 * ``GET /runs/{e}/{p}/{id}/table?path=``: a logged table (Parquet) as JSON pages,
   sorted and filtered here with pyarrow: the browser never parses Parquet.
 * ``GET /projects/{e}/{p}/sweeps/{id}/importance``: each parameter's correlation with
@@ -22,7 +25,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from trackwell_server.db.engine import read
@@ -52,6 +55,8 @@ MEDIA_CSP = (
     "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; media-src data: blob:; font-src data:; frame-ancestors 'self'"
 )
+#: Extensions whose files can run script when a browser renders them.
+_SCRIPTABLE = frozenset(("html", "htm", "svg"))
 #: Rows one table page may hold.
 MAX_PAGE = 500
 #: Parsed tables kept in memory (keyed by content digest, so never stale).
@@ -76,7 +81,9 @@ def _file_bytes(
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/media/{path:path}", response_class=Response)
-def media_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Caller, srv: Srv) -> Response:
+def media_file(
+    entity: Entity, project: Project, run_id: RunId, path: str, request: Request, who: Caller, srv: Srv
+) -> Response:
     """A run file typed by its extension, sandboxed by CSP (see the module docstring)."""
     row, data = _file_bytes(srv, who, entity, project, run_id, path)
     ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
@@ -86,7 +93,8 @@ def media_file(entity: Entity, project: Project, run_id: RunId, path: str, who: 
         "Cross-Origin-Resource-Policy": "same-origin", "ETag": f'"{row.sha256}"',
         "Cache-Control": "private, max-age=3600",
     }  # fmt: skip
-    if media_type == "application/octet-stream":
+    opened_directly = request.headers.get("sec-fetch-dest") == "document"
+    if media_type == "application/octet-stream" or (opened_directly and ext in _SCRIPTABLE):
         headers["Content-Disposition"] = "attachment"
     return Response(data, media_type=media_type, headers=headers)
 

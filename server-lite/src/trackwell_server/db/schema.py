@@ -53,6 +53,28 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
+#: Dashboard sessions (``dashboard/session.py``): sha256 of the cookie's random id, so
+#: that logout and key revocation end a session on the server.
+dash_sessions = sa.Table(
+    "dash_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+sa.Index("ix_dash_sessions_key", dash_sessions.c.key_id)
+
+#: A member added to a team by someone other than an admin waits here until they accept.
+team_invitations = sa.Table(
+    "team_invitations",
+    metadata,
+    sa.Column("team", sa.String(128), sa.ForeignKey("entities.name"), primary_key=True),
+    sa.Column("user", sa.String(128), sa.ForeignKey("entities.name"), primary_key=True),
+    sa.Column("invited_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
 projects = sa.Table(
     "projects",
     metadata,

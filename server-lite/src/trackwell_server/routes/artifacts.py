@@ -38,6 +38,7 @@ from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.names import NAME_PATTERN
 from trackwell_server.responses import BINARY_BODY, JSONResponse
+from trackwell_server.routes.files import RAW_BYTES_HEADERS
 from trackwell_server.storage import artifacts as art
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import CHUNK, BlobNotFound, BlobWriter, DigestMismatch
@@ -488,7 +489,7 @@ def get_blob(
     except BlobNotFound:
         raise ApiError(404, f"the bytes of blob {sha256} are missing from the blob store") from None
     etag = f'"{sha256}"'
-    headers = {"ETag": etag, "Accept-Ranges": "bytes"}
+    headers = {"ETag": etag, "Accept-Ranges": "bytes", **RAW_BYTES_HEADERS}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     rng = _byte_range(request.headers.get("range"), size)
@@ -869,7 +870,7 @@ def used_by(entity: Entity, project: Project, name: Name, version: Ref, who: Cal
             .scalars()
             .all()
         )
-        refs = art.run_refs(conn, pks)
+        refs = _readable_refs(conn, who, art.run_refs(conn, pks))
     return JSONResponse({"items": [refs[pk] for pk in pks if pk in refs]})
 
 
@@ -880,7 +881,26 @@ def logged_by(entity: Entity, project: Project, name: Name, version: Ref, who: C
         row = art.resolve(conn, proj, name, version)
         if row.logged_by is None:
             return JSONResponse(None)
-        return JSONResponse(art.run_refs(conn, [row.logged_by]).get(row.logged_by))
+        refs = _readable_refs(conn, who, art.run_refs(conn, [row.logged_by]))
+        return JSONResponse(refs.get(row.logged_by))
+
+
+def _readable_refs(
+    conn: sa.Connection, who: Principal, refs: dict[int, dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """``refs`` less the runs whose project the caller may not read: a version readable in one
+    project may be used by runs of another, whose names are not the caller's to see."""
+    foreign = {(r["entity"], r["project"]) for r in refs.values() if not who.can_write(r["entity"])}
+    public: set[tuple[str, str]] = set()
+    for entity, project in foreign:
+        visibility = conn.execute(
+            sa.select(projects.c.visibility).where(projects.c.entity == entity, projects.c.name == project)
+        ).scalar()
+        if visibility == "public":
+            public.add((entity, project))
+    return {
+        pk: r for pk, r in refs.items() if who.can_write(r["entity"]) or (r["entity"], r["project"]) in public
+    }
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/artifacts", response_model=VersionList)

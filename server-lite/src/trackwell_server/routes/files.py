@@ -222,6 +222,16 @@ def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
     )
 
 
+#: Uploaded bytes are anyone's: served so that no browser runs or renders them as part of
+#: the dashboard (no type sniffing, a download, and a sandbox should one open it anyway).
+RAW_BYTES_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": "attachment",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
 @router.get("/runs/{entity}/{project}/{run_id}/files/{path:path}", response_class=Response)
 def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Caller, srv: Srv) -> Response:
     check_file_path(path)
@@ -230,7 +240,7 @@ def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Ca
         row = conn.execute(sa.select(files).where(files.c.run_pk == run.pk, files.c.path == path)).first()
     if row is None:
         raise ApiError(404, f"file {path!r} not found in run {run_id}")
-    headers = {"Content-Length": str(row.size), "ETag": f'"{row.sha256}"'}
+    headers = {"Content-Length": str(row.size), "ETag": f'"{row.sha256}"', **RAW_BYTES_HEADERS}
     try:
         if not row.parts:
             return Response(srv.blobs.get(row.sha256), media_type="application/octet-stream", headers=headers)

@@ -1,10 +1,10 @@
-"""Health, the caller, users, teams and keys."""
+"""Health, the caller, users, teams (and invitations to them) and keys."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from trackwell_server import auth
@@ -51,6 +51,18 @@ class NewTeam(BaseModel):
 class Team(BaseModel):
     name: str
     members: list[str]
+    #: the names invited rather than added (what was asked, whether or not such a user exists)
+    invited: list[str] = Field(default_factory=list)
+
+
+class Invitation(BaseModel):
+    team: str
+    invited_by: str
+    created_at: float
+
+
+class InvitationList(BaseModel):
+    items: list[Invitation]
 
 
 class NewMember(BaseModel):
@@ -59,6 +71,11 @@ class NewMember(BaseModel):
 
 class ApiKey(BaseModel):
     api_key: str
+
+
+class Reauth(BaseModel):
+    #: one of the caller's API keys: a dashboard session must show one to mint another
+    api_key: str = Field(min_length=1, max_length=300)
 
 
 class KeyInfo(BaseModel):
@@ -94,24 +111,56 @@ def create_user(body: NewUser, who: Caller, srv: Srv) -> Any:
 
 @router.post("/teams", status_code=201, response_model=Team, tags=["identity"])
 def create_team(body: NewTeam, who: Caller, srv: Srv) -> Any:
+    """A new team with the caller in it; an admin adds ``members``, anyone else invites them."""
     with write(srv.engine) as conn:
-        members = auth.create_team(conn, body.name, [*body.members, who.user])
-    return JSONResponse({"name": body.name, "members": members}, status_code=201)
+        made = auth.create_team(conn, body.name, who, body.members)
+    return JSONResponse({"name": body.name, **made}, status_code=201)
 
 
 @router.post("/teams/{team}/members", response_model=Team, tags=["identity"])
 def add_member(team: Entity, body: NewMember, who: Caller, srv: Srv) -> Any:
+    """An admin adds ``user`` at once; a member invites them (they join by accepting)."""
     with write(srv.engine) as conn:
-        if not (who.admin or team in who.teams):
-            if auth.entity_kind(conn, team) != "team":
-                raise ApiError(404, f"team {team!r} not found")
-            raise ApiError(403, f"only members of {team!r} (or an admin) may add members")
-        members = auth.add_member(conn, team, body.user)
-    return JSONResponse({"name": team, "members": members})
+        members = auth.add_member(conn, team, body.user, who)
+    invited = [] if who.admin or body.user in members else [body.user]
+    return JSONResponse({"name": team, "members": members, "invited": invited})
+
+
+@router.get("/invitations", response_model=InvitationList, tags=["identity"])
+def list_invitations(who: Caller, srv: Srv) -> Any:
+    """The team invitations waiting for the caller."""
+    with read(srv.engine) as conn:
+        return JSONResponse({"items": auth.invitations(conn, who.user)})
+
+
+@router.post("/invitations/{team}", response_model=Team, tags=["identity"])
+def accept_invitation(team: Entity, who: Caller, srv: Srv) -> Any:
+    """Join ``team``: only with an invitation waiting for the caller (404 otherwise)."""
+    with write(srv.engine) as conn:
+        auth.answer_invitation(conn, team, who.user, accept=True)
+        members = auth.team_members(conn, team)
+    return JSONResponse({"name": team, "members": members, "invited": []})
+
+
+@router.delete("/invitations/{team}", status_code=204, tags=["identity"])
+def decline_invitation(team: Entity, who: Caller, srv: Srv) -> Response:
+    with write(srv.engine) as conn:
+        auth.answer_invitation(conn, team, who.user, accept=False)
+    return Response(status_code=204)
 
 
 @router.post("/keys", status_code=201, response_model=ApiKey, tags=["identity"])
-def create_key(who: Caller, srv: Srv) -> Any:
+def create_key(request: Request, who: Caller, srv: Srv, body: Reauth | None = None) -> Any:
+    """A new key for the caller. Made with a dashboard session (no ``Authorization``), the
+    body must hold one of the caller's keys: a session a page on another port of the same
+    host could have borrowed must not be able to mint a key that outlives it."""
+    if srv.auth.enabled and not auth.key_from_header(request.headers.get("authorization", "")):
+        again = None
+        if body is not None:
+            again = srv.auth.verify(body.api_key.strip(), auth.client_address(request))[0]
+        if again != who.user:
+            raise ApiError(403, "minting a key from a dashboard session needs one of your API keys in "
+                           "the body ({\"api_key\": ...}): enter it again")  # fmt: skip
     with read(srv.engine) as conn:
         exists = auth.entity_kind(conn, who.user) == "user"
     if not exists:

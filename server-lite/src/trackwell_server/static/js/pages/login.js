@@ -3,6 +3,16 @@ import { post, setCsrf } from "../api.js";
 import { h, clear } from "../dom.js";
 import { crumbs } from "../app.js";
 
+/** `path` resolved against this origin, or "/" when it would leave it (the server checked it too). */
+function sameOrigin(path) {
+  try {
+    const url = new URL(path || "/", location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
+}
+
 export async function render(main) {
   crumbs(["Log in"]);
   const key = h("input", { type: "password", name: "api_key", autocomplete: "current-password", required: true,
@@ -15,10 +25,10 @@ export async function render(main) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      const res = await post("/_dash/login", { api_key: key.value });
-      setCsrf(res.csrf);
       const next = new URLSearchParams(location.search).get("next") || "/";
-      location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      const res = await post("/_dash/login", { api_key: key.value, next });
+      setCsrf(res.csrf);
+      location.assign(sameOrigin(res.next));
     } catch (err) {
       msg.textContent = err.message;
     }
