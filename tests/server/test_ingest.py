@@ -64,11 +64,15 @@ def test_bad_batches_are_422(admin: Client, run_path: str) -> None:
         == 422
     )
     assert admin.post(url, json={"stream": "s", "first_seq": -1, "records": []}).status_code == 422
-    assert (
-        admin.post(url, json={"stream": "s", "first_seq": 0, "records": [["history", 5, {}]]}).status_code
-        == 422
-    )
-    assert admin.post(url, json={"stream": "s", "first_seq": 0, "records": [[1, 2]]}).status_code == 422
+    # seqs may skip (records a corrupt log lost) but must increase strictly from first_seq
+    for records in ([["history", 3, {}], ["history", 2, {}]], [["history", 1, {}], ["history", 1, {}]]):
+        assert admin.post(url, json={"stream": "s", "first_seq": 0, "records": records}).status_code == 422
+    assert admin.post(url, json={"stream": "s", "first_seq": 3, "records": [["history", 1, {}]]}).status_code == 422
+    # a record whose seq cannot be told fails the batch; one whose seq can is refused alone
+    assert admin.post(url, json={"stream": "s", "first_seq": 0, "records": [[1, "x"]]}).status_code == 422
+    resp = admin.post(url, json={"stream": "s", "first_seq": 0, "records": [[1, 2], ["history", 3, {"_step": 0}]]})
+    assert resp.status_code == 200 and resp.json()["last_seq"] == 3
+    assert [(r["seq"], r["kind"]) for r in resp.json()["refused"]] == [(2, "1")]
     assert admin.post(url, json=[1, 2]).status_code == 422
     resp = admin.post(
         "/runs/local/nope-project/r/ingest", json={"stream": "s", "first_seq": 0, "records": []}

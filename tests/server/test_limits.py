@@ -1,4 +1,5 @@
-"""Limits: value and body size (413), metric count (422), rate limit (429), JSON errors everywhere."""
+"""Limits: value size and metric count (the record refused alone), body size (413), rate limit (429),
+JSON errors everywhere."""
 
 from __future__ import annotations
 
@@ -27,11 +28,17 @@ def test_every_response_has_rate_limit_headers(server: ServerHandle, admin: Clie
     assert wrong_method.status_code == 405 and "error" in wrong_method.json()
 
 
-def test_value_over_1mb_is_413(admin: Client, run_path: str) -> None:
-    resp = admin.ingest(run_path, "s", 0, [["history", 0, {"_step": 0, "blob": "x" * (1024 * 1024 + 1)}]])
-    assert resp.status_code == 413 and resp.json()["error"]["code"] == "too_large"
-    assert "blob" in resp.json()["error"]["message"]
-    assert admin.get(f"/runs/{run_path}/streams/s").json() == {"last_seq": -1}  # nothing of the batch stored
+def test_value_over_1mb_refuses_that_record_alone(admin: Client, run_path: str) -> None:
+    records = [
+        ["history", 0, {"_step": 0, "ok": 1.0}],
+        ["history", 1, {"_step": 1, "blob": "x" * (1024 * 1024 + 1)}],
+        ["history", 2, {"_step": 2, "ok": 2.0}],
+    ]
+    resp = admin.ingest(run_path, "s", 0, records)
+    assert resp.status_code == 200 and resp.json()["last_seq"] == 2
+    (refused,) = resp.json()["refused"]
+    assert refused["seq"] == 1 and refused["key"] == "blob" and "limit" in refused["reason"]
+    assert [r["ok"] for r in admin.get(f"/runs/{run_path}/history").json()["rows"]] == [1.0, 2.0]
 
 
 def test_body_over_25mb_is_413(server: ServerHandle, admin: Client, run_path: str) -> None:
@@ -52,17 +59,23 @@ def test_body_over_25mb_is_413(server: ServerHandle, admin: Client, run_path: st
     assert admin.get(f"/runs/{run_path}/files").json()["files"] == []
 
 
-def test_too_many_metrics_is_422(tmp_path: Path) -> None:
+def test_too_many_metrics_refuses_the_record_that_adds_them(tmp_path: Path) -> None:
     with start_server(tmp_path, max_metrics=5) as server:
         admin = Client(server, server.admin_key)
         admin.put("/runs/local/p/r", json={})
         ok = admin.ingest(
             "local/p/r", "s", 0, [["history", 0, {"_step": 0, **{f"k{i}": 1.0 for i in range(5)}}]]
         )
-        assert ok.status_code == 200
-        resp = admin.ingest("local/p/r", "s", 1, [["history", 1, {"_step": 1, "k9": 1.0}]])
-        assert resp.status_code == 422
-        assert "max_metrics" in resp.json()["error"]["message"] and "5" in resp.json()["error"]["message"]
+        assert ok.status_code == 200 and "refused" not in ok.json()
+        resp = admin.ingest(
+            "local/p/r", "s", 1, [["history", 1, {"_step": 1, "k9": 1.0}], ["history", 2, {"_step": 2, "k0": 2.0}]]
+        )
+        assert resp.status_code == 200 and resp.json()["last_seq"] == 2
+        (refused,) = resp.json()["refused"]
+        assert refused["seq"] == 1 and refused["key"] == "k9" and "max_metrics" in refused["reason"]
+        run = admin.get("/runs/local/p/r").json()
+        assert run["refused"]["count"] == 1 and run["refused"]["last"][0]["key"] == "k9"
+        assert run["last_step"] == 2 and "k9" not in run["history_keys"]
 
 
 def test_rate_limit_gives_429_with_retry_after(tmp_path: Path) -> None:

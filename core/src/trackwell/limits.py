@@ -50,7 +50,8 @@ class Limits:
 
 
 DEFAULTS = Limits()
-_ENVELOPE = 64 * 1024  # an ingest request's bytes besides its records
+#: An ingest request's bytes besides its records (stream, seqs, framing).
+ENVELOPE_BYTES = 64 * 1024
 _NAMES = frozenset(f.name for f in fields(Limits))
 _current = DEFAULTS
 
@@ -74,8 +75,8 @@ def update(mapping: Mapping[str, Any]) -> Limits:
         if name in _NAMES and type(value) is int and value > 0
     }
     new = replace(_current, **known)
-    if new.max_record_bytes > new.max_body_bytes - _ENVELOPE:
-        new = replace(new, max_record_bytes=new.max_body_bytes - _ENVELOPE)
+    if new.max_record_bytes > new.max_body_bytes - ENVELOPE_BYTES:
+        new = replace(new, max_record_bytes=new.max_body_bytes - ENVELOPE_BYTES)
     _current = new
     return new
 

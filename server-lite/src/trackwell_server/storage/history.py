@@ -107,8 +107,8 @@ def split_rows(
             if t is float or t is int:
                 numbers.append((steps[i], value))
             elif value is not _MISSING:
-                if t in _SIZED and _size(value) > max_value_bytes:
-                    raise ValueTooLarge(key, _size(value), max_value_bytes)
+                if t in _SIZED and value_size(value) > max_value_bytes:
+                    raise ValueTooLarge(key, value_size(value), max_value_bytes)
                 residual.setdefault(i, {"_step": steps[i]})[key] = value
         if numbers:
             cols[key] = (
@@ -123,7 +123,9 @@ def split_rows(
     return cols, [residual[i] for i in sorted(residual)], False
 
 
-def _size(value: Any) -> int:
+def value_size(value: Any) -> int:
+    """A value's size against the value limit: a string's or bytes' length, a list's
+    msgpack encoding (``trackwell.limits.MAX_VALUE_BYTES``; the SDK sizes them alike)."""
     if type(value) is list:
         return len(msgpack.packb(value, use_bin_type=True, default=repr))
     return len(value)
