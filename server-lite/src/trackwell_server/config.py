@@ -6,6 +6,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackwell.limits import (
+    ENVELOPE_BYTES,
+    MAX_BODY_BYTES,
+    MAX_KEY_CHARS,
+    MAX_KEYS,
+    MAX_RECORD_BYTES,
+    MAX_VALUE_BYTES,
+    Limits,
+)
+
 
 def default_data_dir() -> Path:
     """``$TRACKWELL_DATA_DIR``, else the user's data directory (XDG)."""
@@ -39,11 +49,24 @@ class ServerConfig:
     #: serve FastAPI's /docs and /redoc pages (they load scripts from a public CDN, so off
     #: by default); /openapi.json is always served
     api_docs: bool = False
-    max_metrics: int = 10_000
-    max_value_bytes: int = 1024 * 1024
-    max_body_bytes: int = 25 * 1024 * 1024
+    #: what one run, row and value may hold: trackwell.limits' defaults (the SDK's), so
+    #: the SDK refuses at log() what this server would; published at GET /api/v1/limits
+    max_metrics: int = MAX_KEYS
+    max_key_chars: int = MAX_KEY_CHARS
+    max_value_bytes: int = MAX_VALUE_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES
     #: the URL clients use (for links in run objects); set by the CLI once the port is known
     public_url: str = ""
     #: gc.freeze() after start (see app.py); off for a server inside a test process,
     #: whose heap is not the server's to freeze
     freeze_gc: bool = True
+
+    def limits(self) -> Limits:
+        """The limits this server enforces at ingest, in the SDK's terms."""
+        return Limits(
+            max_keys=self.max_metrics,
+            max_key_chars=self.max_key_chars,
+            max_value_bytes=self.max_value_bytes,
+            max_record_bytes=min(MAX_RECORD_BYTES, self.max_body_bytes - ENVELOPE_BYTES),
+            max_body_bytes=self.max_body_bytes,
+        )

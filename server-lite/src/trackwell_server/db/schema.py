@@ -113,6 +113,9 @@ runs = sa.Table(
     # msgpack of the summary state machine (rules, aggregates, user edits): the next
     # batch folds into it without replaying the whole history
     sa.Column("summary_state", sa.LargeBinary),
+    # records ingest refused (too large, bad key, bad step): {"count": n, "last": [...]},
+    # so a refusal stays visible on the run (its JSON and its dashboard page)
+    sa.Column("refused", JsonText),
     sa.UniqueConstraint("project_id", "run_id", name="uq_runs_project_run"),
 )
 sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)

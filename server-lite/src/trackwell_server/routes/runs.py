@@ -105,6 +105,7 @@ class RunInfo(BaseModel):
     fork_of: dict[str, Any] | None
     rewinds: list[dict[str, Any]]
     streams: dict[str, int]
+    refused: dict[str, Any]
     url: str
 
 

@@ -124,6 +124,7 @@ def new_run_values(project_id: int, run_id: str, now: float) -> dict[str, Any]:
         "runtime": None,
         "last_step": -1,
         "summary_state": None,
+        "refused": None,
     }
 
 
@@ -207,5 +208,7 @@ def _info(
         "fork_of": row.fork_of,
         "rewinds": rw,
         "streams": seqs,
+        # records ingest refused (storage/values.py): a count and the last few, with why
+        "refused": row.refused or {"count": 0, "last": []},
         "url": f"{base_url}/{project.entity}/{project.name}/runs/{row.run_id}",
     }
