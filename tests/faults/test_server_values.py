@@ -191,3 +191,27 @@ def test_a_run_logging_what_the_server_refuses_warns_and_still_finishes(user: Cl
     assert info["refused"]["count"] == 0, "the SDK refused them first: the server had nothing to refuse"
     assert [r["loss"] for r in user.server_rows("lim", "r1") if "loss" in r] == [0.5, 0.25]
     assert trackwell is not None
+
+
+def test_a_refused_row_between_other_records_leaves_every_other_row_readable(user: Client) -> None:
+    path = new_run(user)
+    records = [
+        good(0, 0),
+        ["config", 1, {"update": {"lr": 0.1}}],
+        ["history", 2, {"_step": 1, "ok": 1.0, "text": "a"}],
+        ["history", 3, {"_step": 2, "bad\x00": 1.0}],
+        ["stats", 4, {"system/cpu": 1.0, "_timestamp": 1e9}],
+        ["history", 5, {"_step": 3, "ok": 3.0, "text": "b"}],
+    ]
+    resp = post(user, path, records)
+    assert resp.status_code == 200 and [r["seq"] for r in resp.json()["refused"]] == [3]
+    assert rows(user, path) == [
+        {"_step": 0, "ok": 0.0},
+        {"_step": 1, "ok": 1.0, "text": "a"},
+        {"_step": 3, "ok": 3.0, "text": "b"},
+    ]
+    with api(user) as http:
+        series = http.get(f"/runs/{path}/history", params={"keys": "ok"}).json()["rows"]
+    assert [r["ok"] for r in series] == [0.0, 1.0, 3.0]
+    run = the_run(user, path)
+    assert run["config"] == {"lr": 0.1} and run["summary"]["ok"] == 3.0 and run["history_keys"] == ["ok", "text"]

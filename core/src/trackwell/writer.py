@@ -296,6 +296,7 @@ class Writer:
                     sync_steps(row)
                     # Encode before folding: encoding turns what msgpack can't hold (ints
                     # past 64 bits) into what the log stores, so the summary agrees with it.
+                    data: bytes | None
                     try:
                         data = encode(packer, Kind.HISTORY, self._seq, row)
                     except _MediaInRow:

@@ -366,12 +366,11 @@ class _Folder:
                 for more_rows, more_cols, more_residual in self.chunks[1:]:
                     rows += more_rows
                     residual += more_residual
-                    for key, (steps, values, ints) in more_cols.items():
-                        if key in cols:
-                            had = cols[key]
-                            cols[key] = (had[0] + steps, had[1] + values, had[2] and ints)
-                        else:
-                            cols[key] = (steps, values, ints)
+                    for key, column in more_cols.items():
+                        had = cols.get(key)
+                        cols[key] = column if had is None else (
+                            had[0] + column[0], had[1] + column[1], had[2] and column[2]
+                        )
             steps = [r["_step"] for r in rows]
             history.write_rows(self.conn, run.pk, "history", residual, len(rows), min(steps), max(steps))
             history.write_series(self.conn, run.pk, cols)

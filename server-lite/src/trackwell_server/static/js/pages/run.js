@@ -25,10 +25,25 @@ export function kvTable(obj, id) {
     h("tr", {}, h("td", {}, k), h("td", {}, fmt(v))))));
 }
 
+/** Records the server refused (over a limit, a bad key or step): how many, and the last few with why. */
+function refusals(refused) {
+  if (!refused || !refused.count) return [];
+  const n = refused.count;
+  return [h("h2", {}, "Refused records"),
+    h("p", { class: "error", id: "refused-count" },
+      `${n} record${n === 1 ? " was" : "s were"} refused by the server and not stored; the rest of the run was kept.`),
+    h("table", { class: "kv", id: "refused" }, h("thead", {}, h("tr", {},
+      ["seq", "kind", "key", "reason", "stream", "at"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, (refused.last || []).slice().reverse().map((r) => h("tr", {},
+      h("td", {}, String(r.seq)), h("td", {}, r.kind || ""), h("td", {}, r.key ?? ""), h("td", {}, r.reason || ""),
+      h("td", {}, r.stream || ""), h("td", {}, r.at ? fmtTime(r.at) : "")))))];
+}
+
 function overview(run) {
   return h("div", { id: "overview" },
     kvTable({ id: run.id, state: run.state, group: run.group, job_type: run.job_type, created: fmtTime(run.created_at),
       runtime: fmtDuration(run.runtime), last_step: run.last_step, exit_code: run.exit_code }, "run-info"),
+    ...refusals(run.refused),
     h("h2", {}, "Tags"), h("p", { id: "tags" }, (run.tags || []).length ? run.tags.map((t) => h("span", { class: "tag" }, t)) : h("span", { class: "muted" }, "none")),
     h("h2", {}, "Notes"), h("p", { id: "notes" }, run.notes || h("span", { class: "muted" }, "none")),
     h("h2", {}, "Config"), kvTable(run.config, "config"),
