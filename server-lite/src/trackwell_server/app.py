@@ -26,6 +26,7 @@ from trackwell_server.deps import Server
 from trackwell_server.errors import ERROR_RESPONSES, install_handlers
 from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
+from trackwell_server.private import SECRETS, private_dir
 from trackwell_server.responses import JSONResponse
 from trackwell_server.routes import (
     artifacts,
@@ -47,8 +48,8 @@ CONFIG_ENV = "TRACKWELL_SERVER_CONFIG"
 
 def open_server(config: ServerConfig) -> tuple[Server, str | None]:
     """Connect to the database (migrating it) and the blob store; return the admin key if known."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(config.db_url or sqlite_url(config.data_dir))
+    private_dir(config.data_dir, SECRETS)
+    engine = make_engine(config.db_url or sqlite_url(config.data_dir), config.sqlite_synchronous)
     migrate(engine, lock_dir=config.data_dir)
     admin_key = ensure_admin(engine, config.data_dir)
     blobs = open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)

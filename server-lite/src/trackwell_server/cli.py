@@ -73,6 +73,14 @@ def _pick_port(host: str) -> int:
 @click.option(
     "--db", "db_url", default=None, help="Database URL, e.g. postgresql://user@host/db (default: SQLite)."
 )
+@click.option(
+    "--sqlite-synchronous",
+    type=click.Choice(["full", "normal"]),
+    default="full",
+    show_default=True,
+    help="full: a batch is acknowledged once it is on disk. normal: faster ingest, but a power loss "
+    "(not a crash of the server) can lose the last acknowledged batches.",
+)
 @click.option("--blob-store", default=None, help="Where file bytes go: a directory, or s3://bucket/prefix.")
 @click.option(
     "--s3-endpoint-url",
@@ -104,9 +112,10 @@ def _pick_port(host: str) -> int:
     is_flag=True,
     help="Serve the interactive /docs and /redoc pages (they load scripts from a public CDN).",
 )
-def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, blob_store: str | None,
-                   s3_endpoint_url: str | None, no_auth: bool, workers: int, heartbeat_timeout: float,
-                   rate_limit: float, no_offer: bool, api_docs: bool) -> None:  # fmt: skip
+def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, sqlite_synchronous: str,
+                   blob_store: str | None, s3_endpoint_url: str | None, no_auth: bool, workers: int,
+                   heartbeat_timeout: float, rate_limit: float, no_offer: bool,
+                   api_docs: bool) -> None:  # fmt: skip
     """Start the trackwell server (REST API for runs, history and files).
 
     One person: `trackwell server` (SQLite and files in the data directory).
@@ -125,6 +134,7 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     config = ServerConfig(
         data_dir=data_dir or default_data_dir(),
         db_url=db_url,
+        sqlite_synchronous=sqlite_synchronous,
         blob_store=blob_store,
         s3_endpoint_url=s3_endpoint_url,
         auth=not no_auth,

@@ -32,6 +32,9 @@ class ServerConfig:
 
     data_dir: Path
     db_url: str | None = None  # None: SQLite in data_dir
+    #: SQLite's synchronous: "full" (an acknowledged write is on disk, survives a power
+    #: loss) or "normal" (faster ingest; survives a crash of the server, not a power loss)
+    sqlite_synchronous: str = "full"
     blob_store: str | None = None  # None: data_dir/blobs; "s3://bucket/prefix": S3
     s3_endpoint_url: str | None = None
     auth: bool = True

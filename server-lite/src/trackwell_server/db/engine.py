@@ -1,5 +1,11 @@
 """Database engines (SQLite in WAL mode, or PostgreSQL) and migrations on start.
 
+An acknowledged write is on disk: SQLite runs with ``synchronous=FULL`` (each commit
+fsyncs the WAL), so a power loss cannot take a batch the server already answered
+for; ``synchronous="normal"`` (``trackwell server --sqlite-synchronous normal``)
+trades that for speed, and then only a crash of the process is survived. The
+database file and its WAL and shared-memory files are readable by the owner only.
+
 Several server processes may start at once against one database (``--workers``, or
 several hosts on one PostgreSQL), so ``migrate`` holds a lock while Alembic runs: a
 PostgreSQL advisory lock, or a file lock beside an SQLite database.
@@ -8,6 +14,7 @@ PostgreSQL advisory lock, or a file lock beside an SQLite database.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +25,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from trackwell_server.private import FILE_MODE, make_dirs, private_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Any constant works: it names the advisory lock all trackwell servers share.
 _PG_MIGRATION_LOCK = 0x7472_6B77  # "trkw"
+#: SQLite's ``synchronous`` settings the server accepts: FULL (the default) or NORMAL
+SYNCHRONOUS = ("full", "normal")
 
 
 def normalize_url(url: str) -> str:
@@ -35,15 +46,32 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'trackwell.db'}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, synchronous: str = "full") -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and write-locking BEGINs."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, synchronous)
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _private_database(url: str) -> None:
+    """Create the database file 0600 before SQLite does (its WAL and shared-memory files
+    then get the same mode), and tighten an older one and its companions."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    private_file(path)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            private_file(companion)
+
+
+def _sqlite_engine(url: str, synchronous: str) -> Engine:
+    if synchronous.lower() not in SYNCHRONOUS:
+        raise ValueError(f"SQLite synchronous must be one of {', '.join(SYNCHRONOUS)}, not {synchronous!r}")
+    _private_database(url)
+    pragma_synchronous = f"PRAGMA synchronous={synchronous.upper()}"
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 60},
@@ -61,9 +89,10 @@ def _sqlite_engine(url: str) -> Engine:
         # tens of KiB, read and written whole; bigger pages mean shorter overflow chains.
         cur.execute("PRAGMA page_size=16384")
         cur.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives the process being killed; only a power
-        # loss can lose the last transactions, never corrupt the database.
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL in WAL mode: each commit fsyncs the WAL, so what the server acknowledged
+        # survives a power loss. NORMAL (opt-in) survives the process being killed, but
+        # a power loss can lose the last transactions (never corrupt the database).
+        cur.execute(pragma_synchronous)
         # Checkpoint every ~40 MB of WAL instead of SQLite's 4 MB: a checkpoint is an
         # fsync, and at 4 MB ingest paid one on nearly every batch (10 ms of ~60).
         cur.execute("PRAGMA wal_autocheckpoint=2500")  # pages of 16 KiB
@@ -124,8 +153,9 @@ def _file_lock(lock_dir: Path | None) -> Iterator[None]:
     if lock_dir is None:
         yield
         return
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / "migrate.lock", "a+b") as fh:
+    make_dirs(lock_dir)
+    fd = os.open(lock_dir / "migrate.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    with os.fdopen(fd, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

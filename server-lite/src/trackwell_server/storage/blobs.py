@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlparse
 
+from trackwell_server.private import make_dirs, private_dir
+
 #: How much a streamed read or an assembly copy handles at a time.
 CHUNK = 1024 * 1024
 #: Parts of an S3 multipart upload made while assembling (S3 wants >= 5 MiB but the last).
@@ -99,11 +101,14 @@ def digest_of(data: bytes) -> str:
 
 
 class LocalBlobStore:
-    """Blobs as files ``<root>/ab/cd/<sha256>``, written atomically (temp file + rename)."""
+    """Blobs as files ``<root>/ab/cd/<sha256>``, written atomically (temp file + rename).
+
+    Owner-only: the root and its folders are 0700, every file 0600 (``mkstemp``'s mode,
+    kept by the rename), since blobs are users' private files.
+    """
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
         #: Blob folders known to exist (nothing removes them): a batch of 1,000 blobs
         #: would otherwise pay a mkdir call per blob, on top of its file's creation.
         self._dirs: set[Path] = set()
@@ -118,7 +123,7 @@ class LocalBlobStore:
             # a fresh write time keeps the collector off a blob about to be referenced again
             os.utime(path)
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -177,7 +182,7 @@ class LocalBlobStore:
     def writer(self, digest: str) -> BlobWriter:
         path = self._path(digest)
         if path.parent not in self._dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)
             self._dirs.add(path.parent)
         return _LocalWriter(path)
 
@@ -186,7 +191,7 @@ class LocalBlobStore:
 
     def part_writer(self, upload: str, part: int) -> BlobWriter:
         folder = self._upload_dir(upload)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(folder)
         return _LocalWriter(folder / f"{part:05d}")
 
     def assemble(self, upload: str, parts: int, digest: str) -> int:
