@@ -25,6 +25,7 @@ import uvicorn
 from trackwell_server.app import create_app, open_server
 from trackwell_server.cli import KEEP_ALIVE_S
 from trackwell_server.config import ServerConfig
+from trackwell_server.deps import Server
 
 START_TIMEOUT = 30.0
 
@@ -59,12 +60,17 @@ def wait_healthy(url: str, deadline: float, proc: subprocess.Popen[bytes] | None
 
 
 class ServerHandle:
-    """A running server: its URL and admin key, helpers to add users and teams, ``stop()``."""
+    """A running server: its URL and admin key, helpers to add users and teams, ``stop()``.
 
-    def __init__(self, url: str, admin_key: str | None, stopper: Any) -> None:
+    ``server`` is the in-process server's handles (engine, blob store), for a test
+    that must watch what a request does inside; None for a server subprocess.
+    """
+
+    def __init__(self, url: str, admin_key: str | None, stopper: Any, server: Server | None = None) -> None:
         self.url = url
         self.admin_key = admin_key
         self._stop = stopper
+        self.server = server
 
     @property
     def api_url(self) -> str:
@@ -142,7 +148,7 @@ def start_server(
     except BaseException:
         stop()
         raise
-    return ServerHandle(url, admin_key, stop)
+    return ServerHandle(url, admin_key, stop, srv)
 
 
 def start_server_process(

@@ -74,18 +74,50 @@ def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, 
                 run_pk=run.pk, path=path, part=part, parts=parts, size=len(data), sha256=digest
             )
         )
-        got = conn.execute(
-            sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)
-        ).all()
-        if len(got) < parts:
-            return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(got)}
-        whole = hashlib.sha256()
-        for row in got:
-            whole.update(srv.blobs.get(row.sha256))
-        size = sum(row.size for row in got)
-        _replace(conn, run.pk, path, size, whole.hexdigest(), [row.sha256 for row in got], now)
+        got = _parts(conn, key)
+    if len(got) < parts:
+        return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(got)}
+    whole, size = hash_parts(srv, got)
+    with write(srv.engine) as conn:
+        run = store.get_run(conn, proj, run_id, lock=True)
+        held = _parts(conn, key)
+        if held != got:
+            # another request re-sent a part meanwhile (it finishes the file itself), or
+            # finished this one already (the same last part sent twice)
+            done = conn.execute(
+                sa.select(files.c.size, files.c.sha256, files.c.parts).where(
+                    files.c.run_pk == run.pk, files.c.path == path
+                )
+            ).first()
+            if done is not None and done.parts == [sha for sha, _ in got]:
+                return {"path": path, "size": done.size, "sha256": done.sha256}
+            return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(held)}
+        _replace(conn, run.pk, path, size, whole, [sha for sha, _ in got], now)
         conn.execute(sa.delete(file_parts).where(key))
-        return {"path": path, "size": size, "sha256": whole.hexdigest()}
+    return {"path": path, "size": size, "sha256": whole}
+
+
+def _parts(conn: sa.Connection, key: Any) -> list[tuple[str, int]]:
+    """(sha256, size) of a file's parts received so far, in part order."""
+    rows = conn.execute(
+        sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)
+    ).all()
+    return [(row.sha256, row.size) for row in rows]
+
+
+def hash_parts(srv: Server, parts: list[tuple[str, int]]) -> tuple[str, int]:
+    """The sha256 and size of a multi-part file, its parts streamed from the blob store.
+
+    Called with no transaction open: hashing a file of hundreds of MB takes seconds,
+    and on SQLite a write transaction holds the one write lock every run's ingest needs.
+    """
+    whole = hashlib.sha256()
+    size = 0
+    for sha, part_size in parts:
+        for chunk in srv.blobs.read_range(sha, 0, part_size):
+            whole.update(chunk)
+            size += len(chunk)
+    return whole.hexdigest(), size
 
 
 def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str, parts: list[str] | None,
