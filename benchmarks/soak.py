@@ -409,7 +409,7 @@ def checks_of(stage: Stage) -> list[Check]:
     checks = [
         Check(f"{stage.name}: rows logged ({n} clients, {killed} killed)", logged, "rows"),
         Check(f"{stage.name}: rows on the server", held, "rows"),
-        Check(f"{stage.name}: rows missing", stage.rows("missing"), "rows", 0),
+        Check(f"{stage.name}: rows missing", stage.rows("missing"), "rows", 0, detail=short_of(stage)),
         Check(f"{stage.name}: duplicate rows", stage.rows("duplicates"), "rows", 0),
         Check(f"{stage.name}: runs in the wrong state, client errors", len(problems), "rows", 0,
               measured=str(len(problems)), target="0", detail="; ".join(problems)[:1000]),
@@ -430,6 +430,19 @@ def checks_of(stage: Stage) -> list[Check]:
     checks.append(Check(f"{stage.name}: server RSS peak / at end", stage.rss_peak, "MB",
                         measured=f"{stage.rss_peak:,.1f} / {stage.rss_end:,.1f} MB"))  # fmt: skip
     return checks
+
+
+def short_of(stage: Stage) -> str:
+    """Which runs lack rows: the client, whether it was killed, how many rows of its log are missing."""
+    return "; ".join(f"{c.cwd.name} ({'killed, synced' if c.killed else 'finished'}): {c.missing:,} of "
+                     f"{c.logged:,} missing" for c in stage.clients if c.missing)  # fmt: skip
+
+
+def per_client(stage: Stage) -> list[dict[str, Any]]:
+    """Each client's figures for the JSON output."""
+    return [{"client": c.cwd.name, "run_id": c.run_id, "killed": c.killed, "logged": c.logged,
+             "on_server": c.on_server, "missing": c.missing, "duplicates": c.duplicates, "state": c.state}
+            for c in stage.clients]  # fmt: skip
 
 
 def new_schema() -> tuple[str, str]:
@@ -491,12 +504,14 @@ def main(argv: list[str] | None = None) -> int:
             if schema:
                 _pg(f"DROP SCHEMA {schema} CASCADE")
     checks = [check for stage in stages for check in checks_of(stage)]
-    mode = "quick" if args.quick else "full"
+    custom = any(getattr(args, name) is not None for name in ("outage", "clients", "duration"))
+    mode = ("quick" if args.quick else "full") + (", with overrides" if custom else "")
     print(f"\ntrackwell soak ({mode}; {args.db}, {args.workers} worker(s); seed {seed}; "
           f"{time.monotonic() - t0:.0f} s; Python {sys.version.split()[0]})\n")  # fmt: skip
     print(table(checks))
     if args.json:
-        raw = {"plan": asdict(plan), "seed": seed, "db": args.db, "workers": args.workers}
+        raw = {"plan": asdict(plan), "seed": seed, "db": args.db, "workers": args.workers,
+               "clients": {stage.name: per_client(stage) for stage in stages}}  # fmt: skip
         write_json(args.json, checks, args.quick, raw)
     failed = [c.metric for c in checks if c.ok is False]
     if failed:
