@@ -437,7 +437,7 @@ def test_console_off_writes_no_output_log(tmp_path: Path) -> None:
 
 # -- (f, g) imports ----------------------------------------------------------------------------
 
-HEAVY = ("numpy", "pandas", "torch", "requests", "pluggy", "psutil", "yaml", "click")
+HEAVY = ("numpy", "pandas", "torch", "requests", "urllib3", "pluggy", "psutil", "yaml", "click")
 
 
 def test_import_is_light(tmp_path: Path) -> None:
@@ -450,8 +450,10 @@ def test_import_is_light(tmp_path: Path) -> None:
 
 
 #: init() may load pluggy and psutil (plugins, system metrics), never these: installed
-#: plugins (the server, the integrations) are imported at init, so each must stay light
-INIT_HEAVY = ("numpy", "pandas", "torch", "requests", "click", "secrets", "trackwell.api", "trackwell_server.cli")
+#: plugins (the server, the integrations) are imported at init, so each must stay light;
+#: an offline run never loads the HTTP client (requests, urllib3: trackwell.httpclient)
+INIT_HEAVY = ("numpy", "pandas", "torch", "requests", "urllib3", "trackwell.httpclient", "click", "secrets",
+              "trackwell.api", "trackwell_server.cli")  # fmt: skip
 
 
 def test_init_with_every_installed_plugin_is_light(tmp_path: Path) -> None:

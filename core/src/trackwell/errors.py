@@ -95,8 +95,12 @@ class CommError(TrackwellError):
 
     @property
     def retryable(self) -> bool:
-        """True when trying again later may work: no answer, a 5xx, or a 429."""
-        return self.status is None or self.status >= 500 or self.status == 429
+        """True when trying again later may work: no answer, a 5xx, a 408 or a 429.
+
+        No other 4xx is: the same request would be refused again (a 409
+        ``sequence_gap`` is answered by resuming where the server says, not by retrying).
+        """
+        return self.status is None or self.status >= 500 or self.status in (408, 429)
 
 
 class AuthenticationError(CommError):

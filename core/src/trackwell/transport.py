@@ -1,22 +1,26 @@
-"""HTTP to a trackwell server for the SDK's own calls: the sender, ``login`` and ``sync``.
+"""HTTP to a trackwell server: the sender, artifacts, ``login``, ``sync``, the Public API.
 
-Only the standard library (``http.client``): ``import trackwell`` must stay light, and
-online runs must not pull ``requests`` into a training process. One ``Transport``
-keeps one connection alive and is used by one thread at a time (the sender owns
-its own). Every failure becomes a ``CommError``: ``status`` None when no answer came
-(connection refused, timeout), else the HTTP status with the server's ``code`` and
-``message`` (docs/server-api.md); ``retryable`` says whether backing off may help.
-Retrying is the caller's choice: the sender must be able to stop waiting at once.
+One client for all of them: ``Transport``, on ``requests`` with urllib3's ``Retry``
+(``trackwell.httpclient`` holds that half, and says which failures it retries
+inline and which it leaves to the sender's loop). This module itself imports only
+the standard library: ``requests`` is imported at the first request, which for an
+online run is the sender thread's, so neither ``import trackwell`` nor ``init()``
+pays for it. A ``Transport`` is safe to share between threads (a pool of kept-alive
+connections). Every failure becomes a ``CommError``: ``status`` None when no answer
+came (connection refused, timeout), else the HTTP status with the server's ``code``
+and ``message`` (docs/server-api.md); ``retryable`` says whether backing off may help.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 import msgpack
 
@@ -27,8 +31,15 @@ JSON = "application/json"
 MSGPACK = "application/x-msgpack"
 #: Longest a 429/503 ``Retry-After`` is honoured, so a bad header can't park the sender.
 MAX_RETRY_AFTER = 120.0
-#: How a kept-alive connection the server closed meanwhile fails on reuse.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+#: The longest wait for a connection to be accepted (``timeout`` when that is shorter).
+CONNECT_TIMEOUT = 10.0
+#: Inline retries of a failed connection or a 429/503 (``trackwell.httpclient``).
+RETRIES = 2
+#: The longest ``Retry-After`` a request sits out inline; a longer one is the caller's to wait.
+INLINE_RETRY_AFTER = 5.0
+
+if TYPE_CHECKING:
+    import requests
 
 
 def run_path(entity: str, project: str, run_id: str, *rest: str) -> str:
@@ -52,25 +63,72 @@ class Response:
         self.body = body
 
 
-class Transport:
-    """Requests to one server under ``base_url`` + ``/api/v1``, over one kept-alive connection."""
+class Stream:
+    """An answer whose body is read as it arrives (downloads); read errors are ``CommError``."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, response: requests.Response, where: str) -> None:
+        self.status: int = response.status_code
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self._raw = response.raw
+        self._where = where
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes (fewer only at the end of the body)."""
+        from trackwell.httpclient import read_errors
+
+        try:
+            data: bytes = self._raw.read(size)
+        except read_errors() as exc:
+            raise CommError(f"download of {self._where} broke off: {exc}", exc=exc) from None
+        return data
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        while chunk := self.read(size):
+            yield chunk
+
+
+class Transport:
+    """Requests to one server under ``base_url`` + ``/api/v1``; safe to share between threads.
+
+    ``timeout`` (seconds, an attribute the caller may lower at any time, e.g. the
+    sender while ``finish()`` waits on a hung server) bounds each wait: for the
+    connection (at most ``CONNECT_TIMEOUT``) and for every read of the answer; a
+    request may also pass its own. With ``retries`` inline retries, one call takes at
+    most about ``(retries + 1) * (connect + read timeout) + backoff`` (a few seconds)
+    plus, for a 429/503, ``max_retry_wait`` per retry: ``retries=0`` makes it one
+    attempt. The API key is sent to ``base_url``'s origin only: a redirect elsewhere
+    is not followed (``CommError``). ``pool_size`` is how many connections are kept
+    alive for threads that share it (the artifact transfers).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        *,
+        retries: int = RETRIES,
+        max_retry_wait: float = INLINE_RETRY_AFTER,
+        pool_size: int = 2,
+    ) -> None:
         parts = urlsplit(base_url.strip().rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CommError(
                 f"the server URL {base_url!r} is not an http(s):// URL; "
                 "check TRACKWELL_BASE_URL or run `trackwell login --host URL`"
             )
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise CommError(f"the server URL {base_url!r} has an invalid port") from None
         self.base_url = f"{parts.scheme}://{parts.netloc}{parts.path}"
         self.api_key = api_key or None
         self.timeout = timeout
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._prefix = parts.path + "/api/v1"
-        self._conn: http.client.HTTPConnection | None = None
-        self._packer = msgpack.Packer(use_bin_type=True)
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        self.pool_size = pool_size
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
 
     # -- requests ------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None, timeout: float | None = None) -> Any:
@@ -116,70 +174,106 @@ class Transport:
 
         Raises ``CommError`` (``AuthenticationError`` for 401, ``NotFoundError`` for 404).
         """
-        target = self._prefix + path
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        if query:
-            target += "?" + urlencode(query)
-        headers = {"Accept": accept, "User-Agent": f"trackwell/{__version__}"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
         if json_body is not None:
             data = json.dumps(encode_floats(json_body), separators=(",", ":")).encode()
             content_type = JSON
-        if data is not None:
-            headers["Content-Type"] = content_type or "application/octet-stream"
-        status, reply_headers, raw = self._exchange(method, target, data, headers, timeout)
-        if status >= 400:
-            raise self._error(method, path, status, reply_headers, raw)
+        response = self._send(method, path, params, data, content_type, {"Accept": accept}, timeout, False)
+        with response:
+            from trackwell.httpclient import RequestException
+
+            try:
+                raw = response.content
+            except RequestException as exc:
+                raise self._unreachable(exc) from None
+        headers = {k.lower(): v for k, v in response.headers.items()}
         if not decode:
-            return Response(status, reply_headers, raw)
-        return Response(status, reply_headers, _decode(reply_headers.get("content-type", ""), raw))
+            return Response(response.status_code, headers, raw)
+        return Response(response.status_code, headers, _decode(headers.get("content-type", ""), raw))
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[Stream]:
+        """A request whose answer is read as it arrives, as raw bytes (``Accept-Encoding: identity``).
+
+        The connection goes back to the pool only when the body was read to its end;
+        one left half-read (an error, Ctrl-C) is closed, never reused.
+        """
+        data = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
+        ask = {"Accept": "*/*", "Accept-Encoding": "identity", **(headers or {})}
+        response = self._send(method, path, params, data, JSON if data else None, ask, timeout, True)
+        with response:
+            yield Stream(response, f"{self.base_url}/api/v1{path}")
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close the kept-alive connections; the next request opens new ones."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     # -- internals ---------------------------------------------------------------
-    def _exchange(
-        self, method: str, target: str, data: bytes | None, headers: dict[str, str], timeout: float | None
-    ) -> tuple[int, dict[str, str], bytes]:
-        # A kept-alive connection the server has closed fails on first reuse; every
-        # request we make is idempotent, so that one case is retried at once, fresh.
-        for attempt in (0, 1):
-            reused = self._conn is not None
-            conn = self._connection()
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout or self.timeout)
-            else:
-                conn.timeout = timeout or self.timeout
-            try:
-                conn.request(method, target, body=data, headers=headers)
-                response = conn.getresponse()
-                raw = response.read()
-            except (http.client.HTTPException, OSError) as exc:
-                self.close()
-                if attempt == 0 and reused and isinstance(exc, _STALE):
-                    continue
-                raise CommError(
-                    f"cannot reach the trackwell server at {self.base_url}: {_reason(exc)}",
-                    exc=exc,
-                ) from None
-            except BaseException:
-                # Interrupted mid-exchange (Ctrl-C, a sweep's stop raised in the trial's
-                # thread): the connection is half used, so it must never be reused.
-                self.close()
-                raise
-            if response.will_close:
-                self.close()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
-        raise AssertionError("unreachable")  # the loop returns or raises
+    def _http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                from trackwell.httpclient import new_session
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self.timeout)
-        return self._conn
+                self._session = new_session(self.base_url, self.retries, self.max_retry_wait, self.pool_size)
+            return self._session
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        data: bytes | None,
+        content_type: str | None,
+        headers: dict[str, str],
+        timeout: float | None,
+        stream: bool,
+    ) -> requests.Response:
+        """Send; an error answer (or a redirect that was not followed) raises ``CommError``."""
+        from trackwell.httpclient import RequestException, bearer
+
+        session = self._http()
+        headers = {**headers, "User-Agent": f"trackwell/{__version__}"}
+        if data is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
+        wait = timeout or self.timeout
+        try:
+            response = session.request(
+                method,
+                f"{self.base_url}/api/v1{path}",
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                data=data,
+                headers=headers,
+                auth=bearer(self.api_key),
+                timeout=(min(CONNECT_TIMEOUT, wait), wait),
+                stream=stream,
+            )
+        except RequestException as exc:
+            raise self._unreachable(exc) from None
+        if response.status_code < 300:
+            return response
+        with response:
+            try:
+                raw = response.content
+            except RequestException:
+                raw = b""
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        raise self._error(method, path, response.status_code, headers, raw)
+
+    def _unreachable(self, exc: BaseException) -> CommError:
+        from trackwell.httpclient import reason
+
+        return CommError(f"cannot reach the trackwell server at {self.base_url}: {reason(exc)}", exc=exc)
 
     def _error(self, method: str, path: str, status: int, headers: dict[str, str], raw: bytes) -> CommError:
         body: dict[str, Any] | None = None
@@ -192,11 +286,18 @@ class Transport:
         code = error.get("code") if isinstance(error, dict) else None
         detail = error.get("message") if isinstance(error, dict) else None
         if not detail:
-            detail = raw.decode("utf-8", "replace").strip()[:200] or http.client.responses.get(status, "")
+            detail = raw.decode("utf-8", "replace").strip()[:200] or _phrase(status)
         where = f"{method} {self.base_url}/api/v1{path}"
         kwargs: dict[str, Any] = {
             "status": status, "code": code, "body": body, "retry_after": _retry_after(headers),
         }  # fmt: skip
+        if 300 <= status < 400:
+            return CommError(
+                f"the server answered {status}, a redirect to {headers.get('location')!r} ({where}); "
+                "it is not followed, so that the API key goes to no other host: set the server URL "
+                "(TRACKWELL_BASE_URL, `trackwell login --host`) to where it redirects, if you trust it",
+                **kwargs,
+            )
         if status == 401:
             hint = "no API key is set" if not self.api_key else "the server rejected the API key"
             return AuthenticationError(
@@ -255,9 +356,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None  # an HTTP date: rare enough that our own backoff will do
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running?)"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return str(exc) or type(exc).__name__
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,28 +1,31 @@
 """HTTP for artifacts (docs/server-api.md, "Artifacts"): blobs, versions, lineage, links.
 
-Built on ``trackwell.transport.Transport`` (standard library only). Blob transfers
-run on a small thread pool; each thread keeps its own kept-alive connection, since a
-``Transport`` is one connection used by one thread at a time. Downloads stream to
-disk (never a whole file in memory) and resume with ``Range``; uploads of big files
-go in 16 MiB parts that the server assembles and verifies, resumable through the
-``/parts`` route.
+Built on ``trackwell.transport.Transport``, the SDK's one HTTP client: its retry
+policy (connection failures, 429, 503 and the like, ``trackwell.httpclient``) covers
+every request here, and one ``Transport`` with a pool of kept-alive connections is
+shared by the transfer threads (``trackwell.artifacts.transfers``). Downloads stream
+to disk (never a whole file in memory) and, when a body breaks off midway, resume
+with ``Range`` from where it stopped, which no request-level retry can do; uploads of
+big files go in 16 MiB parts that the server assembles and verifies, resumable
+through the ``/parts`` route. An upload that fails is not retried here: the sender
+retries the whole job (``artifacts.upload``), and the job sends only what the server
+still lacks.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from trackwell._version import __version__
 from trackwell.artifacts.cache import hash_file
 from trackwell.errors import CommError
 from trackwell.transport import Transport
@@ -38,7 +41,7 @@ BATCH_MIN_BYTES = 1024 * 1024
 BATCH_FILES = 2_000
 #: Transfers in parallel (files, or parts of one big file).
 WORKERS = 8
-#: Attempts per blob transfer before the error is raised (retryable errors only).
+#: Attempts at a download whose body keeps breaking off (each resumes where the last stopped).
 ATTEMPTS = 5
 
 
@@ -51,14 +54,14 @@ def artifact_path(entity: str, project: str, *rest: str) -> str:
 
 
 class ArtifactClient:
-    """Artifact requests to one server; safe to share between threads (one connection each)."""
+    """Artifact requests to one server; safe to share between threads (a pool of connections)."""
 
     def __init__(self, base_url: str, api_key: str | None, timeout: float = 60.0) -> None:
         self.base_url = base_url
         self.api_key = api_key
         self.timeout = timeout
-        self._local = threading.local()
-        self._all: list[Transport] = []
+        #: every request and transfer goes through it; ``timeout`` bounds each wait
+        self.transport = Transport(base_url, api_key, timeout, pool_size=env_workers() + 1)
         self._lock = threading.Lock()
         #: Bytes sent and received for blobs (the benchmark's and tests' meter).
         self.bytes_up = 0
@@ -68,19 +71,8 @@ class ArtifactClient:
     def from_transport(cls, transport: Transport) -> ArtifactClient:
         return cls(transport.base_url, transport.api_key, transport.timeout)
 
-    @property
-    def transport(self) -> Transport:
-        t: Transport | None = getattr(self._local, "t", None)
-        if t is None:
-            t = self._local.t = Transport(self.base_url, self.api_key, timeout=self.timeout)
-            with self._lock:
-                self._all.append(t)
-        return t
-
     def close(self) -> None:
-        with self._lock:
-            for t in self._all:
-                t.close()
+        self.transport.close()
 
     # -- JSON routes ---------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -122,12 +114,13 @@ class ArtifactClient:
         entity: str,
         project: str,
         files: list[tuple[str, Path, int]],
-        pool: ThreadPoolExecutor,
+        pool: Executor,
         check: Callable[[str, Path], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Upload ``(sha256, path, size)`` blobs in parallel; ``check(digest, path)`` runs
-        before each file is read (it raises when the file changed since it was hashed)."""
+        """Upload ``(sha256, path, size)`` blobs in parallel on ``pool`` (a ``TransferPool``
+        where it may run at interpreter exit); ``check(digest, path)`` runs before each
+        file is read (it raises when the file changed since it was hashed)."""
         jobs = []
         part_bytes = env_part_bytes()
         small = [f for f in files if f[2] <= min(BATCH_FILE_BYTES, part_bytes)]
@@ -180,9 +173,7 @@ class ArtifactClient:
         data = path.read_bytes()
         if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
             raise ChangedFileError(f"{path} changed after it was added to the artifact (its sha256 differs)")
-        self._retry(
-            lambda: self.transport.request("PUT", artifact_path(entity, project, "blobs", digest), data=data)
-        )
+        self.transport.request("PUT", artifact_path(entity, project, "blobs", digest), data=data)
         self._count_up(len(data), progress)
 
     def _put_batch(
@@ -203,11 +194,8 @@ class ArtifactClient:
             chunks.append(data)
         head = json.dumps({"blobs": [[d, s] for d, _, s in files]}).encode() + b"\n"
         body = b"".join([head, *chunks])
-        answer = self._retry(
-            lambda: self.transport.request(
-                "POST", artifact_path(entity, project, "blobs", "batch"), data=body
-            )
-        ).body
+        target = artifact_path(entity, project, "blobs", "batch")
+        answer = self.transport.request("POST", target, data=body).body
         bad = {str(d) for d in answer.get("mismatch") or ()}
         if bad:
             path = next(p for d, p, _ in files if d in bad)
@@ -224,11 +212,8 @@ class ArtifactClient:
             fh.seek(part * part_bytes)
             data = fh.read(part_bytes)
         params = {"part": part, "parts": parts}
-        self._retry(
-            lambda: self.transport.request(
-                "PUT", artifact_path(entity, project, "blobs", digest), params=params, data=data
-            )
-        )
+        target = artifact_path(entity, project, "blobs", digest)
+        self.transport.request("PUT", target, params=params, data=data)
         self._count_up(len(data), progress)
 
     def _count_up(self, n: int, progress: Callable[[int], None] | None) -> None:
@@ -237,23 +222,12 @@ class ArtifactClient:
         if progress is not None:
             progress(n)
 
-    @staticmethod
-    def _retry(call: Callable[[], Any]) -> Any:
-        for attempt in range(ATTEMPTS):
-            try:
-                return call()
-            except CommError as exc:
-                if not exc.retryable or attempt == ATTEMPTS - 1:
-                    raise
-                time.sleep(exc.retry_after if exc.retry_after is not None else min(4.0, 0.25 * 2**attempt))
-        raise AssertionError("unreachable")
-
     def download(
         self, entity: str, project: str, digest: str, dest: Path, size: int | None,
         progress: Callable[[int], None] | None = None,
     ) -> None:  # fmt: skip
         """Stream blob ``digest`` into ``dest``, resuming a partial file with ``Range``; verify sha256."""
-        path = self.transport._prefix + artifact_path(entity, project, "blobs", digest)
+        path = artifact_path(entity, project, "blobs", digest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(ATTEMPTS):
             have = dest.stat().st_size if dest.exists() else 0
@@ -267,42 +241,23 @@ class ArtifactClient:
             except CommError as exc:
                 if not exc.retryable or attempt == ATTEMPTS - 1:
                     raise
-                time.sleep(min(4.0, 0.25 * 2**attempt))
+                _pause(attempt)
         got, got_size = hash_file(dest)
         if got != digest or (size is not None and got_size != size):
             dest.unlink()
             raise CommError(f"blob {digest} arrived corrupted (sha256 {got}, {got_size} bytes); try again")
 
     def _fetch(self, path: str, dest: Path, offset: int, progress: Callable[[int], None] | None) -> None:
-        t = self.transport
-        headers = {"User-Agent": f"trackwell/{__version__}", "Accept": "*/*"}
-        if t.api_key:
-            headers["Authorization"] = f"Bearer {t.api_key}"
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        conn = t._connection()
-        try:
-            conn.timeout = t.timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(t.timeout)
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            if resp.status >= 400:
-                raw = resp.read()
-                raise t._error("GET", path, resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw)
-            mode = "ab" if offset and resp.status == 206 else "wb"
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        with self.transport.stream("GET", path, headers=headers) as answer:
+            mode = "ab" if offset and answer.status == 206 else "wb"
             with open(dest, mode) as fh:
-                while chunk := resp.read(1 << 20):
+                for chunk in answer.chunks():
                     fh.write(chunk)
                     with self._lock:
                         self.bytes_down += len(chunk)
                     if progress is not None:
                         progress(len(chunk))
-            if resp.will_close:
-                t.close()
-        except (http.client.HTTPException, OSError) as exc:
-            t.close()
-            raise CommError(f"download of {path} from {t.base_url} broke off: {exc}", exc=exc) from None
 
     def fetch_batch(
         self, entity: str, project: str, blobs: list[tuple[str, int]], store: Callable[[str, Path], Path],
@@ -316,44 +271,26 @@ class ArtifactClient:
             except CommError as exc:
                 if not exc.retryable or attempt == ATTEMPTS - 1:
                     raise
-                time.sleep(min(4.0, 0.25 * 2**attempt))
+                _pause(attempt)
         raise AssertionError("unreachable")
 
     def _fetch_batch(
         self, entity: str, project: str, blobs: list[tuple[str, int]], store: Callable[[str, Path], Path],
         tmp_dir: Path, progress: Callable[[int], None] | None,
     ) -> dict[str, Path]:  # fmt: skip
-        t = self.transport
-        path = t._prefix + artifact_path(entity, project, "blobs", "fetch")
-        headers = {
-            "User-Agent": f"trackwell/{__version__}",
-            "Accept": "*/*",
-            "Content-Type": "application/json",
-        }
-        if t.api_key:
-            headers["Authorization"] = f"Bearer {t.api_key}"
-        body = json.dumps({"digests": [d for d, _ in blobs]}).encode()
+        path = artifact_path(entity, project, "blobs", "fetch")
         tmp_dir.mkdir(parents=True, exist_ok=True)
         out: dict[str, Path] = {}
-        conn = t._connection()
-        try:
-            conn.timeout = t.timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(t.timeout)
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            if resp.status >= 400:
-                raw = resp.read()
-                raise t._error("POST", path, resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw)
+        with self.transport.stream("POST", path, json_body={"digests": [d for d, _ in blobs]}) as answer:
             for digest, size in blobs:
                 tmp = tmp_dir / f".{digest}.{threading.get_ident()}.tmp"
                 h = hashlib.sha256()
                 left = size
                 with open(tmp, "wb") as fh:
                     while left:
-                        chunk = resp.read(min(left, 1 << 20))
+                        chunk = answer.read(min(left, 1 << 20))
                         if not chunk:
-                            raise http.client.IncompleteRead(b"", left)
+                            raise CommError(f"a batch download from {self.base_url} broke off early")
                         h.update(chunk)
                         fh.write(chunk)
                         left -= len(chunk)
@@ -365,13 +302,13 @@ class ArtifactClient:
                     self.bytes_down += size
                 if progress is not None:
                     progress(size)
-            resp.read()
-            if resp.will_close:
-                t.close()
-        except (http.client.HTTPException, OSError) as exc:
-            t.close()
-            raise CommError(f"download of {path} from {t.base_url} broke off: {exc}", exc=exc) from None
+            answer.read(1)  # the end of the body: the connection goes back to the pool
         return out
+
+
+def _pause(attempt: int) -> None:
+    """Backoff with jitter before resuming a download that broke off."""
+    time.sleep(min(4.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))
 
 
 class ChangedFileError(CommError):

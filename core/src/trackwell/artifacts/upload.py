@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from trackwell.artifacts.artifact import _COMMITTED, Progress, notify, parse_name
 from trackwell.artifacts.cache import Cache
 from trackwell.artifacts.client import ArtifactClient, ChangedFileError, artifact_path, env_workers
+from trackwell.artifacts.transfers import TransferPool
 from trackwell.errors import CommError
 from trackwell.transport import Transport, run_path
 
@@ -48,7 +48,9 @@ class ArtifactJobs:
         self._seen: set[str] = set()
         self.done: dict[str, dict[str, Any]] = {}  # client_id -> version object (this upload)
         self._client: ArtifactClient | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        # plain threads, not a ThreadPoolExecutor: the exit-time finish() uploads on them
+        # after executors refuse work (see trackwell.artifacts.transfers)
+        self._pool: TransferPool | None = None
 
     def add(self, body: Any, seq: int) -> None:
         if not isinstance(body, dict):
@@ -172,7 +174,7 @@ class ArtifactJobs:
                 )
 
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(env_workers(), thread_name_prefix="trackwell-artifacts")
+            self._pool = TransferPool(env_workers(), "trackwell-artifacts")
         bar = Progress("uploading artifact", sum(f[2] for f in files))
         try:
             self._client.upload(entity, project, files, self._pool, check, bar.add)
