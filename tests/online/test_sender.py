@@ -192,7 +192,14 @@ def test_a_response_lost_after_the_server_stored_the_batch_stores_nothing_twice(
 ) -> None:
     proxy.lose_responses(2, "/ingest")  # processed by the server, the answers never arrive
     run = trackwell.init(project="p")
-    for i in range(300):
+    for i in range(150):
+        run.log({"i": i})
+    deadline = time.monotonic() + 30
+    while not any(e.status == 0 for e in proxy.requests("POST", "/ingest")):
+        # the first answer lost before the rest is logged: two batches, two losses
+        assert time.monotonic() < deadline, "no ingest request reached the proxy"
+        time.sleep(0.01)
+    for i in range(150, 300):
         run.log({"i": i})
     run.finish()
     assert len([e for e in proxy.requests("POST", "/ingest") if e.status == 0]) == 2
@@ -336,6 +343,11 @@ def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(proxy: Faul
         "import os, signal, threading, trackwell\n"
         "run = trackwell.init(project='p')\n"
         "run.log({'a': 1})\n"
+        "import time\n"
+        "deadline = time.monotonic() + 30\n"
+        "while run._sender.uploader.error is None:  # the first 503 seen, so finish() can name it\n"
+        "    assert time.monotonic() < deadline\n"
+        "    time.sleep(0.01)\n"
         "def interrupt():\n"
         "    run._sender._closing.wait()  # finish() is waiting for the upload\n"
         "    os.kill(os.getpid(), signal.SIGINT)\n"

@@ -132,7 +132,9 @@ def continue_from(run: Run, info: dict[str, Any]) -> SummaryState:
 def start_sender(run: Run, log_file: Path) -> Sender:
     """Start the background sender of an online run (returns at once, no network)."""
     s = run.settings
-    transport = Transport(s.base_url or "", s.api_key)
+    # retries=0: the uploader retries on its own (backoff with jitter, Retry-After), and it
+    # must see each failure at once: finish() bounds its wait by what went through
+    transport = Transport(s.base_url or "", s.api_key, retries=0)
     wake = threading.Event()
 
     def identified(entity: str, project: str, run_id: str) -> None:

@@ -56,6 +56,8 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
             "torn record left by a crash",
         )
         os.truncate(log, result.good_bytes)
+    if result.skipped:
+        warn_user(f"trackwell: resuming {run_dir.name}: {runlog.describe_skipped(log, result.skipped)}")
     from trackwell.api.replay import replay  # the Public API package: only when resuming
 
     data = replay(result.records)
@@ -72,7 +74,10 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
     steps = [step for row in data.history if isinstance(step := row.get("_step"), int)]
     run._step = max(steps) + 1 if steps else 0
     run.config._items.update(data.config)
-    attach_writer(run, log, seq=data.records, summary=data.summary_state)
+    # after the last seq, not the record count: a corrupt stretch the reader stepped over
+    # took seqs with it, and a seq must never be used twice
+    next_seq = max((r.seq for r in result.records), default=-1) + 1
+    attach_writer(run, log, seq=next_seq, summary=data.summary_state)
     assert run._writer is not None
     run._writer.config.update(data.config)
     rundir.point_latest(base, run_dir)

@@ -13,6 +13,14 @@ and ``trackwell sync``. It also uploads what changed under ``files/`` (periodica
 when a FILES or META record passes, and at the end), heartbeats a live run when it
 has nothing else to say, and leaves ``sync.json`` in the run directory, which says how
 far the upload got (``complete`` once every record and file is on the server).
+
+Where the upload goes on is the server's answer, never the marker's: the uploader reads
+past every record the server already holds, however far into the log they reach, and
+sends everything above it. The marker only lets it skip that reading: it names the
+offset of the last acknowledged record, which is used once checked against the log.
+A record the server refuses (``refused`` in its answer, or a 413 for one record) is
+reported on the console and passed over; the rest of the run, its EXIT included,
+still goes up.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any
 import msgpack
 
 from trackwell.errors import CommError, TrackwellError
-from trackwell.runlog import Kind, LogTail, Record, log_stream
+from trackwell.runlog import Kind, LogTail, Record, describe_skipped, log_stream
 from trackwell.transport import Transport, file_path, run_path
 
 MARKER = "sync.json"
@@ -55,8 +63,13 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 #: While ``finish()`` waits, retries come faster, so a returning server is noticed soon.
 CLOSING_BACKOFF_CAP = 2.0
-#: ``finish()`` stops waiting after this long with every retry failing and nothing sent.
+#: ``finish()`` stops waiting after this long with no request answered (failing or hanging);
+#: requests made while it waits time out within what is left of it.
 STALL_TIMEOUT = 15.0
+#: A 409 ``sequence_gap`` answered this often in a row with no progress stops the upload.
+MAX_GAP_REPEATS = 6
+#: Refused records reported one by one on the console; more are counted in one line.
+REFUSED_SHOWN = 5
 _UPSERT_FIELDS = ("name", "group", "job_type", "tags", "notes", "start_time")
 
 
@@ -116,7 +129,7 @@ class Uploader:
         self.markers = markers
         self.files_dir = run_dir / "files"
         self.transport = transport
-        self.tail = LogTail(log_file, bodies=(Kind.RUN, Kind.ARTIFACT), committed=committed)
+        self.tail = LogTail(log_file, bodies=(Kind.RUN, Kind.ARTIFACT), committed=committed, final=not live)
         self.live = live
         self.entity = entity
         self.project = project
@@ -129,23 +142,29 @@ class Uploader:
         self.first_acked = -1  # what it held when this uploader first asked
         self.files_uploaded = 0
         self._read_seq = -1  # the last seq read from the log
+        self._acked_at: tuple[int, int] | None = None  # (seq, offset) of the last acknowledged record read
         self._exit_seq: int | None = None  # seq of an EXIT that is the last record read so far
         self.done = False
         self.complete = False
         self.error: str | None = None
         self.failures = 0  # consecutive retryable failures
+        self.refused = 0  # records the server refused (or that were too large for it): reported, passed over
+        self.deadline: float | None = None  # set by finish(): requests must end by then (monotonic)
+        self._gap_at: int | None = None  # last_seq of the previous 409 sequence_gap
+        self._gaps = 0  # 409 sequence_gap answers in a row at that last_seq
         self.retry_at = 0.0
         self._final_backoff = False  # the current backoff was chosen after the log closed
+        self._closing = False  # the step in progress is a final one (the log is closed)
         self._connected = False
         self._upserted = False  # the run upsert of the connect in progress went through
         self._connected_once = False
         self._max_batch = MAX_BATCH_RECORDS
-        self._marker = read_marker(run_dir) if markers and not live else {}  # files a previous sync sent
+        self._marker = read_marker(run_dir) if markers else {}  # where a previous upload got
         self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
         self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
         self._batches = True  # the server takes file batches (an older one answers 405)
-        self._last_contact = time.monotonic()
+        self.last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
         self.artifacts: Any = None  # trackwell.artifacts.upload.ArtifactJobs, once the log has one
 
@@ -169,6 +188,9 @@ class Uploader:
         now = time.monotonic()
         if self.retry_at > now and not (final and not self._final_backoff):
             return self.retry_at - now  # (finish() cuts short a wait chosen before it)
+        if final:
+            self.tail.final = True  # the writer closed the log: a frame that does not read is damage
+        self._closing = final
         try:
             return self._step(final)
         except CommError as exc:
@@ -210,10 +232,10 @@ class Uploader:
             self._upload_files(media=False)
             self._save_marker()
             self._files_due = now + FILES_INTERVAL
-        if self.live and now - self._last_contact >= HEARTBEAT_INTERVAL:
-            self.transport.request("POST", self._run_path("heartbeat"))
+        if self.live and now - self.last_contact >= HEARTBEAT_INTERVAL:
+            self.transport.request("POST", self._run_path("heartbeat"), timeout=self._timeout())
             self._contact()
-        return min(self._files_due, self._last_contact + HEARTBEAT_INTERVAL) - time.monotonic()
+        return min(self._files_due, self.last_contact + HEARTBEAT_INTERVAL) - time.monotonic()
 
     def _read_head(self) -> bool:
         """Read the first record (RUN) for the stream id and run identity."""
@@ -253,8 +275,12 @@ class Uploader:
                 self.entity,
                 self.project,
                 self.run_id,
-            ) and isinstance(m.get("files"), dict):
-                self._files_sent = m["files"]  # uploaded to this very run before: not again
+            ):
+                if isinstance(m.get("files"), dict) and not self.live:
+                    self._files_sent = m["files"]  # uploaded to this very run before: not again
+                if m.get("stream") == self.stream:
+                    self._skip_acked(m.get("acked_record"))
+            self._fetch_limits()
         self._connected = True
         self._contact()
         if self.on_identity is not None:
@@ -262,35 +288,79 @@ class Uploader:
             self.on_identity = None
         self._save_marker()
 
+    def _skip_acked(self, hint: Any) -> None:
+        """Jump over the records a previous upload got acknowledged, if the marker says where
+        they end and the log agrees; reading them all again would only find them acked.
+
+        The hint names the last acknowledged record's (seq, offset). It is used only when
+        the server holds at least that seq and a valid record with that seq starts at that
+        offset; otherwise the log is read from where this uploader is, which is also right.
+        """
+        if not (isinstance(hint, list) and len(hint) == 2 and all(type(v) is int for v in hint)):
+            return
+        seq, offset = hint
+        if self.pending or not self._read_seq < seq <= self.acked:
+            return
+        if self.tail.seek(offset, seq):
+            self._read_seq = seq - 1
+
+    def _fetch_limits(self) -> None:
+        """Enforce at ``log()`` what this server refuses (``GET /limits``; older servers have none)."""
+        try:
+            published = self.transport.get("/limits", timeout=self._timeout())
+        except CommError:
+            return  # 404 from a server before limits, or a hiccup: the defaults stay
+        from trackwell import limits
+
+        if isinstance(published, dict) and hasattr(limits, "update"):
+            limits.update(published)
+
     def _resume_at(self, last_seq: int) -> None:
         """Continue after ``last_seq``: drop what the server holds, re-read what it lacks."""
-        first_kept = self.pending[0].seq if self.pending else self._read_seq + 1
-        if last_seq + 1 < first_kept:
-            # The server holds less than we already dropped (restored from a backup,
-            # or a gap): read the log again from the start.
+        if last_seq < self.acked:
+            # The server holds less than it said before (restored from a backup): the
+            # records in between were dropped here, so read the log again from the start.
             self.tail.rewind()
             self.pending = []
             self._read_seq = -1
+            self._acked_at = None
         self.acked = last_seq
         self._drop_acked()
 
     def _fill(self) -> None:
-        """Read more of the log into ``pending`` (up to one batch)."""
-        if len(self.pending) >= self._max_batch:
-            return
-        for rec in self.tail.read(max_records=self._max_batch - len(self.pending), max_bytes=MAX_BATCH_BYTES):
-            self._read_seq = rec.seq
-            self._note(rec)
-            if rec.seq > self.acked:
-                self.pending.append(rec)
+        """Read more of the log into ``pending`` (up to one batch).
+
+        Records the server already holds are passed over however many windows of the
+        log they fill: the step after this one must see the first record it lacks, or
+        the end of the log, never an empty window that looks like the end.
+        """
+        while len(self.pending) < self._max_batch:
+            want = self._max_batch - len(self.pending)
+            records = self.tail.read(max_records=want, max_bytes=MAX_BATCH_BYTES)
+            if not records:
+                return
+            for rec in records:
+                self._read_seq = rec.seq
+                acked = rec.seq <= self.acked
+                self._note(rec, acked)
+                if acked:
+                    self._acked_at = (rec.seq, rec.offset)
+                else:
+                    self.pending.append(rec)
+            if self.pending:
+                return
 
     @property
     def exit_acked(self) -> bool:
         """The log ends with an EXIT record and the server holds it: the run is over."""
         return self._exit_seq is not None and self.acked >= self._exit_seq
 
-    def _note(self, rec: Record) -> None:
-        """What the sender itself needs from a record as it passes."""
+    def _note(self, rec: Record, acked: bool = False) -> None:
+        """What the sender itself needs from a record as it passes.
+
+        An ARTIFACT record the server already holds was done before: a batch is sent
+        only once every artifact job read before it is done, so it is not done again.
+        """
         self._exit_seq = rec.seq if rec.kind == Kind.EXIT else None
         if rec.kind == Kind.RUN and isinstance(rec.body, dict):
             self.info.update({k: v for k, v in rec.body.items() if v is not None and k != "start_time"})
@@ -301,7 +371,7 @@ class Uploader:
                 self._files_due = 0.0
             else:
                 self._listed.extend(listed)
-        elif rec.kind == Kind.ARTIFACT:
+        elif rec.kind == Kind.ARTIFACT and not acked:
             if self.artifacts is None:
                 from trackwell.artifacts.upload import ArtifactJobs
 
@@ -318,26 +388,85 @@ class Uploader:
             batch.append(raw)
             size += len(raw)
         pack = self._packer.pack
+        # first_seq is what the server lacks next, even when the log has no record with that
+        # seq (bytes a corrupt log lost, a record skipped as too large): seqs may skip numbers
         head = (
             self._packer.pack_map_header(3)
             + pack("stream") + pack(self.stream)
-            + pack("first_seq") + pack(self.pending[0].seq)
+            + pack("first_seq") + pack(self.acked + 1)
             + pack("records") + self._packer.pack_array_header(len(batch))
         )  # fmt: skip
         try:
-            answer = self.transport.post_msgpack(self._run_path("ingest"), head + b"".join(batch)).body
+            answer = self.transport.post_msgpack(
+                self._run_path("ingest"), head + b"".join(batch), timeout=self._timeout()
+            ).body
         except CommError as exc:
             if exc.code == "sequence_gap" and exc.body and isinstance(exc.body.get("last_seq"), int):
-                self._resume_at(exc.body["last_seq"])
+                self._sequence_gap(exc)
                 return
-            if exc.status == 413 and self._max_batch > 1:
-                self._max_batch = max(1, len(batch) // 2)
+            if exc.status == 413:
+                if len(batch) > 1:
+                    self._max_batch = max(1, len(batch) // 2)
+                else:
+                    self._too_large(self.pending.pop(0), exc)
                 return
             raise
         self._contact()
+        self._gaps = 0
         self._max_batch = min(MAX_BATCH_RECORDS, self._max_batch * 2)
+        refused = answer.get("refused") if isinstance(answer, dict) else None
+        if refused and isinstance(refused, list):
+            self._report_refused(refused)
         self.acked = max(self.acked, int(answer["last_seq"]))
         self._drop_acked()
+
+    def _sequence_gap(self, exc: CommError) -> None:
+        """The server holds less than this uploader thought: go on after what it holds.
+
+        Answered again and again at the same place, it is not a lost answer but a
+        disagreement no resend fixes: back off between tries, then stop and say so.
+        """
+        assert exc.body is not None
+        last = int(exc.body["last_seq"])
+        self._gaps = self._gaps + 1 if last == self._gap_at else 1
+        self._gap_at = last
+        if self._gaps > MAX_GAP_REPEATS:
+            raise UploadFailed(
+                f"the server keeps answering that it lacks the records before seq {last + 1} of "
+                f"stream {self.stream}, although they were sent ({self._gaps} times): {exc.message}"
+            )
+        self._resume_at(last)
+        if self._gaps > 1:
+            self._back_off(self._gaps - 1, exc.message)
+
+    def _too_large(self, rec: Record, exc: CommError) -> None:
+        """One record the server will not take even alone (413): pass over it, loudly."""
+        self.refused += 1
+        _stderr(
+            f"trackwell: WARNING the server refused record {rec.seq} ({_describe(rec)}) of run "
+            f"{self.run_id}: {exc.message}. It stays in the local log; the rest of the run goes on."
+        )
+
+    def _report_refused(self, refused: list[Any]) -> None:
+        """One console line per record the server refused (a count past the first few)."""
+        by_seq = {rec.seq: rec for rec in self.pending}
+        for i, item in enumerate(refused):
+            if i == REFUSED_SHOWN:
+                _stderr(
+                    f"trackwell: WARNING the server refused {len(refused) - i} more record(s) of run "
+                    f"{self.run_id} in the same batch"
+                )
+                break
+            item = item if isinstance(item, dict) else {}
+            seq = item.get("seq")
+            rec = by_seq.get(seq) if isinstance(seq, int) else None
+            what = _describe(rec) if rec is not None else str(item.get("kind") or "record")
+            key = f", key {item['key']!r}" if item.get("key") is not None else ""
+            _stderr(
+                f"trackwell: WARNING the server refused record {seq} ({what}{key}) of run {self.run_id}: "
+                f"{item.get('reason') or 'no reason given'}. It stays in the local log; the rest goes on."
+            )
+        self.refused += len(refused)
 
     def _drop_acked(self) -> None:
         done = bisect.bisect_right(self.pending, self.acked, key=_seq)
@@ -427,7 +556,7 @@ class Uploader:
         head = json.dumps({"files": [[self._remote_rel(rel), len(data)] for rel, data, _ in batch]})
         body = b"".join([head.encode(), b"\n", *(data for _, data, _ in batch)])
         try:
-            self.transport.request("POST", self._run_path("files"), data=body)
+            self.transport.request("POST", self._run_path("files"), data=body, timeout=self._timeout())
         except CommError as exc:
             if exc.status == 405:  # a server from before batches: GET only on this path
                 self._batches = False
@@ -457,7 +586,7 @@ class Uploader:
             for part in range(parts):
                 data = fh.read(FILE_PART_BYTES)
                 params = {"part": part, "parts": parts} if parts > 1 else None
-                self.transport.request("PUT", target, params=params, data=data)
+                self.transport.request("PUT", target, params=params, data=data, timeout=self._timeout())
 
     # -- failures ----------------------------------------------------------------
     def _failed(self, exc: CommError, final: bool) -> float:
@@ -474,16 +603,30 @@ class Uploader:
             raise UploadFailed(exc.message) from None
         if exc.retry_after is not None:  # the server said when: no need to guess
             delay = max(0.05, exc.retry_after)
-        else:
-            cap = CLOSING_BACKOFF_CAP if final else BACKOFF_CAP
-            delay = min(cap, BACKOFF_BASE * 2 ** min(self.failures - 1, 16)) * random.uniform(0.5, 1.0)
+            self.retry_at = time.monotonic() + delay
+            self._final_backoff = final
+            self.error = exc.message
+            return delay
+        return self._back_off(self.failures, exc.message)
+
+    def _back_off(self, failures: int, message: str) -> float:
+        """Wait before the next step: exponential in ``failures``, with jitter; shorter while closing."""
+        cap = CLOSING_BACKOFF_CAP if self._closing else BACKOFF_CAP
+        delay = min(cap, BACKOFF_BASE * 2 ** min(failures - 1, 16)) * random.uniform(0.5, 1.0)
         self.retry_at = time.monotonic() + delay
-        self._final_backoff = final
-        self.error = exc.message
+        self._final_backoff = self._closing
+        self.error = message
         return delay
 
+    def _timeout(self) -> float | None:
+        """The timeout of the next request: the transport's own, or, while finish() waits,
+        no longer than its stall budget nor past its deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.5, min(STALL_TIMEOUT, self.deadline - time.monotonic()))
+
     def _contact(self) -> None:
-        self._last_contact = time.monotonic()
+        self.last_contact = time.monotonic()
         if self.failures:
             self.failures = 0
             self.error = None
@@ -495,7 +638,7 @@ class Uploader:
 
     def acked_bytes(self) -> int:
         """How far into the log file the server holds every record (for progress bars)."""
-        return self.tail.offset - sum(len(r.raw or b"") + 8 for r in self.pending)
+        return self.pending[0].offset if self.pending else self.tail.offset
 
     def _save_marker(self) -> None:
         if not self.markers:
@@ -509,6 +652,7 @@ class Uploader:
                 "run_id": self.run_id,
                 "stream": self.stream,
                 "acked_seq": self.acked,
+                "acked_record": list(self._acked_at) if self._acked_at else None,
                 "log_bytes": self.tail.offset,
                 "complete": self.complete,
                 "files": self._files_sent,
@@ -582,6 +726,8 @@ class Sender:
             up.error = f"{type(exc).__name__}: {exc}"
             _stderr(f"trackwell: ERROR the sender of run {up.run_id} stopped: {up.error}")
         finally:
+            if up.tail.skipped:
+                _stderr(f"trackwell: WARNING {describe_skipped(up.tail.path, up.tail.skipped)}")
             up.close()
             self._ended.set()
 
@@ -594,11 +740,13 @@ class Sender:
         """
         up = self.uploader
         try:
+            up.deadline = time.monotonic() + timeout
             self._closing.set()
             self._kick.set()
             self.wake.set()
             if self._wait(timeout, last_seq, quiet):
-                why = f": nothing went through for {STALL_TIMEOUT:g} s (retries failing"
+                doing = "retries failing" if up.error else "no answer from the server"
+                why = f": nothing went through for {STALL_TIMEOUT:g} s ({doing}"
             else:
                 why = f" within {timeout:g} s (upload_timeout"
         except KeyboardInterrupt:  # Ctrl-C while waiting means: stop waiting, not lose data
@@ -624,24 +772,21 @@ class Sender:
     def _wait(self, timeout: float, last_seq: int, quiet: bool) -> bool:
         """Join the thread for up to ``timeout`` s, saying how far it got every few seconds.
 
-        A slow upload that moves gets the whole ``timeout``; one that has only failed
-        for ``STALL_TIMEOUT`` s (the server is down) stops the wait there, so a script
-        whose server is away does not hang at exit for the full upload timeout. True
-        means it stopped for that reason.
+        A slow upload that moves gets the whole ``timeout``; one with no request answered
+        for ``STALL_TIMEOUT`` s (the server is down, or hung: a request that never gets
+        an answer counts too) stops the wait there, so a script whose server is away
+        does not hang at exit for the full upload timeout. True means it stopped for
+        that reason.
         """
         up = self.uploader
         start = time.monotonic()
         shown = start + 2.0
-        left, moved = up.records_left(last_seq), start
         while not self._ended.is_set():
             now = time.monotonic()
             remaining = start + timeout - now
             if remaining <= 0:
                 return False
-            now_left = up.records_left(last_seq)
-            if now_left != left or up.error is None:
-                left, moved = now_left, now
-            elif now - moved >= STALL_TIMEOUT:
+            if now - max(start, up.last_contact) >= STALL_TIMEOUT:
                 return True
             if self._ended.wait(min(remaining, 0.5)):
                 return False
@@ -656,6 +801,16 @@ class Sender:
 
 def _seq(rec: Record) -> int:
     return rec.seq
+
+
+def _describe(rec: Record) -> str:
+    """"history, step 12" for a console line about a record (its kind, and its step when it has one)."""
+    body = rec.body
+    if body is None and rec.raw is not None:  # decoded only for this warning: rare
+        with contextlib.suppress(Exception):
+            body = msgpack.unpackb(rec.raw, raw=False, strict_map_key=False)[2]
+    step = body.get("_step") if isinstance(body, dict) else None
+    return f"{rec.kind}, step {step}" if isinstance(step, int) else rec.kind
 
 
 def _stderr(message: str) -> None:

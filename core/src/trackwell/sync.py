@@ -134,9 +134,18 @@ def sync_run(
 
 
 def _mark_crashed(up: Uploader) -> None:
-    """A log without an EXIT whose process is gone: say so now, not after the heartbeat timeout."""
+    """A log without an EXIT whose process is gone: say so now, not after the heartbeat timeout.
+
+    Only a run the server still shows running, and only for the run's own (primary)
+    log: a run that another log (a later session, the primary process) ended keeps
+    its final state.
+    """
+    if up.info.get("primary") is False:
+        return
     path = run_path(up.entity or "", up.project or "", up.run_id or "")
     try:
-        up.transport.request("PATCH", path, json_body={"state": "crashed"})
+        info = up.transport.get(path)
+        if isinstance(info, dict) and info.get("state") == "running":
+            up.transport.request("PATCH", path, json_body={"state": "crashed"})
     except CommError:
         pass  # the server's heartbeat check gets there too

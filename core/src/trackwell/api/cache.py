@@ -12,7 +12,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from trackwell.api.replay import RunData, replay
-from trackwell.runlog import read_log
+from trackwell.errors import warn_user
+from trackwell.runlog import describe_skipped, read_log
 
 _Key = tuple[str, int, int]
 
@@ -37,7 +38,10 @@ class LogCache:
                 self._entries.move_to_end(name)
                 return hit[1]
         result = read_log(name)  # parse outside the lock: logs can be large
+        if result.skipped:
+            warn_user(f"trackwell: {describe_skipped(name, result.skipped)}")
         data = replay(result.records, result.torn_bytes)
+        data.skipped = result.skipped
         data.log_mtime = st.st_mtime
         with self._lock:
             self.misses += 1

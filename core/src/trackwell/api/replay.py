@@ -53,6 +53,7 @@ class RunData:
         self.last_timestamp: float | None = None  # newest _timestamp of any record
         self.last_runtime: float | None = None  # newest _runtime of any record
         self.torn_bytes = 0
+        self.skipped: list[tuple[int, int]] = []  # (offset, length) of corrupt bytes the reader stepped over
         self.records = 0
         #: the live state machine after the last record: resume keeps folding rows into it
         self.summary_state = SummaryState()

@@ -111,13 +111,18 @@ def _sync_one(run: LocalRun, transport: Transport, entity: str | None, project: 
     except TrackwellError as exc:  # CommError, UploadFailed, CorruptRunLog
         click.echo(f"Could not sync {run.dir}: {exc}", err=True)
         return False
+    if up.tail.skipped:
+        from trackwell.runlog import describe_skipped
+
+        click.echo(f"Warning: {describe_skipped(run.log, up.tail.skipped)}", err=True)
     if up.error:
         click.echo(f"Could not sync {run.dir}: {up.error}", err=True)
         return False
     where = up.url() or transport.base_url
     sent = up.acked - up.first_acked
     what = f"{sent} new record(s)" if sent else "no new records (the server had them all)"
-    click.echo(f"Synced {run.dir.name}: {what}, {up.files_uploaded} file(s); {where}")
+    refused = f"; {up.refused} refused by the server (see the warnings above)" if up.refused else ""
+    click.echo(f"Synced {run.dir.name}: {what}, {up.files_uploaded} file(s){refused}; {where}")
     return True
 
 
