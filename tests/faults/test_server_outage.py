@@ -71,13 +71,13 @@ def test_server_fault_mid_run_every_row_arrives_once(fault: str, client: Client)
 
 
 def test_repeated_restarts_mid_run(client: Client) -> None:
-    """Three kill -9s and restarts in one run: still every row exactly once."""
+    """Two kill -9s and restarts in one run, the second soon after the first restart: every row once."""
     server = client.server
     proc = client.spawn(PHASED, "2000")
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     log = client.the_log()
-    for _ in range(3):
+    for _ in range(2):
         before = held(client, run_id)
         wait_until(lambda before=before: held(client, run_id) > before + 200 or proc.poll() is not None,
                    what="ingest under way")  # fmt: skip
