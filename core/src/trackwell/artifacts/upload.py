@@ -61,10 +61,17 @@ class ArtifactJobs:
         self._seen.add(key)
         self.queue.append(body)
 
-    def step(self, transport: Transport, entity: str, project: str, run_id: str) -> None:
-        """Do the first job; retryable errors propagate (the uploader backs off and retries)."""
+    def step(
+        self, transport: Transport, entity: str, project: str, run_id: str, timeout: float | None = None
+    ) -> None:
+        """Do the first job; retryable errors propagate (the uploader backs off and retries).
+
+        ``timeout`` bounds each wait of this step's requests and transfers (the sender's
+        per-request timeout while ``finish()`` waits); None means ``transport.timeout``.
+        """
         if self._client is None:
             self._client = ArtifactClient.from_transport(transport)
+        self._client.transport.timeout = timeout or transport.timeout
         job = self.queue[0]
         action = job.get("action")
         try:
