@@ -70,6 +70,26 @@ def test_server_fault_mid_run_every_row_arrives_once(fault: str, client: Client)
     assert list(info["streams"].values()) == [records[-1].seq]  # every record of the log acknowledged
 
 
+def test_server_down_at_init_then_up_mid_run(client: Client) -> None:
+    """The server is down when the run starts (an online init() must not fail or hang on it) and
+    comes up while the run logs: the first half, logged with no server, arrives too, exactly once."""
+    server = client.server
+    server.stop()
+    proc = client.spawn(PHASED, "3000")
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    assert run_id, proc.communicate(timeout=30)[1]
+    log = client.the_log()
+    wait_until(lambda: log.stat().st_size > 50_000 or proc.poll() is not None, what="logging with no server")
+    server.start()
+    (client.cwd / "go").touch()
+    total = int(finish(proc).split()[-1])
+    steps = [row["_step"] for row in client.server_rows("outage", run_id)]
+    assert len(steps) == len(set(steps)), f"{len(steps) - len(set(steps))} duplicate rows on the server"
+    assert steps == list(range(total)), f"server holds {len(steps)} rows of {total}"
+    assert client.server_run("outage", run_id)["state"] == "finished"
+
+
 def test_repeated_restarts_mid_run(client: Client) -> None:
     """Two kill -9s and restarts in one run, the second soon after the first restart: every row once."""
     server = client.server
