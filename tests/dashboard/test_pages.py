@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,35 @@ def test_login_page_and_logout(browser: Any, site: Any) -> None:
     p.click("#logout")
     expect(p).to_have_url(f"{site.url}/login")
     assert not [c for c in context.cookies() if c["name"].startswith("tw_session_")]
+    context.close()
+
+
+@pytest.mark.parametrize("target", ["/%5Cevil.example/x", "%2F%5Cevil.example/x", "/%09/evil.example/x",
+                                    "/%0a/evil.example/x", "//evil.example/x", "https://evil.example/x"])
+def test_login_never_leaves_the_dashboard(browser: Any, site: Any, target: str) -> None:
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    p = context.new_page()
+    p.goto(f"{site.url}/login?next={target}")
+    p.fill('input[name="api_key"]', site.key)
+    p.click("button[type=submit]")
+    expect(p).to_have_url(site.url + "/")
+    context.close()
+
+
+def test_a_new_api_key_needs_a_key_entered_again(browser: Any, site: Any) -> None:
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    assert context.request.post(site.url + "/_dash/login", data={"api_key": site.key}).ok
+    p = context.new_page()
+    p.goto(site.url + "/")
+    p.fill('input[name="current_key"]', "tw_wrongwrongwro_" + "x" * 40)
+    p.click("#keys button[type=submit]")
+    expect(p.locator("#new-key")).to_contain_text("enter it again")
+    expect(p).to_have_url(site.url + "/")  # still logged in, still here
+    p.fill('input[name="current_key"]', site.key)
+    p.click("#keys button[type=submit]")
+    expect(p.locator("#new-key input")).to_have_value(re.compile(r"^tw_[A-Za-z0-9]{12}_"))
     context.close()
 
 

@@ -75,7 +75,7 @@ class ApiKey(BaseModel):
 
 class Reauth(BaseModel):
     #: one of the caller's API keys: a dashboard session must show one to mint another
-    api_key: str = Field(min_length=1, max_length=300)
+    api_key: str | None = Field(None, min_length=1, max_length=300)
 
 
 class KeyInfo(BaseModel):
@@ -156,8 +156,12 @@ def create_key(request: Request, who: Caller, srv: Srv, body: Reauth | None = No
     host could have borrowed must not be able to mint a key that outlives it."""
     if srv.auth.enabled and not auth.key_from_header(request.headers.get("authorization", "")):
         again = None
-        if body is not None:
-            again = srv.auth.verify(body.api_key.strip(), auth.client_address(request))[0]
+        if body is not None and body.api_key:
+            try:
+                again = srv.auth.verify(body.api_key.strip(), auth.client_address(request))[0]
+            except ApiError as exc:  # a wrong key here is a refusal, not the end of the session
+                if exc.status != 401:
+                    raise
         if again != who.user:
             raise ApiError(403, "minting a key from a dashboard session needs one of your API keys in "
                            "the body ({\"api_key\": ...}): enter it again")  # fmt: skip

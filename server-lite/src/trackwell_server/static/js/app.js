@@ -42,7 +42,7 @@ async function main() {
           location.assign("/login");
         } }, "Log out"));
       }
-      window.trackwellSession = { user: session.user, admin: session.admin };
+      window.trackwellSession = { user: session.user, admin: session.admin, auth: session.auth };
     }
     const page = await loading;
     await page.render(app, ...args);

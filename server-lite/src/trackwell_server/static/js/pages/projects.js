@@ -2,6 +2,7 @@
 import { get, enc } from "../api.js";
 import { h, clear, fmtTime } from "../dom.js";
 import { crumbs } from "../app.js";
+import { keysSection } from "../keys.js";
 
 export async function render(main) {
   crumbs(["Projects", "/"]);
@@ -16,5 +17,6 @@ export async function render(main) {
     projects.length
       ? h("table", { id: "projects" }, h("thead", {}, h("tr", {}, ...["Project", "Entity", "Runs", "Visibility", "Created"]
         .map((c) => h("th", {}, c)))), h("tbody", {}, rows))
-      : h("p", { class: "muted" }, "No projects yet: log a run (trackwell.init(project=...)) and it shows here."));
+      : h("p", { class: "muted" }, "No projects yet: log a run (trackwell.init(project=...)) and it shows here."),
+    window.trackwellSession?.auth ? keysSection() : "");
 }
