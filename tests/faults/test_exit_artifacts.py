@@ -10,11 +10,15 @@ the Public API and compared byte for byte.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 import trackwell
+from trackwell.artifacts.transfers import TransferPool
 from trackwell.sender import read_marker
 
 from .conftest import TIMEOUT, Client
@@ -73,3 +77,40 @@ def test_artifact_logged_without_finish_is_uploaded_at_exit(
     assert info["state"] == ("finished" if ending == "exit" else "failed")
     (run_dir,) = (client.cwd / "trackwell").glob(f"*run-*-{run_id}")
     assert read_marker(run_dir)["complete"] is True  # nothing left for `trackwell sync`
+
+
+def test_the_transfer_pool_runs_work_in_an_atexit_handler(tmp_path: Path) -> None:
+    """Where a ThreadPoolExecutor refuses work (after threading's shutdown hook), the pool does not."""
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import atexit\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from trackwell.artifacts.transfers import TransferPool\n"
+        "def at_exit():\n"
+        "    try:\n"
+        "        ThreadPoolExecutor(2).submit(print, 'executor ran')\n"
+        "    except RuntimeError as exc:\n"
+        "        print('executor:', exc)\n"
+        "    pool = TransferPool(4)\n"
+        "    print('pool:', sum(f.result(timeout=30) for f in [pool.submit(lambda i=i: i) for i in range(10)]))\n"
+        "atexit.register(at_exit)\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    assert "executor: cannot schedule new futures after interpreter shutdown" in proc.stdout
+    assert "pool: 45" in proc.stdout
+
+
+def test_the_transfer_pool_runs_work_in_the_caller_when_no_thread_can_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python 3.12.1 refuses new threads in atexit handlers: the work is done all the same."""
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    pool = TransferPool(4)
+    futures = [pool.submit(threading.current_thread) for _ in range(3)]
+    assert [f.result(timeout=5) for f in futures] == [threading.current_thread()] * 3
+    pool.shutdown()

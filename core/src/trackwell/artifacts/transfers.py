@@ -11,9 +11,10 @@ So transfers run on plain threads of our own, which follow no such rule.
 
 The threads are daemons, started as work arrives, at most ``workers`` of them; a
 transfer that hangs can therefore never keep the process from exiting once
-``finish()``'s upload budget is spent. Where a thread cannot be started at all (an
-interpreter already finalizing), the work runs in the submitting thread: slower,
-never lost.
+``finish()``'s upload budget is spent. Where a thread cannot be started at all
+(Python 3.12.1 refuses new threads even in ``atexit`` handlers, "can't create new
+thread at interpreter shutdown"), the work runs in the submitting thread: slower,
+never lost. Python 3.10, 3.11 and 3.13 start the threads as usual.
 """
 
 from __future__ import annotations
