@@ -155,10 +155,12 @@ class ServerProcess:
     database, so the SDK's URL stays valid and meanwhile connections are refused.
     """
 
-    def __init__(self, data_dir: Path, db_url: str | None, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, db_url: str | None, workers: int = 1,
+                 extra_args: list[str] | None = None) -> None:  # fmt: skip
         self.data_dir = data_dir
         self.db_url = db_url
         self.workers = workers
+        self.extra_args = extra_args or []  # more `trackwell server` options, kept for every restart
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -176,7 +178,7 @@ class ServerProcess:
     def start(self) -> None:
         """Start serving (first start, or restart after ``kill``/``stop``); returns once /health answers."""
         assert not self.running, "the server is already running"
-        extra = ["--workers", str(self.workers)] if self.workers > 1 else []
+        extra = (["--workers", str(self.workers)] if self.workers > 1 else []) + self.extra_args
         self.handle, self.proc = start_server_process(self.data_dir, db_url=self.db_url, port=self.port,
                                                       extra_args=extra)  # fmt: skip
 
@@ -231,7 +233,8 @@ class ServerProcess:
 
 @pytest.fixture
 def start_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
-    """``start_server(workers=1)``: a fresh ``ServerProcess`` on ``backend``, killed at teardown.
+    """``start_server(workers=1, extra_args=None)``: a fresh ``ServerProcess`` on ``backend``, killed
+    at teardown (``extra_args``: more ``trackwell server`` options, e.g. ``["--rate-limit", "5"]``).
 
     Per test, because fault tests kill and restart it; each gets its own data
     directory and (on PostgreSQL) its own schema.
@@ -239,8 +242,8 @@ def start_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerP
     databases = Databases(backend)
     started: list[ServerProcess] = []
 
-    def start(workers: int = 1) -> ServerProcess:
-        server = ServerProcess(tmp_path / f"server-{len(started)}", databases.new(), workers)
+    def start(workers: int = 1, extra_args: list[str] | None = None) -> ServerProcess:
+        server = ServerProcess(tmp_path / f"server-{len(started)}", databases.new(), workers, extra_args)
         started.append(server)
         return server
 
