@@ -215,3 +215,29 @@ def test_a_refused_row_between_other_records_leaves_every_other_row_readable(use
     assert [r["ok"] for r in series] == [0.0, 1.0, 3.0]
     run = the_run(user, path)
     assert run["config"] == {"lr": 0.1} and run["summary"]["ok"] == 3.0 and run["history_keys"] == ["ok", "text"]
+
+
+def test_an_online_run_with_bad_values_uploads_every_other_row(user: Client) -> None:
+    """Item 2 online: the bad values cost nothing else, locally or on the server."""
+    user.run(
+        """
+        import os, warnings, trackwell
+        warnings.simplefilter("ignore")
+        run = trackwell.init(project="bad", id="r1", config={"lr": 0.1})
+        for i in range(100):
+            run.log({"x": i})
+        run.log({"": 1.0})
+        run.log({"file": os.fsdecode(b"w-\\x80.pt")})
+        run.log({"far": 1.0}, step=2**63)
+        for i in range(5):
+            run.log({"y": i})
+        run.finish()
+        """
+    )
+    info = user.server_run("bad", "r1")
+    assert info["state"] == "finished" and info["config"] == {"lr": 0.1}
+    got = user.server_rows("bad", "r1")
+    assert [r["x"] for r in got if "x" in r] == list(range(100))
+    assert [r["y"] for r in got if "y" in r] == list(range(5))
+    assert [r["file"] for r in got if "file" in r] == ["w-\\udc80.pt"]
+    assert info["refused"]["count"] == 0
