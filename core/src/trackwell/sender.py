@@ -57,6 +57,8 @@ FILES_INTERVAL = 15.0
 BATCH_FILE_BYTES = 1024 * 1024
 BATCH_FILES = 256
 BATCH_BYTES = 16 * 1024 * 1024
+#: ``sync.json`` is rewritten at most this often while batches go up (and at the end).
+MARKER_INTERVAL = 2.0
 #: A live run with nothing to send says it is alive this often (the server's timeout is 300 s).
 HEARTBEAT_INTERVAL = 30.0
 BACKOFF_BASE = 0.5
@@ -162,6 +164,7 @@ class Uploader:
         self._marker = read_marker(run_dir) if markers else {}  # where a previous upload got
         self._files_sent: dict[str, list[int]] = {}
         self._files_due = 0.0  # monotonic time of the next files round
+        self._marker_due = 0.0  # monotonic time after which a batch's ack rewrites sync.json
         self._listed: list[str] = []  # media files the writer named in FILES records: sent without a rescan
         self._batches = True  # the server takes file batches (an older one answers 405)
         self.last_contact = time.monotonic()
@@ -225,12 +228,12 @@ class Uploader:
         if final:
             self._upload_files()
             self.complete = self.exit_acked or not self.live
-            self._save_marker()
+            self.save_marker()
             self.done = True
             return 0.0
         if now >= self._files_due:
             self._upload_files(media=False)
-            self._save_marker()
+            self.save_marker()
             self._files_due = now + FILES_INTERVAL
         if self.live and now - self.last_contact >= HEARTBEAT_INTERVAL:
             self.transport.request("POST", self._run_path("heartbeat"), timeout=self._timeout())
@@ -286,7 +289,7 @@ class Uploader:
         if self.on_identity is not None:
             self.on_identity(self.entity, self.project or "", self.run_id)
             self.on_identity = None
-        self._save_marker()
+        self.save_marker()
 
     def _skip_acked(self, hint: Any) -> None:
         """Jump over the records a previous upload got acknowledged, if the marker says where
@@ -419,7 +422,8 @@ class Uploader:
             self._report_refused(refused)
         self.acked = max(self.acked, int(answer["last_seq"]))
         self._drop_acked()
-
+        if time.monotonic() >= self._marker_due:
+            self.save_marker()
     def _sequence_gap(self, exc: CommError) -> None:
         """The server holds less than this uploader thought: go on after what it holds.
 
@@ -471,6 +475,8 @@ class Uploader:
     def _drop_acked(self) -> None:
         done = bisect.bisect_right(self.pending, self.acked, key=_seq)
         if done:
+            last = self.pending[done - 1]
+            self._acked_at = (last.seq, last.offset)
             del self.pending[:done]
 
     # -- files ---------------------------------------------------------------
@@ -640,9 +646,11 @@ class Uploader:
         """How far into the log file the server holds every record (for progress bars)."""
         return self.pending[0].offset if self.pending else self.tail.offset
 
-    def _save_marker(self) -> None:
-        if not self.markers:
-            return
+    def save_marker(self) -> None:
+        """Write ``sync.json`` (at most every ``MARKER_INTERVAL`` s from the batch loop)."""
+        self._marker_due = time.monotonic() + MARKER_INTERVAL
+        if not self.markers or not self._connected_once:
+            return  # before the first connect it knows nothing the old marker does not
         write_marker(
             self.run_dir,
             {

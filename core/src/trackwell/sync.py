@@ -129,6 +129,7 @@ def sync_run(
         if not up.exit_acked and up.error is None and not run.live():
             _mark_crashed(up)
     finally:
+        up.save_marker()  # where an interrupted sync got: the next one skips reading that far
         up.close()
     return up
 
