@@ -99,8 +99,8 @@ class Writer:
         # Unbuffered: each batch is one write() we can undo if the disk refuses it.
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
         self._size = self._fh.seek(0, os.SEEK_END)
-        self._held: list[bytes] = []  # encoded records a failed write left in memory
-        self._held_bytes = 0
+        self._held: list[bytes] = []  # batches of encoded records a failed write left in memory
+        self._held_bytes = self._held_records = 0
         self._dropped = _Dropped()  # what a full disk cost once the memory cap was reached
         # History keys admitted so far: a row of known keys skips every key check; the
         # flattened names count toward the run's key limit as the server counts them.
@@ -573,23 +573,29 @@ class Writer:
         elif kind == Kind.METRIC:
             self.summary.define(MetricRule.from_dict(body))
 
-    def _append(self, data: bytes) -> None:
-        """Append all of ``data`` or none of it, so a failed write never tears the log."""
-        view = memoryview(data)
+    def _append(self, *chunks: bytes) -> None:
+        """Append all of ``chunks`` or none of them, so a failed write never tears the log.
+
+        Several chunks rather than one joined: what a full disk left in memory (up to
+        MAX_HELD_BYTES) is retried as it is, not copied into each new attempt.
+        """
+        written = 0
         try:
-            while view:
-                view = view[self._fh.write(view) :]
+            for data in chunks:
+                view = memoryview(data)
+                while view:
+                    view = view[self._fh.write(view) :]
+                written += len(data)
         except OSError:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fh.fileno(), self._size)
             raise
-        self._size += len(data)
+        self._size += written
 
     def _write(self, out: list[bytes], fsync: bool = False) -> None:
         if out or self._held:
-            data = b"".join(self._held + out)
             try:
-                self._append(data)
+                self._append(*self._held, b"".join(out))
             except OSError as exc:
                 # Keep the batch and retry with the next one: a full disk that gets
                 # space back loses nothing, up to MAX_HELD_BYTES of records.
@@ -602,7 +608,7 @@ class Writer:
                 self._hold(out)
                 return
             self._held = []
-            self._held_bytes = 0
+            self._held_bytes = self._held_records = 0
             if self.flushed is not None:
                 self.flushed.set()
             if self._write_failed:
@@ -626,13 +632,19 @@ class Writer:
         and said once, and again when the disk takes writes or the run finishes.
         """
         room = MAX_HELD_BYTES - self._held_bytes
-        for i, record in enumerate(out):
+        fit = 0
+        for record in out:
             if len(record) > room:
-                self._drop(out[i:])
-                return
+                break
             room -= len(record)
-            self._held.append(record)
-            self._held_bytes += len(record)
+            fit += 1
+        if fit:
+            kept = b"".join(out[:fit])
+            self._held.append(kept)
+            self._held_bytes += len(kept)
+            self._held_records += fit
+        if fit < len(out):
+            self._drop(out[fit:])
 
     def _drop(self, records: list[bytes]) -> None:
         dropped = self._dropped
@@ -749,7 +761,7 @@ class Writer:
         self._write(out)
         if self._held:
             _stderr(
-                f"trackwell: ERROR {len(self._held):,} records ({self._held_bytes:,} bytes) of run "
+                f"trackwell: ERROR {self._held_records:,} records ({self._held_bytes:,} bytes) of run "
                 f"{self.run.id} could not be written at finish: the disk is full"
             )
         if self._dropped.records:
