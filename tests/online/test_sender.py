@@ -376,3 +376,27 @@ def test_a_script_that_never_calls_finish_is_uploaded_at_exit(online: Account) -
     assert proc.returncode == 0, proc.stderr
     assert online.steps("atexit") == list(range(100))
     assert online.run("atexit")["state"] == "finished"
+
+
+def test_log_enforces_the_limits_the_server_publishes(
+    trackwell_dir: Path, local_server: Callable[..., LocalServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackwell import limits
+    from trackwell.errors import DataDroppedWarning
+
+    server = local_server(max_value_bytes=1000)  # stricter than the SDK's default
+    account = server.account("tester")
+    monkeypatch.setenv("TRACKWELL_BASE_URL", server.url)
+    monkeypatch.setenv("TRACKWELL_API_KEY", account.key)
+    try:
+        run = trackwell.init(project="p")
+        deadline = time.monotonic() + 30
+        while limits.current().max_value_bytes != 1000:  # the sender asks GET /limits at connect
+            assert time.monotonic() < deadline, "the server's limits never reached the SDK"
+            time.sleep(0.01)
+        with pytest.warns(DataDroppedWarning, match="'text'"):
+            run.log({"text": "x" * 5000, "loss": 0.5})
+        run.finish()
+    finally:
+        limits.reset()
+    assert account.history(run.id)[0]["loss"] == 0.5
