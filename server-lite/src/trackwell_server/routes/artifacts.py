@@ -9,16 +9,17 @@ whole blob sits in memory, and the event loop never waits on the disk or S3.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trackwell_server.auth import Principal
@@ -36,12 +37,14 @@ from trackwell_server.db.schema import (
 )
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError, not_found
+from trackwell_server.jsonstream import JsonError, JsonStream
 from trackwell_server.names import NAME_PATTERN
 from trackwell_server.responses import BINARY_BODY, JSONResponse
 from trackwell_server.routes.files import RAW_BYTES_HEADERS
 from trackwell_server.storage import artifacts as art
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import CHUNK, BlobNotFound, BlobWriter, DigestMismatch
+from trackwell_server.storage.manifests import ManifestBuilder
 
 router = APIRouter(tags=["artifacts"])
 
@@ -528,103 +531,169 @@ def _logging_run(conn: sa.Connection, who: Principal, ref: RunRef | None) -> int
     return pk
 
 
-def _load_manifest(srv: Server, sha: str) -> dict[str, Any]:
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place (an ``openapi_extra`` body
+    cannot point into them)."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.rsplit("/", 1)[1]])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    out: dict[str, Any] = inline(schema)
+    return out
+
+
+def _read_create_body(spool: IO[bytes], manifest: ManifestBuilder) -> dict[str, Any]:
+    """The create body's fields but the manifest, whose entries go into ``manifest`` one by one."""
+    stream = JsonStream(iter(lambda: spool.read(CHUNK), b""))
+    fields: dict[str, Any] = {}
     try:
-        data: dict[str, Any] = json.loads(b"".join(srv.blobs.read_range(sha, 0, srv.blobs.size(sha))))
-    except BlobNotFound:
-        raise ApiError(404, f"the manifest blob {sha} is missing from the blob store") from None
-    return data
-
-
-def _store_manifest(srv: Server, data: bytes) -> str:
-    sha = art.manifest_digest(data)
-    writer = srv.blobs.writer(sha)
-    writer.write(data)
-    writer.commit()
-    return sha
-
-
-@router.post("/artifacts/{entity}/{project}", response_model=VersionInfo, status_code=201)
-def create_version(entity: Entity, project: Project, body: ArtifactCreate, who: Caller, srv: Srv) -> Any:
-    """Commit a version, or return the existing one (same digest as the newest, or same client_id)."""
-    art.check_name("artifact name", body.name)
-    if body.name in art.RESERVED_NAMES:
-        raise ApiError(422, f"artifact name {body.name!r} is reserved")
-    art.check_name("artifact type", body.type)
-    aliases = art.user_aliases(body.aliases)
-    tags = art.check_tags(body.tags)
-    if not body.incremental and not body.digest:
-        raise ApiError(422, "digest (the manifest digest) is required unless incremental is true")
-    entries = body.manifest.entries
-    digests, _ = art.check_entries(entries)
-    proj = _writable(srv, who, entity, project)
-    with read(srv.engine) as conn:
-        logged_by = _logging_run(conn, who, body.run)
-        if body.client_id is not None:
-            seen = conn.execute(
-                sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-            ).scalar()
-            if seen is not None:
-                return JSONResponse(_one(conn, seen), status_code=200)
-    if body.incremental:
-        with read(srv.engine) as conn:
-            coll = art.find_collection(conn, proj.id, body.name)
-            base = art.newest_version(conn, coll.pk) if coll is not None else None
-        if base is not None:
-            merged = dict(_load_manifest(srv, base.manifest_sha256).get("entries") or {})
-            for path, entry in entries.items():
-                if isinstance(entry, dict) and entry.get("digest") is None and entry.get("size") == -1:
-                    merged.pop(path, None)
+        for key in stream.members():
+            if key != "manifest":
+                fields[key] = stream.value()
+                continue
+            if "manifest" in fields or stream.peek() != "{":
+                raise ApiError(422, 'manifest must be one object: {"version": 1, "entries": {path: entry}}')
+            fields["manifest"] = {}
+            for part in stream.members():
+                if part == "entries":
+                    if stream.peek() != "{":
+                        raise ApiError(422, "manifest.entries must be an object: {path: entry}")
+                    manifest.read_entries(stream)
+                elif part == "version":
+                    fields["manifest"]["version"] = stream.value()
                 else:
-                    merged[path] = entry
-            entries = merged
-        digests, _ = art.check_entries(entries)
-    data = art.manifest_bytes(entries)
-    digest = art.manifest_digest(data) if body.incremental else body.digest
-    manifest_sha = _store_manifest(srv, data)  # before the commit: the version row must find it
-    size = sum(e.get("size") or 0 for e in entries.values())
-    now = time.time()
-    with write(srv.engine) as conn:
-        coll = art.ensure_collection(conn, proj.id, body.name, body.type, body.description, now)
-        if body.client_id is not None:
-            seen = conn.execute(
-                sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-            ).scalar()
-            if seen is not None:
-                return JSONResponse(_one(conn, seen), status_code=200)
-        newest = art.newest_version(conn, coll.pk)
-        if newest is not None and newest.digest == digest and newest.source_pk is None:
-            art.add_to_version(conn, newest, aliases, tags, now)
-            return JSONResponse(_one(conn, newest.pk), status_code=200)
-        held = art.held_blobs(conn, proj.id, sorted(digests), touch=now)
-        if len(held) < len(digests):
-            missing = sorted(digests - held)
-            raise ApiError(
-                409,
-                f"{len(missing)} blob(s) of the manifest were not uploaded",
-                code="missing_blobs",
-                extra={"missing": missing},
+                    stream.value()  # other manifest fields are allowed, and not kept
+        stream.end()
+    except JsonError as exc:
+        raise ApiError(422, f"the body is not valid JSON: {exc}") from None
+    return fields
+
+
+@router.post(
+    "/artifacts/{entity}/{project}",
+    response_model=VersionInfo,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_refs(ArtifactCreate.model_json_schema())}},
+        }
+    },
+)
+async def create_version(entity: Entity, project: Project, request: Request, who: Caller, srv: Srv) -> Any:
+    """Commit a version, or return the existing one (same digest as the newest, or same client_id).
+
+    The body is spooled to a temporary file as it arrives and walked entry by entry
+    (``storage.manifests``): a manifest of a million files never becomes a million
+    Python objects at once.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=CHUNK) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        return await run_in_threadpool(_create_version, srv, who, entity, project, spool)
+
+
+def _create_version(srv: Server, who: Principal, entity: str, project: str, spool: IO[bytes]) -> Any:
+    with ManifestBuilder() as manifest:
+        fields = _read_create_body(spool, manifest)
+        try:
+            body = ArtifactCreate.model_validate(fields)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        art.check_name("artifact name", body.name)
+        if body.name in art.RESERVED_NAMES:
+            raise ApiError(422, f"artifact name {body.name!r} is reserved")
+        art.check_name("artifact type", body.type)
+        aliases = art.user_aliases(body.aliases)
+        tags = art.check_tags(body.tags)
+        if not body.incremental and not body.digest:
+            raise ApiError(422, "digest (the manifest digest) is required unless incremental is true")
+        proj = _writable(srv, who, entity, project)
+        with read(srv.engine) as conn:
+            logged_by = _logging_run(conn, who, body.run)
+            if body.client_id is not None:
+                seen = conn.execute(
+                    sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
+                ).scalar()
+                if seen is not None:
+                    return JSONResponse(_one(conn, seen), status_code=200)
+        if body.incremental:
+            with read(srv.engine) as conn:
+                coll = art.find_collection(conn, proj.id, body.name)
+                base = art.newest_version(conn, coll.pk) if coll is not None else None
+            if base is not None:
+                try:
+                    sha = base.manifest_sha256
+                    manifest.merge_base(srv.blobs.read_range(sha, 0, srv.blobs.size(sha)))
+                except BlobNotFound:
+                    raise ApiError(404, f"the manifest blob {sha} is missing from the blob store") from None
+        count, size = manifest.settle(body.incremental)
+        manifest_sha = manifest.store(srv.blobs)  # before the commit: the version row must find it
+        digest = manifest_sha if body.incremental else body.digest
+        now = time.time()
+        with write(srv.engine) as conn:
+            coll = art.ensure_collection(conn, proj.id, body.name, body.type, body.description, now)
+            if body.client_id is not None:
+                seen = conn.execute(
+                    sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
+                ).scalar()
+                if seen is not None:
+                    return JSONResponse(_one(conn, seen), status_code=200)
+            newest = art.newest_version(conn, coll.pk)
+            if newest is not None and newest.digest == digest and newest.source_pk is None:
+                art.add_to_version(conn, newest, aliases, tags, now)
+                return JSONResponse(_one(conn, newest.pk), status_code=200)
+            missing: list[str] = []
+            for batch in _batched(manifest.digests()):
+                held = art.held_blobs(conn, proj.id, batch, touch=now)
+                missing.extend(d for d in batch if d not in held)
+            if missing:
+                raise ApiError(
+                    409,
+                    f"{len(missing)} blob(s) of the manifest were not uploaded",
+                    code="missing_blobs",
+                    extra={"missing": missing},
+                )
+            pk = art.add_version(
+                conn,
+                coll,
+                {
+                    "digest": digest,
+                    "manifest_sha256": manifest_sha,
+                    "description": body.description,
+                    "metadata": body.metadata,
+                    "tags": tags,
+                    "size": size,
+                    "file_count": count,
+                    "created_at": now,
+                    "logged_by": logged_by,
+                    "client_id": body.client_id,
+                    "source_pk": None,
+                },
+                aliases,
+                manifest.digests(),
             )
-        pk = art.add_version(
-            conn,
-            coll,
-            {
-                "digest": digest,
-                "manifest_sha256": manifest_sha,
-                "description": body.description,
-                "metadata": body.metadata,
-                "tags": tags,
-                "size": size,
-                "file_count": len(entries),
-                "created_at": now,
-                "logged_by": logged_by,
-                "client_id": body.client_id,
-                "source_pk": None,
-            },
-            aliases,
-            digests,
-        )
-        return JSONResponse(_one(conn, pk, created=True), status_code=201)
+            return JSONResponse(_one(conn, pk, created=True), status_code=201)
+
+
+def _batched(values: Iterator[str], size: int = 5000) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @router.get("/artifacts/{entity}/{project}/{name}/versions", response_model=VersionList)

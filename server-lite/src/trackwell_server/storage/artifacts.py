@@ -15,7 +15,6 @@ collector and the missing-blob check need no manifest parsing.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -97,42 +96,31 @@ def check_path(path: str) -> None:
         )
 
 
-def check_entries(entries: dict[str, Any]) -> tuple[set[str], int]:
-    """Validate manifest entries (422 naming the first bad one); return (blob digests, total size)."""
-    if len(entries) > MAX_ENTRIES:
-        raise ApiError(
-            422, f"a manifest may have at most {MAX_ENTRIES:,} entries, this one has {len(entries):,}"
-        )
-    digests: set[str] = set()
-    total = 0
-    for path, entry in entries.items():
-        check_path(path)
-        if not isinstance(entry, dict):
-            raise ApiError(422, f"manifest entry {path!r} must be an object")
-        ref = entry.get("ref")
-        digest = entry.get("digest")
-        size = entry.get("size")
-        if ref is not None and (not isinstance(ref, str) or not ref or "\x00" in ref):
-            raise ApiError(422, f"manifest entry {path!r}: ref must be a URI string or null")
-        if size is not None and (type(size) is not int or size < 0):
-            raise ApiError(422, f"manifest entry {path!r}: size must be an integer >= 0")
-        if ref is None:
-            if not isinstance(digest, str) or not SHA256_RE.match(digest):
-                raise ApiError(422, f"manifest entry {path!r}: an entry without ref needs a sha256 digest")
-            digests.add(digest)
-        elif digest is not None and not isinstance(digest, str):
-            raise ApiError(422, f"manifest entry {path!r}: digest must be a string")
-        if entry.get("extra") is not None and not isinstance(entry["extra"], dict):
-            raise ApiError(422, f"manifest entry {path!r}: extra must be an object")
-        total += size or 0
-    return digests, total
-
-
-def manifest_bytes(entries: dict[str, Any]) -> bytes:
-    """The canonical JSON of a manifest: sorted keys, so equal manifests are equal bytes."""
-    return json.dumps(
-        {"version": 1, "entries": entries}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+def check_entry(path: Any, entry: Any) -> tuple[str | None, int] | None:
+    """Validate one manifest entry (422 naming it); its (blob digest or None, size), or None for
+    an incremental version's removal marker (``{"digest": null, "size": -1}``)."""
+    if not isinstance(path, str):
+        raise ApiError(422, f"manifest path {path!r} must be a string")
+    check_path(path)
+    if not isinstance(entry, dict):
+        raise ApiError(422, f"manifest entry {path!r} must be an object")
+    ref = entry.get("ref")
+    digest = entry.get("digest")
+    size = entry.get("size")
+    if digest is None and size == -1:
+        return None
+    if ref is not None and (not isinstance(ref, str) or not ref or "\x00" in ref):
+        raise ApiError(422, f"manifest entry {path!r}: ref must be a URI string or null")
+    if size is not None and (type(size) is not int or size < 0):
+        raise ApiError(422, f"manifest entry {path!r}: size must be an integer >= 0")
+    if ref is None:
+        if not isinstance(digest, str) or not SHA256_RE.match(digest):
+            raise ApiError(422, f"manifest entry {path!r}: an entry without ref needs a sha256 digest")
+    elif digest is not None and not isinstance(digest, str):
+        raise ApiError(422, f"manifest entry {path!r}: digest must be a string")
+    if entry.get("extra") is not None and not isinstance(entry["extra"], dict):
+        raise ApiError(422, f"manifest entry {path!r}: extra must be an object")
+    return (digest if ref is None else None), size or 0
 
 
 def manifest_digest(data: bytes) -> str:
@@ -415,7 +403,7 @@ def newest_version(conn: sa.Connection, collection_pk: int) -> Any:
 def add_version(
     conn: sa.Connection, coll: Any, values: dict[str, Any], aliases: Sequence[str], digests: Iterable[str]
 ) -> int:
-    """Insert the next version of the (locked) collection; return its pk."""
+    """Insert the next version of the (locked) collection, naming ``digests`` (unique); return its pk."""
     idx = coll.next_index
     conn.execute(
         sa.update(C).where(C.c.pk == coll.pk).values(next_index=idx + 1, updated_at=values["created_at"])
@@ -431,9 +419,14 @@ def add_version(
         )
         .returning(V.c.pk)
     ).scalar_one()
-    rows = [{"version_pk": pk, "digest": d} for d in sorted(set(digests))]
-    for batch in chunked(rows):
-        conn.execute(sa.insert(artifact_version_blobs), list(batch))
+    rows: list[dict[str, Any]] = []
+    for digest in digests:  # unique already; streamed, so a million of them is never one list
+        rows.append({"version_pk": pk, "digest": digest})
+        if len(rows) == _BATCH:
+            conn.execute(sa.insert(artifact_version_blobs), rows)
+            rows = []
+    if rows:
+        conn.execute(sa.insert(artifact_version_blobs), rows)
     set_aliases(conn, coll.pk, pk, aliases, replace=False)
     return pk
 
