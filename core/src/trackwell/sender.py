@@ -378,7 +378,7 @@ class Uploader:
             if self.artifacts is None:
                 from trackwell.artifacts.upload import ArtifactJobs
 
-                self.artifacts = ArtifactJobs(self.run_dir)
+                self.artifacts = ArtifactJobs(self.run_dir, moved=self._moved)
             self.artifacts.add(rec.body, rec.seq)
 
     def _send_batch(self) -> None:
@@ -593,6 +593,7 @@ class Uploader:
                 data = fh.read(FILE_PART_BYTES)
                 params = {"part": part, "parts": parts} if parts > 1 else None
                 self.transport.request("PUT", target, params=params, data=data, timeout=self._timeout())
+                self._moved()  # a part answered: a big file's upload is moving
 
     # -- failures ----------------------------------------------------------------
     def _failed(self, exc: CommError, final: bool) -> float:
@@ -630,6 +631,10 @@ class Uploader:
         if self.deadline is None:
             return None
         return max(0.5, min(STALL_TIMEOUT, self.deadline - time.monotonic()))
+
+    def _moved(self) -> None:
+        """A request answered on another thread (an artifact blob): the upload is moving."""
+        self.last_contact = time.monotonic()
 
     def _contact(self) -> None:
         self.last_contact = time.monotonic()

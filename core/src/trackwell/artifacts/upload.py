@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,9 @@ def target_collection(target: str, entity: str, project: str) -> tuple[str, str,
 class ArtifactJobs:
     """The ARTIFACT records seen so far and not yet done, in log order."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, moved: Callable[[], None] | None = None) -> None:
         self.run_dir = run_dir
+        self.moved = moved  # called as each blob request is answered (finish() sees progress)
         self.queue: list[dict[str, Any]] = []
         self._seen: set[str] = set()
         self.done: dict[str, dict[str, Any]] = {}  # client_id -> version object (this upload)
@@ -184,9 +185,20 @@ class ArtifactJobs:
             self._pool = TransferPool(env_workers(), "trackwell-artifacts")
         bar = Progress("uploading artifact", sum(f[2] for f in files))
         try:
-            self._client.upload(entity, project, files, self._pool, check, bar.add)
+            self._client.upload(entity, project, files, self._pool, check, self._progress(bar))
         finally:
             bar.close()
+
+    def _progress(self, bar: Progress) -> Callable[[int], None]:
+        moved = self.moved
+        if moved is None:
+            return bar.add
+
+        def progress(n: int) -> None:
+            bar.add(n)
+            moved()
+
+        return progress
 
     def _source(self, job: Mapping[str, Any], entity: str, project: str) -> str:
         cid = job.get("client_id")
