@@ -136,6 +136,9 @@ def test_a_sequence_gap_makes_the_sender_resend_what_the_server_lacks(
     for i in range(100):
         run.log({"i": i})
     wait_until(lambda: last_step(account, run.id) == 99)
+    # the META record (written by a thread of its own) triggers a files round: let it go up
+    # now, or it may meet the server down and reconnecting would learn the gap without a 409
+    wait_until(lambda: "metadata.json" in account.files(run.id))
     server.stop()
     server.snapshot(tmp_path / "backup")  # taken mid-run
     server.start()

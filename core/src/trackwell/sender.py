@@ -197,7 +197,7 @@ class Uploader:
         try:
             return self._step(final)
         except CommError as exc:
-            return self._failed(exc, final)
+            return self._failed(exc)
 
     def _step(self, final: bool) -> float:
         if self.stream is None and not self._read_head():
@@ -424,6 +424,7 @@ class Uploader:
         self._drop_acked()
         if time.monotonic() >= self._marker_due:
             self.save_marker()
+
     def _sequence_gap(self, exc: CommError) -> None:
         """The server holds less than this uploader thought: go on after what it holds.
 
@@ -596,7 +597,7 @@ class Uploader:
                 self._moved()  # a part answered: a big file's upload is moving
 
     # -- failures ----------------------------------------------------------------
-    def _failed(self, exc: CommError, final: bool) -> float:
+    def _failed(self, exc: CommError) -> float:
         if not exc.retryable and exc.status != 404:
             raise UploadFailed(exc.message) from None
         if exc.status != 429:
@@ -608,18 +609,16 @@ class Uploader:
         self.failures += 1
         if exc.status == 404 and self.failures > 3:
             raise UploadFailed(exc.message) from None
-        if exc.retry_after is not None:  # the server said when: no need to guess
-            delay = max(0.05, exc.retry_after)
-            self.retry_at = time.monotonic() + delay
-            self._final_backoff = final
-            self.error = exc.message
-            return delay
-        return self._back_off(self.failures, exc.message)
+        # a Retry-After says how long to wait; without one, exponential backoff
+        return self._back_off(self.failures, exc.message, exc.retry_after)
 
-    def _back_off(self, failures: int, message: str) -> float:
+    def _back_off(self, failures: int, message: str, retry_after: float | None = None) -> float:
         """Wait before the next step: exponential in ``failures``, with jitter; shorter while closing."""
-        cap = CLOSING_BACKOFF_CAP if self._closing else BACKOFF_CAP
-        delay = min(cap, BACKOFF_BASE * 2 ** min(failures - 1, 16)) * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            delay = max(0.05, retry_after)
+        else:
+            cap = CLOSING_BACKOFF_CAP if self._closing else BACKOFF_CAP
+            delay = min(cap, BACKOFF_BASE * 2 ** min(failures - 1, 16)) * random.uniform(0.5, 1.0)
         self.retry_at = time.monotonic() + delay
         self._final_backoff = self._closing
         self.error = message
