@@ -209,7 +209,13 @@ class Uploader:
             self._connect()
         self._fill()
         if self.artifacts is not None and self.artifacts.queue:
-            self.artifacts.step(self.transport, self.entity or "", self.project or "", self.run_id or "")
+            self.artifacts.step(
+                self.transport,
+                self.entity or "",
+                self.project or "",
+                self.run_id or "",
+                timeout=self._timeout(),
+            )
             self._contact()
             return 0.0
         if self.pending:
