@@ -213,18 +213,6 @@ class ServerProcess:
         if self.handle is not None and self.running:
             self.handle.stop()
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its workers, in MB (0 when down)."""
-        import psutil
-
-        total = 0
-        for proc in self._processes():
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total / 1e6
-
     def create_user(self, name: str) -> str:
         """A new user of this server; returns its API key."""
         assert self.handle is not None
