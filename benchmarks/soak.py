@@ -139,36 +139,20 @@ class Server:
                                                 extra_args=extra)  # fmt: skip
         self.port = int(handle.url.rsplit(":", 1)[1])
 
-    def _processes(self) -> list[Any]:
-        import psutil
-
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        try:
-            main = psutil.Process(self.proc.pid)
-            return [main, *main.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
     def kill(self) -> None:
         """kill -9 the server and its workers; return once they are gone."""
-        import psutil
-
-        procs = self._processes()
-        for proc in procs:
-            try:
-                proc.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(procs, timeout=30)
         if self.proc is not None:
-            self.proc.wait(timeout=30)
+            from trackwell_server.testing import kill_tree
+
+            kill_tree(self.proc)
 
     def rss_mb(self) -> float:
         import psutil
 
+        from trackwell_server.testing import process_tree
+
         total = 0
-        for proc in self._processes():
+        for proc in process_tree(self.proc) if self.proc is not None else []:
             try:
                 total += proc.memory_info().rss
             except psutil.NoSuchProcess:

@@ -23,7 +23,6 @@ version is ``benchmarks/soak.py``, run by hand.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import signal
@@ -44,7 +43,7 @@ from trackwell.runlog import Kind, Record, read_log
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 
-from trackwell_server.testing import ServerHandle, start_server_process
+from trackwell_server.testing import ServerHandle, kill_tree, postgres_unreachable, start_server_process
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: Longest any one child (a script, a sync) may take: generous, CI machines are small and shared.
@@ -75,29 +74,6 @@ def free_port() -> int:
 # -- databases -----------------------------------------------------------------------------------
 
 
-def _pg_unreachable() -> str | None:
-    """None if PostgreSQL answers (starting the local cluster once if it is down), else why not."""
-    try:
-        import psycopg
-    except ImportError as exc:
-        return f"psycopg is not installed: {exc}"
-
-    def connect() -> str | None:
-        try:
-            with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-                return None
-        except psycopg.Error as exc:
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-    why = connect()
-    versions = glob.glob("/etc/postgresql/*")
-    if why is not None and versions:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", os.path.basename(versions[0]), "main",
-                        "start"], capture_output=True, timeout=60, check=False)  # fmt: skip
-        why = connect()
-    return why
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     """``"sqlite"`` or ``"postgresql"``: every server-side fault must hold on both.
@@ -106,7 +82,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     is skipped (with the reason) when no PostgreSQL answers on 127.0.0.1:5432.
     """
     if request.param == "postgresql":
-        why = _pg_unreachable()
+        why = postgres_unreachable(PG_ADMIN_URL)
         if why is not None:
             pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({why})")
     name: str = request.param
@@ -182,31 +158,10 @@ class ServerProcess:
         self.handle, self.proc = start_server_process(self.data_dir, db_url=self.db_url, port=self.port,
                                                       extra_args=extra)  # fmt: skip
 
-    def _processes(self) -> list[Any]:
-        """The server process and its workers (psutil objects), while it runs."""
-        import psutil
-
-        if not self.running or self.proc is None:
-            return []
-        try:
-            main = psutil.Process(self.proc.pid)
-            return [main, *main.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
-
     def kill(self) -> None:
         """kill -9 the server and its workers, as a crash or the OOM killer would; wait until gone."""
-        import psutil
-
-        procs = self._processes()
-        for proc in procs:
-            try:
-                proc.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(procs, timeout=30)
         if self.proc is not None:
-            self.proc.wait(timeout=30)
+            kill_tree(self.proc)
 
     def stop(self) -> None:
         """A clean shutdown (SIGTERM), as ``systemctl stop`` does."""

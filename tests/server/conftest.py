@@ -7,10 +7,8 @@ no PostgreSQL answers. S3 is a real moto server on a free loopback port.
 
 from __future__ import annotations
 
-import glob
 import os
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import httpx
 import msgpack
 import pytest
 
-from trackwell_server.testing import ServerHandle, start_server
+from trackwell_server.testing import ServerHandle, postgres_unreachable, start_server
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -66,32 +64,10 @@ def unique(prefix: str = "p") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-def _pg_reachable() -> str | None:
-    """None if PostgreSQL answers (starting the local cluster once if it is down), else why not."""
-    import psycopg
-
-    def connect() -> str | None:
-        try:
-            with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-                return None
-        except psycopg.Error as exc:
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-    why = connect()
-    if why is None:
-        return None
-    versions = glob.glob("/etc/postgresql/*")
-    if versions:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", os.path.basename(versions[0]), "main", "start"],
-                       capture_output=True, timeout=60, check=False)  # fmt: skip
-        why = connect()
-    return why
-
-
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped after the session."""
-    why = _pg_reachable()
+    why = postgres_unreachable(PG_ADMIN_URL)
     if why is not None:
         pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({why})")
     import psycopg

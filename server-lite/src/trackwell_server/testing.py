@@ -7,8 +7,10 @@ polls ``/health`` until it answers, with a deadline rather than a sleep.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -197,3 +199,61 @@ def start_server_process(
     key_file = Path(data_dir) / "admin-key"
     admin_key = key_file.read_text().strip() if key_file.exists() else None
     return ServerHandle(url, admin_key, stop), proc
+
+
+def process_tree(proc: subprocess.Popen[Any]) -> list[Any]:
+    """A running server process and its workers (``psutil.Process`` objects); [] once it ended.
+
+    With ``--workers N`` the port is served by children: a test that kills only the
+    parent leaves an orphaned worker answering on the port.
+    """
+    import psutil
+
+    if proc.poll() is not None:
+        return []
+    try:
+        main = psutil.Process(proc.pid)
+        return [main, *main.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def kill_tree(proc: subprocess.Popen[Any]) -> None:
+    """kill -9 a server and its workers, as a crash or the OOM killer would; return once all are gone."""
+    import psutil
+
+    procs = process_tree(proc)
+    for member in procs:
+        try:
+            member.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=30)
+    proc.wait(timeout=30)
+
+
+def postgres_unreachable(url: str) -> str | None:
+    """None if PostgreSQL answers at ``url`` (starting the local cluster once if it is down), else why not.
+
+    Tests skip their PostgreSQL half with this reason rather than fail on a machine
+    without PostgreSQL; on one where the cluster is merely stopped, they start it.
+    """
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not installed: {exc}"
+
+    def connect() -> str | None:
+        try:
+            with psycopg.connect(url, connect_timeout=3):
+                return None
+        except psycopg.Error as exc:
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+    why = connect()
+    versions = glob.glob("/etc/postgresql/*")
+    if why is not None and versions:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", os.path.basename(versions[0]), "main",
+                        "start"], capture_output=True, timeout=60, check=False)  # fmt: skip
+        why = connect()
+    return why

@@ -1,7 +1,8 @@
-"""A disk that stays full: the rows waiting in memory are bounded, and what was dropped is said.
+"""A disk that fills up mid-run (a real 1 MB tmpfs).
 
-The disk is a real 1 MB tmpfs, filled up mid-run; the writer's memory cap is made
-small so the test stays quick.
+Nothing is lost once space comes back; while it stays full, the rows waiting in
+memory are bounded and what was dropped is said (the writer's cap is made small so
+the test stays quick).
 """
 
 from __future__ import annotations
@@ -35,6 +36,38 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+def test_full_disk_at_init_fails_early(tiny_disk: Path, trackwell_dir: Path) -> None:
+    filler = tiny_disk / "filler"
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):
+        fh.write(b"x" * 2_000_000)
+    with pytest.raises(trackwell.errors.RunDirError, match=r"cannot write the run directory|MB free"):
+        trackwell.init(project="p", dir=tiny_disk)
+
+
+def test_rows_logged_while_the_disk_is_full_are_written_when_space_returns(
+    tiny_disk: Path, trackwell_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    run = trackwell.init(project="p", dir=tiny_disk, settings={"min_free_disk_mb": 0.01, "console": "off"})
+    assert run.flush(timeout=10)
+    filler = tiny_disk / "filler"
+    with open(filler, "wb") as fh, contextlib.suppress(OSError):  # take all that is left
+        fh.write(b"x" * 1_000_000)
+    for step in range(100):
+        run.log({"step_value": step, "text": "y" * 4000})
+    assert run.flush(timeout=10) is False, "flush must report that the rows are not on disk"
+    assert "cannot write the run log" in capfd.readouterr().err
+    filler.unlink()
+    run.finish()
+    assert "writable again" in capfd.readouterr().err
+    log = rundir.find_log(run.dir)
+    assert log is not None
+    result = read_log(log)
+    assert result.torn_bytes == 0
+    steps = [r.body["_step"] for r in result.records if r.kind == Kind.HISTORY]
+    assert steps == list(range(100))
+    assert [r.body["state"] for r in result.records if r.kind == Kind.EXIT] == ["finished"]
+
+
 def test_rows_held_while_the_disk_is_full_are_bounded_and_the_drop_is_counted(
     tiny_disk: Path, trackwell_dir: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -51,7 +84,7 @@ def test_rows_held_while_the_disk_is_full_are_bounded_and_the_drop_is_counted(
             run.log({"step_value": step, "text": "y" * 1000})
             if step % 200 == 199:
                 assert run.flush(timeout=10) is False, "flush must report that the rows are not on disk"
-                assert run._writer._held_bytes <= cap
+                assert run._writer is not None and run._writer._held_bytes <= cap
     dropped = [w for w in caught if issubclass(w.category, DataDroppedWarning)]
     assert len(dropped) == 1, "one warning when the cap is reached, not one per batch"
     assert "dropped" in str(dropped[0].message)
