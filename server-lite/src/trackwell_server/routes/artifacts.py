@@ -515,6 +515,16 @@ def get_blob(
 # -- versions -----------------------------------------------------------------------
 
 
+def _version_of_client(conn: sa.Connection, project_id: int, client_id: str | None) -> int | None:
+    """The version a retried create already made (same ``client_id``), so it is answered, not made twice."""
+    if client_id is None:
+        return None
+    pk = conn.execute(
+        sa.select(V.c.pk).where(V.c.project_id == project_id, V.c.client_id == client_id)
+    ).scalar()
+    return None if pk is None else int(pk)
+
+
 def _one(conn: sa.Connection, pk: int, created: bool = False) -> dict[str, Any]:
     obj = art.version_objects(conn, [art.versions_by_pk(conn, [pk])[pk]])[0]
     obj["created"] = created
@@ -620,12 +630,8 @@ def _create_version(srv: Server, who: Principal, entity: str, project: str, spoo
         proj = _writable(srv, who, entity, project)
         with read(srv.engine) as conn:
             logged_by = _logging_run(conn, who, body.run)
-            if body.client_id is not None:
-                seen = conn.execute(
-                    sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-                ).scalar()
-                if seen is not None:
-                    return JSONResponse(_one(conn, seen), status_code=200)
+            if (seen := _version_of_client(conn, proj.id, body.client_id)) is not None:
+                return JSONResponse(_one(conn, seen), status_code=200)
         if body.incremental:
             with read(srv.engine) as conn:
                 coll = art.find_collection(conn, proj.id, body.name)
@@ -642,12 +648,8 @@ def _create_version(srv: Server, who: Principal, entity: str, project: str, spoo
         now = time.time()
         with write(srv.engine) as conn:
             coll = art.ensure_collection(conn, proj.id, body.name, body.type, body.description, now)
-            if body.client_id is not None:
-                seen = conn.execute(
-                    sa.select(V.c.pk).where(V.c.project_id == proj.id, V.c.client_id == body.client_id)
-                ).scalar()
-                if seen is not None:
-                    return JSONResponse(_one(conn, seen), status_code=200)
+            if (seen := _version_of_client(conn, proj.id, body.client_id)) is not None:
+                return JSONResponse(_one(conn, seen), status_code=200)
             newest = art.newest_version(conn, coll.pk)
             if newest is not None and newest.digest == digest and newest.source_pk is None:
                 art.add_to_version(conn, newest, aliases, tags, now)
