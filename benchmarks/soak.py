@@ -147,17 +147,9 @@ class Server:
             kill_tree(self.proc)
 
     def rss_mb(self) -> float:
-        import psutil
+        from trackwell_server.testing import rss_mb
 
-        from trackwell_server.testing import process_tree
-
-        total = 0
-        for proc in process_tree(self.proc) if self.proc is not None else []:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
-        return total / 1e6
+        return rss_mb(self.proc) if self.proc is not None else 0.0
 
     def get(self, path: str, key: str) -> Any:
         req = urllib.request.Request(f"{self.url}/api/v1{path}")

@@ -43,7 +43,13 @@ from trackwell.runlog import Kind, Record, read_log
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 
-from trackwell_server.testing import ServerHandle, kill_tree, postgres_unreachable, start_server_process
+from trackwell_server.testing import (
+    ServerHandle,
+    kill_tree,
+    postgres_unreachable,
+    rss_mb,
+    start_server_process,
+)
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: Longest any one child (a script, a sync) may take: generous, CI machines are small and shared.
@@ -162,6 +168,10 @@ class ServerProcess:
         """kill -9 the server and its workers, as a crash or the OOM killer would; wait until gone."""
         if self.proc is not None:
             kill_tree(self.proc)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its workers, in MB (0 when it is not running)."""
+        return rss_mb(self.proc) if self.proc is not None else 0.0
 
     def stop(self) -> None:
         """A clean shutdown (SIGTERM), as ``systemctl stop`` does."""

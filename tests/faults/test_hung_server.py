@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import psutil
 
+from trackwell_server.testing import process_tree
+
 from .conftest import Client, ServerProcess, finish, history_rows, log_records, wait_until
 
 STALL = 3.0  # the stall budget the script sets (15 s by default; the mechanism is the same)
@@ -36,7 +38,7 @@ SCRIPT = """
 @contextlib.contextmanager
 def hung(server: ServerProcess) -> Iterator[None]:
     """SIGSTOP the server and its workers; SIGCONT them however the block ends."""
-    procs = server._processes()
+    procs = process_tree(server.proc) if server.proc is not None else []
     for proc in procs:
         proc.send_signal(signal.SIGSTOP)
     try:

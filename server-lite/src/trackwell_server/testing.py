@@ -232,6 +232,19 @@ def kill_tree(proc: subprocess.Popen[Any]) -> None:
     proc.wait(timeout=30)
 
 
+def rss_mb(proc: subprocess.Popen[Any]) -> float:
+    """Resident memory of a server and its workers, in MB (0 once it ended)."""
+    import psutil
+
+    total = 0
+    for member in process_tree(proc):
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1e6
+
+
 def postgres_unreachable(url: str) -> str | None:
     """None if PostgreSQL answers at ``url`` (starting the local cluster once if it is down), else why not.
 
