@@ -52,12 +52,15 @@ def best_after(method: str, space: dict, f, n: int, seed: int) -> float:
 
 
 @pytest.mark.parametrize(
-    ("space", "f", "fmin", "n"), [(BRANIN, branin, BRANIN_MIN, 20), (HARTMANN, hartmann6, HARTMANN6_MIN, 25)]
+    ("space", "f", "fmin", "n"), [(BRANIN, branin, BRANIN_MIN, 20), (HARTMANN, hartmann6, HARTMANN6_MIN, 30)]
 )
 def test_bayes_beats_random(space: dict, f, fmin: float, n: int) -> None:
     # The same seeds give both methods the same first N_INITIAL random points; after
-    # them bayes must beat random's mean regret by 40% (it does ~9x on Branin, ~5x on Hartmann-6).
-    seeds = range(4)
+    # them bayes must beat random's mean regret by 40%. Eight seeds, because the GP's fits
+    # differ with the CPU's BLAS kernels: with OpenBLAS's SkylakeX kernels half of the
+    # Hartmann-6 seeds settle in a local minimum, and four seeds made the mean a coin toss
+    # (there bayes does ~2x over 30 trials; ~9x on Branin).
+    seeds = range(8)
     bayes = sum(best_after("bayes", space, f, n, s) - fmin for s in seeds) / len(seeds)
     rand = sum(best_after("random", space, f, n, s) - fmin for s in seeds) / len(seeds)
     assert bayes < 0.6 * rand, (bayes, rand)
