@@ -111,7 +111,7 @@ def test_lineage_links_and_models(online_run: trackwell.Run, trackwell_dir: Path
     entity = online_run.entity
     with trackwell.init(project="test", mode="online") as reader:
         path = reader.use_model("mnist-model:candidate")
-        assert Path(path, "model.h5").read_text() == "weights"
+        assert Path(path).read_text() == "weights"  # a one-file model: the file's path, as W&B
         used = reader.use_artifact(f"{entity}/test/mnist-model:v0")
         assert used.type == "model"
         reader_id = reader.id

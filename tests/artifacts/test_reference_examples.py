@@ -111,7 +111,8 @@ def test_models_and_registry(entity: str, trackwell_online_dir: Path) -> None:
     run = wandb.init(entity=entity, project="ref-models")
     downloaded_model_path = run.use_model(name="mnist_model:best")
     run.finish()
-    assert Path(downloaded_model_path, "model.h5").read_bytes() == b"weights" * 10
+    assert Path(downloaded_model_path).name == "model.h5"  # one file: its path, as W&B
+    assert Path(downloaded_model_path).read_bytes() == b"weights" * 10
     api = wandb.Api()
     linked = api.artifact(f"{entity}/wandb-registry-model/classifiers:latest")
     assert linked.type == "model" and linked.source_name == "clf:v0"

@@ -193,6 +193,8 @@ def _as_media(value: Any, module: str) -> Media | None:
 
     Recognised by module name, so neither library is imported to check.
     """
+    if module == "builtins" and getattr(value, "__name__", None) == "matplotlib.pyplot":
+        value, module = value.gcf(), "matplotlib.figure"  # W&B's log({"chart": plt}): the current figure
     if module.startswith("matplotlib.") and hasattr(value, "savefig"):
         from trackwell.media.image import Image
 

@@ -522,6 +522,10 @@ class Writer:
         op = item[0]
         add = self._add
         if op == "r":
+            if item[1] == Kind.SUMMARY and item[2].get("update"):
+                # Media set in the summary (a Histogram, an Image) are stored as their
+                # records, files under media/, as history rows do; never the raw object.
+                self._encode_media(item[2]["update"])
             if add(out, item[1], item[2]):
                 self._apply_record(item[1], item[2])
         elif op == "s":

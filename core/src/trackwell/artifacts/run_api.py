@@ -155,7 +155,11 @@ def use_model(run: Run, name: str) -> str:
         raise ArtifactError(
             f"use_model({name!r}): artifact {art.qualified_name} has type {art.type!r}, not 'model'"
         )
-    return art.download()
+    root = art.download()
+    # As W&B: a model of one file (model.keras, model.pt) gives that file's path, so
+    # ``keras.models.load_model(run.use_model(...))`` works; several give the folder.
+    entries = os.listdir(root)
+    return os.path.join(root, entries[0]) if len(entries) == 1 else root
 
 
 def link_model(

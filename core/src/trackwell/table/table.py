@@ -130,7 +130,8 @@ class Table(Media):
         row = list(data)
         kinds, optional, fast = self._kinds, self._optional, C.FAST_KINDS
         for j, value in enumerate(row):  # fast path: plain values of each column's known type
-            if fast.get(type(value)) != kinds[j] and not (value is None and optional[j]):
+            plain = fast.get(type(value))
+            if (plain is None or plain != kinds[j]) and not (value is None and optional[j]):
                 [row] = self._checked([row], len(self.data))
                 break
         self._mutated()

@@ -1,0 +1,137 @@
+"""W&B data types as W&B user code writes them (``import trackwell as wandb``), read back
+through the Public API (the local one offline, the server's online)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trackwell as wandb
+from trackwell.api.local import LocalApi
+
+
+def local_run(root: Path, run: Any) -> Any:
+    return LocalApi(root).run(f"{run.project_name()}/{run.id}")
+
+
+def pixels(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+
+
+def media_only_table() -> Any:
+    table = wandb.Table(columns=["image"])
+    for i in range(3):
+        table.add_data(wandb.Image(pixels(i)))
+    return table
+
+
+def test_add_data_rows_of_media_only_are_kept(trackwell_dir: Path) -> None:
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"examples": media_only_table()})
+    run.finish()
+    back = local_run(trackwell_dir, run).table("examples")
+    assert back.columns == ["image"]
+    assert len(back.data) == 3
+    for i, [image] in enumerate(back.data):
+        np.testing.assert_array_equal(np.asarray(image.image), pixels(i))
+
+
+def test_add_data_converts_numpy_scalars_in_a_new_column() -> None:
+    table = wandb.Table(columns=["x", "y"])
+    table.add_data(np.float32(0.5), np.int64(3))
+    assert table.data == [[0.5, 3]]
+    assert type(table.data[0][0]) is float and type(table.data[0][1]) is int
+
+
+def test_histogram_in_summary_update_is_kept(trackwell_dir: Path) -> None:
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"loss": 0.5})
+    run.summary.update({"weights": wandb.Histogram([1, 2, 2, 3, 3, 3], num_bins=3)})
+    run.summary["scores"] = wandb.Histogram(np_histogram=([1, 4], [0.0, 0.5, 1.0]))
+    run.log({"loss": 0.25})  # the writer goes on after the summary values
+    run.finish()
+    api_run = local_run(trackwell_dir, run)
+    weights = api_run.summary["weights"]
+    assert weights["_type"] == "histogram"
+    assert weights["values"] == [1, 2, 3]
+    assert api_run.summary["scores"]["values"] == [1, 4]
+    assert api_run.summary["scores"]["bins"] == [0.0, 0.5, 1.0]
+    assert api_run.summary["loss"] == 0.25
+    assert [row["loss"] for row in api_run.scan_history(keys=["loss"])] == [0.5, 0.25]
+
+
+def test_plotly_figure_under_one_key(trackwell_dir: Path) -> None:
+    go = pytest.importorskip("plotly.graph_objects")
+    fig = go.Figure(data=go.Scatter(x=[1, 2, 3], y=[4, 1, 2]))
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"chart": fig})
+    run.log({"wrapped": wandb.Plotly(fig)})
+    run.finish()
+    api_run = local_run(trackwell_dir, run)
+    for key in ("chart", "wrapped"):
+        [record] = [row[key] for row in api_run.scan_history(keys=[key])]
+        assert record["_type"] == "plotly-file"
+        figure = json.loads((Path(run.dir) / "files" / record["path"]).read_text())
+        assert figure["data"][0]["y"] == [4, 1, 2]
+
+
+def test_use_model_of_one_file_returns_the_file(trackwell_online_dir: Path) -> None:
+    model = trackwell_online_dir / "model.keras"
+    model.write_bytes(b"weights")
+    with wandb.init(project="compat-models") as run:
+        run.log_model(path=str(model), name="mnist_model", aliases=["best"])
+    with wandb.init(project="compat-models") as run:
+        downloaded_model_path = run.use_model(name="mnist_model:best")
+    assert Path(downloaded_model_path).name == "model.keras"
+    assert Path(downloaded_model_path).read_bytes() == b"weights"
+
+
+def test_use_model_of_a_folder_returns_the_folder(trackwell_online_dir: Path) -> None:
+    folder = trackwell_online_dir / "saved"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "weights.bin").write_bytes(b"w")
+    with wandb.init(project="compat-models") as run:
+        run.log_model(path=str(folder), name="hf_model")
+    with wandb.init(project="compat-models") as run:
+        downloaded_model_path = run.use_model(name="hf_model:latest")
+    assert sorted(p.name for p in Path(downloaded_model_path).iterdir()) == ["config.json", "weights.bin"]
+
+
+def test_media_table_and_summary_histogram_online(trackwell_online_dir: Path) -> None:
+    go = pytest.importorskip("plotly.graph_objects")
+    with wandb.init(project="compat-types") as run:
+        run.log({"examples": media_only_table(), "chart": go.Figure(go.Bar(x=["a", "b"], y=[2, 5]))})
+        run.summary.update({"weights": wandb.Histogram([1, 2, 2, 3, 3, 3], num_bins=3)})
+    api_run = wandb.Api().run(run.path)
+    back = api_run.table("examples")
+    assert len(back.data) == 3
+    np.testing.assert_array_equal(np.asarray(back.data[2][0].image), pixels(2))
+    assert api_run.summary["weights"]["values"] == [1, 2, 3]
+    [chart] = [row["chart"] for row in api_run.scan_history(keys=["chart"])]
+    assert chart["_type"] == "plotly-file"
+    figure = json.loads(api_run.file(chart["path"]).download(root=str(trackwell_online_dir / "dl")).read())
+    assert figure["data"][0]["y"] == [2, 5]
+
+
+def test_pyplot_under_a_key_logs_the_current_figure(trackwell_dir: Path) -> None:
+    # models-docs.md "Matplotlib and Plotly plots": wandb.log({"chart": plt})
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wandb.init(project="compat-types", mode="offline")
+    plt.figure(figsize=(4, 3), dpi=50)
+    plt.plot([1, 2, 3, 4])
+    plt.ylabel("some interesting numbers")
+    wandb.log({"chart": plt})
+    run = wandb.run
+    wandb.finish()
+    plt.close("all")
+    [record] = [row["chart"] for row in local_run(trackwell_dir, run).scan_history(keys=["chart"])]
+    assert record["_type"] == "image-file"
+    assert (record["width"], record["height"]) == (200, 150)
