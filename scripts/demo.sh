@@ -54,7 +54,7 @@ for run in api.runs(f"{api.default_entity}/demo", order="-created_at", per_page=
     history = run.history(keys=["train/loss"], samples=10, pandas=False)
     print(f"  {'/'.join(run.path)}  state={run.state}  steps={run.lastHistoryStep + 1}"
           f"  min train/loss={loss.get('min') if isinstance(loss, dict) else loss}"
-          f"  sampled points={len(history)}  {run.url}")
+          f"  sampled points={len(history)}")
 PY
 
 echo

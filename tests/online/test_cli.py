@@ -144,6 +144,7 @@ def test_sync_without_dirs_takes_unfinished_online_runs_and_offline_ones_only_wh
     code, out = invoke("sync")
     assert code == 0
     assert "Nothing to sync" in out
+    assert "1 offline run(s)" in out and "trackwell sync --include-offline" in out
     code, out = invoke("sync", "--dry-run", "--include-offline")
     assert code == 0
     assert str(off.dir) in out

@@ -81,7 +81,8 @@ def test_first_start_offers_the_key_to_the_sdk(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     text = log.read_text()
-    assert f"http://127.0.0.1:{port}" in text and "trackwell login --host" in text and str(settings) in text
+    assert f"http://127.0.0.1:{port}" in text and str(settings) in text
+    assert "trackwell login" not in text  # it saved the key itself: nothing asks the user to log in
     # a second server start finds a key there already: it only says how to log in
     port2 = free_port()
     with open(log, "wb") as out:

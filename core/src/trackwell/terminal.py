@@ -154,5 +154,8 @@ def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int)
     lines.append(f"Run data: {run.dir}")
     if run.url:
         lines.append(f"Run page: {run.url}")
+    if run.settings.mode == "offline":  # as W&B ends an offline run: the command that uploads it
+        lines.append("You can sync this run to a server by running:")
+        lines.append(f"trackwell sync {run.dir}")
     for line in lines:
         print(f"trackwell: {line}", file=out)

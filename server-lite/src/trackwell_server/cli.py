@@ -158,9 +158,10 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
         click.echo("  auth:     off (every request is the local admin)")
     elif admin_key:
         click.echo(f"  admin key: in {config.data_dir / 'admin-key'}")
-    if not no_offer:
+    if no_offer:
+        click.echo(f"  log in:   trackwell login --host {url}")
+    else:  # says it saved the key (nothing left to do here) or how to log in
         click.echo(offer_to_sdk(url, admin_key))
-    click.echo(f"  log in:   trackwell login --host {url}")
     if host in ("0.0.0.0", "::"):  # listening on every address: others use this host's name
         click.echo(f"  from other machines: trackwell login --host http://{socket.getfqdn()}:{port}")
     if not _is_loopback(host):

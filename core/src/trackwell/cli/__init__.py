@@ -7,6 +7,8 @@ chance through the ``register_commands`` hook, called once after the built-ins.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
@@ -52,6 +54,22 @@ def _register_all() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Click's own handling of Ctrl-C prints "Aborted!" and exits 1; here Ctrl-C says
+    so in one line and exits 130, as a shell expects of an interrupted command.
+    """
     _register_all()
-    cli()
+    try:
+        code = cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("\ntrackwell: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `trackwell runs | head`: the reader left, as click's own main allows
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        sys.exit(1)
+    # standalone_mode=False returns ctx.exit()'s code, or a command's return value (None)
+    sys.exit(code if isinstance(code, int) else 0)

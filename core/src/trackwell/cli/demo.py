@@ -83,10 +83,9 @@ def register(cli: click.Group) -> None:
         if steps < 1 or epochs < 1:
             raise click.BadParameter("--steps and --epochs must be at least 1")
         run_dir, url = train(steps, max(1, min(epochs, steps)), project, root, seed)
-        click.echo(f"Run data: {run_dir}")
+        # The run's own end lines already gave its directory and page: say only what is new.
         click.echo("Next: `trackwell runs` lists it; trackwell.Api().runs('demo') reads it back.")
         if url is not None:
-            click.echo(f"Dashboard: {url}")
             return
         runs_root = Path(run_dir).parent  # the trackwell/ folder: every demo run so far
         if serve is None:

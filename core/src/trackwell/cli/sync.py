@@ -64,15 +64,23 @@ def register(cli: click.Group) -> None:
             _clean([r for r in runs if r.synced_to(transport.base_url)], yes)
             return
         chosen = []
+        offline_left = 0  # offline runs not asked for: the hint when nothing else is to sync
         for run in runs:
             if run.log is None or (not include_synced and run.synced_to(transport.base_url)):
                 continue
             if run.offline and not (dirs or include_offline or sync_all):
+                offline_left += 1
                 continue
             if run.live():
                 click.echo(f"Skipping {run.dir}: its process is still running and uploads it itself.")
                 continue
             chosen.append(run)
+        if not chosen and offline_left:
+            click.echo(
+                f"Nothing to sync to {transport.base_url} but {offline_left} offline run(s), which "
+                "upload only when asked: `trackwell sync --include-offline` (or `trackwell sync DIR`)."
+            )
+            return
         if not chosen:
             click.echo(f"Nothing to sync to {transport.base_url}.")
             return
