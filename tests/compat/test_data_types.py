@@ -135,3 +135,37 @@ def test_pyplot_under_a_key_logs_the_current_figure(trackwell_dir: Path) -> None
     [record] = [row["chart"] for row in local_run(trackwell_dir, run).scan_history(keys=["chart"])]
     assert record["_type"] == "image-file"
     assert (record["width"], record["height"]) == (200, 150)
+
+
+def test_table_max_rows(trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert wandb.Table.MAX_ROWS == 10_000  # W&B's default
+    rows = [[i] for i in range(10_005)]
+    run = wandb.init(project="compat-types", mode="offline")
+    with pytest.warns(UserWarning, match="Truncating"):
+        run.log({"big": wandb.Table(columns=["i"], data=rows)})
+    monkeypatch.setattr(wandb.Table, "MAX_ROWS", 20_000)  # as users raise it: wandb.Table.MAX_ROWS = ...
+    run.log({"bigger": wandb.Table(columns=["i"], data=rows)})
+    artifact = wandb.Artifact("rows", type="dataset")
+    monkeypatch.setattr(wandb.Table, "MAX_ROWS", 10)
+    artifact.add(wandb.Table(columns=["i"], data=rows), "all")  # artifacts keep every row
+    run.log_artifact(artifact)
+    run.finish()
+    api_run = local_run(trackwell_dir, run)
+    assert api_run.table("big").data == rows[:10_000]
+    assert api_run.table("bigger").data == rows
+    assert len(artifact.get("all").data) == 10_005
+
+
+def test_image_of_a_numeric_object_array(trackwell_dir: Path) -> None:
+    values = np.arange(48).reshape(4, 4, 3)
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"img": wandb.Image(values.astype(object))})
+    run.finish()
+    [image] = [row["img"] for row in local_run(trackwell_dir, run).scan_history(keys=["img"])]
+    assert (image["width"], image["height"]) == (4, 4)
+    from PIL import Image as PILImage
+
+    back = np.asarray(PILImage.open(Path(run.dir) / "files" / image["path"]))
+    np.testing.assert_array_equal(back, values.astype(np.uint8))
+    with pytest.raises(TypeError, match="numbers"):
+        wandb.Image(np.array([["a", "b"]], dtype=object))

@@ -158,7 +158,8 @@ def test_record_fields_and_file(ctx: DirContext) -> None:
     assert media_type("incremental-table-file") is Table
 
 
-def test_100k_rows_are_a_few_mb(ctx: DirContext) -> None:
+def test_100k_rows_are_a_few_mb(ctx: DirContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Table, "MAX_ROWS", 100_000)  # log() keeps W&B's 10,000 rows by default
     rng = np.random.default_rng(1)
     values = rng.random((100_000, 8))
     rows = [[i, f"label{i % 50}", *v] for i, v in enumerate(values.tolist())]

@@ -165,6 +165,11 @@ def _to_uint8(arr: Any, normalize: bool, chw: bool = False) -> Any:
     (or, for torch tensors, whenever its first axis is a channel count).
     """
     np = require("numpy", "trackwell.Image")
+    if arr.dtype == object:  # numbers held as Python objects (a pandas column's values): their own dtype
+        numbers = np.array(arr.tolist())
+        if numbers.shape != arr.shape or numbers.dtype.kind not in "fiub":
+            raise TypeError("trackwell.Image: an object array must hold numbers only, one per pixel value")
+        arr = numbers
     if arr.ndim == 3 and arr.shape[0] in _MODES and (chw or arr.shape[-1] not in _MODES):
         arr = np.ascontiguousarray(arr.transpose(1, 2, 0))  # CHW -> HWC
     if arr.ndim == 3 and arr.shape[-1] == 1:

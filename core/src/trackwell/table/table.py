@@ -41,6 +41,9 @@ class Table(Media):
     """
 
     _type: ClassVar[str] = "table-file"
+    #: W&B's limit on the rows ``log()`` keeps (the first ones, with a warning); set
+    #: ``trackwell.Table.MAX_ROWS`` higher to log bigger tables. Artifacts keep every row.
+    MAX_ROWS: ClassVar[int] = 10_000
 
     def __init__(
         self,
@@ -312,6 +315,12 @@ class Table(Media):
                 snap._increment = (self._increments, self._increments.count, len(self.data))
                 self._increments.count += 1
                 self._increments.logged_rows = len(self.data)
+            elif len(self.data) > self.MAX_ROWS:
+                warn_user(
+                    f"Truncating trackwell.Table object to {self.MAX_ROWS} rows (it has {len(self.data)}); "
+                    "set trackwell.Table.MAX_ROWS higher to log them all"
+                )
+                snap.data = self.data[: self.MAX_ROWS]
             else:
                 snap.data = list(self.data)
             self._logged = snap
