@@ -758,6 +758,14 @@ class Sender:
         """
         up = self.uploader
         try:
+            return self._finish(timeout, last_seq, quiet)
+        finally:
+            if up.artifacts is not None:
+                up.artifacts.report()  # artifact jobs that failed for good, where the user sees them
+
+    def _finish(self, timeout: float, last_seq: int, quiet: bool) -> bool:
+        up = self.uploader
+        try:
             up.deadline = time.monotonic() + timeout
             self._closing.set()
             self._kick.set()

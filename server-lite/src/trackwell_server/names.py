@@ -9,6 +9,18 @@ from __future__ import annotations
 from trackwell_server.errors import ApiError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+#: An artifact collection's name: W&B's registry UI and examples use inner spaces
+#: ("phi3 finetuned"); never a leading or trailing one, never ``/`` or ``:``.
+COLLECTION_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,126}[A-Za-z0-9_.-])?$"
+#: A project name: ``NAME_PATTERN``, or a registry's (``wandb-registry-Fine-tuned Models``,
+#: as in W&B's docs) whose registry part may hold inner spaces.
+PROJECT_PATTERN = (
+    r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+    r"|wandb-registry-[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,111}[A-Za-z0-9_.-])?)$"
+)
+#: An artifact or collection tag as W&B takes them: words of letters, digits, ``_``,
+#: ``-`` and ``.`` separated by spaces ("best model").
+TAG_PATTERN = r"^[\w.-]+(?: +[\w.-]+)*$"
 
 
 def check_file_path(path: str) -> str:

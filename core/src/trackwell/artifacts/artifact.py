@@ -63,12 +63,28 @@ def notify(client_id: str, info: Mapping[str, Any] | None, error: str | None = N
 def _check_name(name: str, what: str = "artifact name") -> str:
     import re
 
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
+    # a collection name may hold inner spaces, as registry collections do in W&B ("phi3 finetuned")
+    inner = " " if what == "artifact name" else ""
+    rule = rf"[A-Za-z0-9](?:[A-Za-z0-9_.{inner}-]{{0,126}}[A-Za-z0-9_.-])?"
+    if not isinstance(name, str) or not re.fullmatch(rule, name):
+        spaces = ", inner spaces" if inner else ""
         raise ArtifactError(
-            f"invalid {what} {name!r}: use letters, digits, '-', '_' and '.' (no ':' or '/'), "
+            f"invalid {what} {name!r}: use letters, digits, '-', '_' and '.'{spaces} (no ':' or '/'), "
             "starting with a letter or digit, at most 128 characters"
         )
     return name
+
+
+def _check_tag(tag: str) -> str:
+    """A tag as W&B takes them: words of letters, digits, '_', '-' and '.' and inner spaces."""
+    import re
+
+    if not isinstance(tag, str) or len(tag) > 128 or not re.fullmatch(r"[\w.-]+(?: +[\w.-]+)*", tag):
+        raise ArtifactError(
+            f"invalid tag {tag!r}: use letters, digits, '-', '_' and '.', words separated by spaces, "
+            "at most 128 characters"
+        )
+    return tag
 
 
 class Artifact:
@@ -225,7 +241,7 @@ class Artifact:
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:
-        self._tags = [_check_name(t, "tag") for t in value]
+        self._tags = [_check_tag(t) for t in value]
 
     @property
     def manifest(self) -> ArtifactManifest:

@@ -48,6 +48,7 @@ class ArtifactJobs:
         self.queue: list[dict[str, Any]] = []
         self._seen: set[str] = set()
         self.done: dict[str, dict[str, Any]] = {}  # client_id -> version object (this upload)
+        self.failed: list[str] = []  # one line per job that failed for good: finish() says them again
         self._client: ArtifactClient | None = None
         # plain threads, not a ThreadPoolExecutor: the exit-time finish() uploads on them
         # after executors refuse work (see trackwell.artifacts.transfers)
@@ -91,8 +92,14 @@ class ArtifactJobs:
         self.queue.pop(0)
 
     def _fail(self, job: Mapping[str, Any], message: str) -> None:
-        what = job.get("name") or job.get("target") or job.get("artifact") or "?"
-        _stderr(f"trackwell: ERROR artifact {job.get('action')} of {what} failed: {message}")
+        action = job.get("action")
+        if action == "link":
+            what = f"link to {job.get('target')!r}"
+        else:
+            what = f"{action} of {job.get('name') or job.get('artifact') or '?'!r}"
+        line = f"trackwell: ERROR artifact {what} failed: {message}"
+        self.failed.append(line)
+        _stderr(line)
         if job.get("action") == "log":
             notify(str(job.get("client_id")), None, message)
 
@@ -220,6 +227,16 @@ class ArtifactJobs:
         assert self._client is not None
         body = {"artifact": self._source(job, entity, project), "use_as": job.get("use_as")}
         self._client.send("POST", run_path(entity, project, run_id, "used-artifacts"), body)
+
+    def report(self) -> None:
+        """Say each job that failed for good on the caller's stderr (a notebook's too).
+
+        ``_fail`` printed them on the process's own stderr when they happened, which a
+        notebook or a captured script does not show; finish() calls this so a failed
+        link or log reaches the user. The exit code stays the script's, as in W&B.
+        """
+        for line in list(self.failed):
+            print(line, file=sys.stderr)
 
     def close(self) -> None:
         if self._pool is not None:

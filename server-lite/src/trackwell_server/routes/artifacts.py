@@ -35,10 +35,10 @@ from trackwell_server.db.schema import (
     blob_uploads,
     projects,
 )
-from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
+from trackwell_server.deps import Caller, Entity, RunId, Server, Srv
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.jsonstream import JsonError, JsonStream
-from trackwell_server.names import NAME_PATTERN
+from trackwell_server.names import COLLECTION_PATTERN, PROJECT_PATTERN
 from trackwell_server.responses import BINARY_BODY, JSONResponse
 from trackwell_server.routes.files import RAW_BYTES_HEADERS
 from trackwell_server.storage import artifacts as art
@@ -57,7 +57,11 @@ CREATE_PATH = re.compile(r"^/api/v1/artifacts/[^/]+/[^/]+/?$")
 V = artifact_versions
 C = artifact_collections
 
-Name = Annotated[str, Path(pattern=NAME_PATTERN, max_length=128, description="artifact (collection) name")]
+Name = Annotated[
+    str, Path(pattern=COLLECTION_PATTERN, max_length=128, description="artifact (collection) name")
+]
+#: Registry projects ("wandb-registry-Fine-tuned Models") may hold spaces; others as deps.Project.
+Project = Annotated[str, Path(pattern=PROJECT_PATTERN, max_length=128)]
 Sha = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="sha256 of the bytes, lowercase hex")]
 Ref = Annotated[str, Path(min_length=1, max_length=128, description="v<N>, latest, an alias, or a digest")]
 

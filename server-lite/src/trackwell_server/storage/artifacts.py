@@ -32,7 +32,7 @@ from trackwell_server.db.schema import (
     runs,
 )
 from trackwell_server.errors import ApiError, not_found
-from trackwell_server.names import NAME_PATTERN
+from trackwell_server.names import COLLECTION_PATTERN, NAME_PATTERN, PROJECT_PATTERN, TAG_PATTERN
 
 #: The most entries one manifest may have (docs/server-api.md).
 MAX_ENTRIES = 1_000_000
@@ -42,6 +42,12 @@ RESERVED_NAMES = frozenset({"blobs"})
 RESERVED_ALIASES = frozenset({"versions", "latest"})
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(NAME_PATTERN)
+#: The kinds of name whose rule is wider than ``NAME_PATTERN`` (W&B takes spaces in them).
+_PATTERNS = {
+    "artifact name": re.compile(COLLECTION_PATTERN),
+    "project": re.compile(PROJECT_PATTERN),
+    "tag": re.compile(TAG_PATTERN),
+}
 _VERSION_RE = re.compile(r"^v(\d{1,9})$")
 #: How many values go into one ``IN (...)`` (SQLite allows 32,766 parameters).
 _BATCH = 5000
@@ -51,9 +57,16 @@ C = artifact_collections
 
 
 def check_name(kind: str, value: str) -> str:
-    """422 unless ``value`` is a valid artifact/alias/tag/type name (no ``:`` or ``/``)."""
-    if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ApiError(422, f"invalid {kind} {value!r}: use letters, digits, '-', '_' and '.' (at most 128)")
+    """422 unless ``value`` is a valid ``kind`` of name (never ``:`` or ``/``).
+
+    Collection names, registry projects and tags may hold inner spaces, as in W&B.
+    """
+    pattern = _PATTERNS.get(kind, _NAME_RE)
+    if not isinstance(value, str) or len(value) > 128 or not pattern.match(value):
+        spaces = " and inner spaces" if kind in _PATTERNS else ""
+        raise ApiError(
+            422, f"invalid {kind} {value!r}: use letters, digits, '-', '_' and '.'{spaces} (at most 128)"
+        )
     return value
 
 
