@@ -73,11 +73,36 @@ def collect_metadata(settings: Settings, files_dir: Path) -> dict[str, Any]:
         code_dir.mkdir(exist_ok=True)
         shutil.copy2(program, code_dir / os.path.basename(program))
         meta["code_path"] = f"code/{os.path.basename(program)}"
-    if settings.save_code and not settings.disable_code:
-        _write_requirements(files_dir / "requirements.txt")
+    _write_requirements(files_dir / "requirements.txt")  # saved by default, as W&B does
     with open(files_dir / "metadata.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=1)
+    with open(files_dir / "wandb-metadata.json", "w", encoding="utf-8") as fh:
+        json.dump(wandb_metadata(meta), fh, indent=1)
     return meta
+
+
+def wandb_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` in the shape of W&B's ``wandb-metadata.json``, where W&B users' tools read it."""
+    git = meta.get("git") or {}
+    program = meta.get("program")
+    root = git.get("root") or meta["cwd"]
+    out: dict[str, Any] = {
+        "os": meta["os"],
+        "python": f"{meta['python_implementation']} {meta['python']}",
+        "startedAt": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()),
+        "args": meta["args"],
+        "program": program,
+        "root": root,
+        "host": meta["host"],
+        "executable": meta["executable"],
+        "cpu_count": meta["cpu_count"],
+        "cpu_count_logical": meta["cpu_count"],
+    }
+    if program and os.path.abspath(program).startswith(os.path.abspath(root) + os.sep):
+        out["codePath"] = os.path.relpath(program, root)
+    if git.get("commit"):
+        out["git"] = {"remote": git.get("remote"), "commit": git["commit"]}
+    return out
 
 
 def _write_requirements(path: Path) -> None:

@@ -777,8 +777,9 @@ class Writer:
             self._out.close()
         try:  # conveniences: the run log already holds both
             write_config_yaml(self.files_dir / "config.yaml", self.config)
-            with open(self.files_dir / "summary.json", "w", encoding="utf-8") as fh:
-                json.dump(summary, fh, indent=1, default=repr)
+            for name in ("summary.json", "wandb-summary.json"):  # the second where W&B users look
+                with open(self.files_dir / name, "w", encoding="utf-8") as fh:
+                    json.dump(summary, fh, indent=1, default=repr)
         except OSError as exc:
             _stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
 
