@@ -169,3 +169,79 @@ def test_image_of_a_numeric_object_array(trackwell_dir: Path) -> None:
     np.testing.assert_array_equal(back, values.astype(np.uint8))
     with pytest.raises(TypeError, match="numbers"):
         wandb.Image(np.array([["a", "b"]], dtype=object))
+
+
+OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+
+
+def logged_object3d(trackwell_dir: Path, run: Any, key: str) -> Any:
+    [record] = [row[key] for row in local_run(trackwell_dir, run).scan_history(keys=[key])]
+    assert record["_type"] == "object3D-file"
+    files = Path(run.dir) / "files"
+    return record, wandb.Object3D.from_record(record, lambda p: (files / p).read_bytes())
+
+
+def test_object3d_from_files_and_file_objects(trackwell_dir: Path, tmp_path: Path) -> None:
+    mesh = tmp_path / "triangle.obj"
+    mesh.write_text(OBJ)
+    cloud = tmp_path / "cloud.pts.json"
+    scene = {"type": "lidar/beta", "points": [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]], "boxes": []}
+    cloud.write_text(json.dumps(scene))
+    glb = b"glTF\x02\x00\x00\x00" + bytes(12)
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"path": wandb.Object3D(str(mesh))})
+    with open(mesh) as fh:  # a text file object, as W&B: file_type names its format
+        run.log({"text_io": wandb.Object3D(fh, file_type="obj")})
+    with open(tmp_path / "m.glb", "wb") as out:
+        out.write(glb)
+    with open(tmp_path / "m.glb", "rb") as fh:
+        run.log({"binary_io": wandb.Object3D.from_file(fh, file_type="glb")})
+    run.log({"my_cloud_from_file": wandb.Object3D.from_file(str(cloud))})
+    run.finish()
+    for key in ("path", "text_io"):
+        record, obj = logged_object3d(trackwell_dir, run, key)
+        assert record["path"].endswith(".obj") and obj.file_bytes() == OBJ.encode()
+    record, obj = logged_object3d(trackwell_dir, run, "binary_io")
+    assert record["path"].endswith(".glb") and obj.file_bytes() == glb and obj.format == "glb"
+    record, obj = logged_object3d(trackwell_dir, run, "my_cloud_from_file")
+    assert record["path"].endswith(".pts.json")
+    np.testing.assert_array_equal(obj.points(), scene["points"])
+    with open(mesh) as fh, pytest.raises(ValueError, match="file_type"):
+        wandb.Object3D(fh)
+
+
+def test_object3d_from_numpy_and_point_cloud(trackwell_dir: Path) -> None:
+    xyz = np.array([[0.4, 1, 1.3], [1, 1, 1], [1.2, 1, 1.2]])
+    cat = np.array([[0.4, 1, 1.3, 1], [1, 1, 1, 1], [1.2, 1, 1.2, 12]])
+    rgb = np.array([[0.4, 1, 1.3, 255, 0, 0], [1, 1, 1, 0, 255, 0]])
+    box = {
+        "corners": [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]],
+        "color": [0, 0, 255],
+        "label": "car",
+        "score": 0.6,
+    }
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"my_cloud_from_numpy_xyz": wandb.Object3D.from_numpy(xyz)})
+    run.log({"my_cloud_from_numpy_cat": wandb.Object3D.from_numpy(cat)})
+    run.log({"my_cloud_from_numpy_rgb": wandb.Object3D.from_numpy(rgb)})
+    run.log(
+        {
+            "my_first_point_cloud": wandb.Object3D.from_point_cloud(
+                points=rgb,
+                boxes=[box],
+                vectors=[{"start": [0, 0, 0], "end": [0.1, 0.2, 0.5], "color": [255, 0, 0]}],
+                point_cloud_type="lidar/beta",
+            )
+        }
+    )
+    run.finish()
+    for key, points in (("xyz", xyz), ("cat", cat), ("rgb", rgb)):
+        _, obj = logged_object3d(trackwell_dir, run, f"my_cloud_from_numpy_{key}")
+        np.testing.assert_array_equal(obj.points(), points)
+    _, obj = logged_object3d(trackwell_dir, run, "my_first_point_cloud")
+    np.testing.assert_array_equal(obj.points(), rgb)
+    scene = json.loads(obj.file_bytes())
+    assert scene["type"] == "lidar/beta" and scene["boxes"] == [box]
+    assert scene["vectors"][0]["end"] == [0.1, 0.2, 0.5]
+    with pytest.raises(TypeError):
+        wandb.Object3D.from_numpy("cloud.pts.json")

@@ -21,12 +21,23 @@ class Object3D(Media):
 
     _type = "object3D-file"
 
-    def __init__(self, data_or_path: Any, caption: str | None = None) -> None:
+    def __init__(self, data_or_path: Any, caption: str | None = None, file_type: str | None = None) -> None:
         self.caption = None if caption is None else str(caption)
         self._path: Path | None = None
         self._scene: Any = None  # JSON-able: a list of points, or a scene dict
-        self._file: tuple[bytes, str] | None = None  # a mesh read back: (bytes, ".glb")
-        if isinstance(data_or_path, (str, os.PathLike)):
+        self._file: tuple[bytes, str] | None = None  # a file object's or a record's: (bytes, ".glb")
+        if hasattr(data_or_path, "read"):  # an open file: W&B needs its file_type ("obj", "glb")
+            suffix = "." + str(file_type or "").lower().lstrip(".")
+            if suffix not in SUFFIXES:
+                raise ValueError(
+                    "trackwell.Object3D: pass file_type= (one of "
+                    f"{', '.join(s.lstrip('.') for s in SUFFIXES)}) with a file object"
+                )
+            data = data_or_path.read()
+            self._file = (data.encode("utf-8") if isinstance(data, str) else bytes(data), suffix)
+            if suffix == ".pts.json":  # a point cloud: parsed, so points() works as for a path
+                self._scene, self._file = json.loads(self._file[0]), None
+        elif isinstance(data_or_path, (str, os.PathLike)):
             self._path = _util.existing_file(data_or_path, "trackwell.Object3D")
             if not self._path.name.lower().endswith(SUFFIXES):
                 raise ValueError(
@@ -42,6 +53,18 @@ class Object3D(Media):
             self._scene = json.loads(json.dumps(scene, default=_plain))
         else:
             self._scene = _points(_util.to_numpy(data_or_path, "trackwell.Object3D"))
+
+    @classmethod
+    def from_file(cls, data_or_path: Any, file_type: str | None = None) -> Object3D:
+        """W&B's ``Object3D.from_file``: a path, or an open file with its ``file_type``."""
+        return cls(data_or_path, file_type=file_type)
+
+    @classmethod
+    def from_numpy(cls, data: Any) -> Object3D:
+        """W&B's ``Object3D.from_numpy``: a point cloud ``(N, 3)``, ``(N, 4)`` or ``(N, 6)``."""
+        if isinstance(data, (str, os.PathLike, Mapping)) or hasattr(data, "read"):
+            raise TypeError(f"trackwell.Object3D.from_numpy takes an array, got {type(data).__name__}")
+        return cls(data)
 
     @classmethod
     def from_point_cloud(
