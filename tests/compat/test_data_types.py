@@ -245,3 +245,54 @@ def test_object3d_from_numpy_and_point_cloud(trackwell_dir: Path) -> None:
     assert scene["vectors"][0]["end"] == [0.1, 0.2, 0.5]
     with pytest.raises(TypeError):
         wandb.Object3D.from_numpy("cloud.pts.json")
+
+
+PDB = "HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O\nEND\n"
+
+
+def test_molecule_from_a_file_path_and_a_file_object(trackwell_dir: Path, tmp_path: Path) -> None:
+    pdb = tmp_path / "6lu7.pdb"
+    pdb.write_text(PDB)
+    (tmp_path / "notes.txt").write_text("not a molecule")
+    sdf = tmp_path / "water.sdf"
+    sdf.write_text("water\n\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n$$$$\n")
+    run = wandb.init(project="compat-types", mode="offline")
+    wandb.log({"protein": wandb.Molecule(str(pdb), caption="main protease")})
+    with open(sdf, "rb") as fh:
+        wandb.log({"ligand": wandb.Molecule(fh, file_type="sdf")})
+    run.finish()
+    files = Path(run.dir) / "files"
+    api_run = local_run(trackwell_dir, run)
+    for key, source, fmt in (("protein", pdb, "pdb"), ("ligand", sdf, "sdf")):
+        [record] = [row[key] for row in api_run.scan_history(keys=[key])]
+        assert record["_type"] == "molecule-file" and record["path"].endswith("." + fmt)
+        back = wandb.Molecule.from_record(record, lambda p: (files / p).read_bytes())
+        assert back.file_bytes() == source.read_bytes() and back.format == fmt
+    assert api_run.summary["protein"]["caption"] == "main protease"
+    with pytest.raises(ValueError, match="not a molecule file"):
+        wandb.Molecule(str(tmp_path / "notes.txt"))
+    with open(pdb) as fh, pytest.raises(ValueError, match="file_type"):
+        wandb.Molecule(fh)
+
+
+def test_molecule_from_smiles_without_rdkit_names_the_package() -> None:
+    try:
+        import rdkit  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("rdkit is installed")
+    with pytest.raises(ImportError, match="pip install rdkit"):
+        wandb.Molecule.from_smiles("CC(=O)Nc1ccc(O)cc1")
+    with pytest.raises(ImportError, match="pip install rdkit"):
+        wandb.Molecule.from_rdkit("2b3p.mol")
+
+
+def test_molecule_from_smiles_with_rdkit(trackwell_dir: Path) -> None:
+    pytest.importorskip("rdkit")
+    run = wandb.init(project="compat-types", mode="offline")
+    run.log({"acetaminophen": wandb.Molecule.from_smiles("CC(=O)Nc1ccc(O)cc1")})
+    run.finish()
+    [record] = [row["acetaminophen"] for row in local_run(trackwell_dir, run).scan_history()]
+    assert record["_type"] == "molecule-file" and record["path"].endswith(".pdb")
+    assert b"HETATM" in (Path(run.dir) / "files" / record["path"]).read_bytes()

@@ -38,6 +38,7 @@ __all__ = [
     "Histogram",
     "Html",
     "Image",
+    "Molecule",
     "Object3D",
     "Plotly",
     "Run",
@@ -91,7 +92,7 @@ watch: Any = _preinit_callable("watch")
 unwatch: Any = _preinit_callable("unwatch")
 
 
-_MEDIA = frozenset(("Audio", "Histogram", "Html", "Image", "Object3D", "Plotly", "Video"))
+_MEDIA = frozenset(("Audio", "Histogram", "Html", "Image", "Molecule", "Object3D", "Plotly", "Video"))
 
 
 def __getattr__(name: str) -> Any:

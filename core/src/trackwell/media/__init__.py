@@ -1,4 +1,5 @@
-"""Media types for ``log()``: Image, Audio, Video, Histogram, Html, Object3D, Plotly.
+"""Media types for ``log()``: Image, Audio, Video, Histogram, Html, Object3D, Plotly,
+Molecule.
 
 Each class lives in its own module, imported on first use, so importing this
 package (or ``trackwell``) imports no numpy, PIL or av. ``base`` holds the interface
@@ -18,6 +19,7 @@ _EXPORTS = {
     "Html": ("html", "Html"),
     "Object3D": ("object3d", "Object3D"),
     "Plotly": ("plotly", "Plotly"),
+    "Molecule": ("molecule", "Molecule"),
 }
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Image",
     "Media",
     "MediaContext",
+    "Molecule",
     "Object3D",
     "Plotly",
     "Video",

@@ -236,6 +236,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "html-file": ("trackwell.media.html", "Html"),
     "object3D-file": ("trackwell.media.object3d", "Object3D"),
     "plotly-file": ("trackwell.media.plotly", "Plotly"),
+    "molecule-file": ("trackwell.media.molecule", "Molecule"),
     "table-file": ("trackwell.table.table", "Table"),
     "incremental-table-file": ("trackwell.table.table", "Table"),
     "plot-table": ("trackwell.plot.custom_chart", "CustomChart"),
