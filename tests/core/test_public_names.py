@@ -47,12 +47,16 @@ DOCUMENTED = [
     "log",
     "log_artifact",
     "log_model",
+    "login",  # wandb.login: a key checked and saved for a server (loaded on first use)
     "plot",  # wandb.plot.line(...) etc.: charts, loaded on first use
     "plot_table",  # wandb.plot_table: custom charts
+    "require",  # wandb.require: W&B's feature names accepted
     "run",
     "save",
+    "setup",  # wandb.setup: the process's default settings
     "summary",
     "sweep",  # wandb.sweep
+    "teardown",  # wandb.teardown: finishes the active runs
     "unwatch",
     "use_artifact",
     "use_model",

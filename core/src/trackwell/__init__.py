@@ -22,7 +22,7 @@ from trackwell.alerts import AlertLevel
 from trackwell.errors import CommError, TrackwellError, UsageError
 from trackwell.run import Run
 from trackwell.session import PreInit as _PreInit
-from trackwell.session import finish, init
+from trackwell.session import finish, init, require, setup, teardown
 from trackwell.session import preinit_callable as _preinit_callable
 from trackwell.settings import Settings
 
@@ -62,12 +62,16 @@ __all__ = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "plot",
     "plot_table",
+    "require",
     "run",
     "save",
+    "setup",
     "summary",
     "sweep",
+    "teardown",
     "unwatch",
     "use_artifact",
     "use_model",
@@ -101,6 +105,10 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name == "login":  # wandb.login(): the transport loads only when it is called
+        from trackwell.account import login
+
+        return login
     if name in ("Artifact", "ArtifactManifestEntry"):
         import trackwell.artifacts
 
@@ -152,7 +160,8 @@ def _integration(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    lazy = {"Api", "Artifact", "Table", "hookimpl", "plot", "plot_table", "sweep", "agent", "controller"}
+    lazy = {"Api", "Artifact", "Table", "hookimpl", "login", "plot", "plot_table"}
+    lazy |= {"sweep", "agent", "controller"}
     return sorted(set(globals()) | lazy | _MEDIA)
 
 

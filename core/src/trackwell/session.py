@@ -31,6 +31,7 @@ _current: Run | None = None
 _hooks_installed = False
 _online_warned = False
 _exit_code = 0  # set by sys.exit(code), used when atexit finishes the runs
+_setup: Setup | None = None  # trackwell.setup(): its settings are every later init()'s defaults
 
 REINIT_CHOICES = ("default", "return_previous", "finish_previous", "create_new")
 RESUME_CHOICES = ("allow", "must", "never", "auto")
@@ -93,7 +94,12 @@ def init(
             "sync_tensorboard": sync_tensorboard,
         },
         settings,
+        base=_setup.settings if _setup is not None else None,
     )  # fmt: skip
+    # W&B's Settings(reinit=..., fork_from=..., resume_from=...): init()'s own arguments win
+    reinit = s.init_arguments.get("reinit") if reinit is None else reinit
+    fork_from = fork_from or s.init_arguments.get("fork_from")
+    resume_from = resume_from or s.init_arguments.get("resume_from")
     sweep_params = _sweep_trial(s)
     reinit_mode = _reinit_mode(reinit)
     if _current is not None and not _current._finished:
@@ -119,6 +125,8 @@ def init(
         )
     initial = _initial_config(s, config, config_exclude_keys, config_include_keys)
     run = _create_run(s, fork_from, resume_from)
+    if run.entity is None and s.mode != "online":
+        run.entity = default_entity()  # online, the server names it (the saved login already did)
     run.config.update(initial, allow_val_change=True)
     if sweep_params is not None:  # the sweep's values win over init(config=...), as in W&B
         run.config.update(sweep_params, allow_val_change=True)
@@ -152,6 +160,24 @@ def init(
         _bind_module(run)
     _install_process_hooks()
     return run
+
+
+def default_entity() -> str:
+    """The entity of a run nobody named one for: W&B's ``username`` setting, else the OS user.
+
+    Offline (and disabled) runs only: an online run's entity is the server's, which the
+    saved login records and the sender learns. The run log keeps no guessed entity, so
+    ``trackwell sync`` still uploads to the key owner's entity.
+    """
+    import getpass
+
+    name = os.environ.get("TRACKWELL_USERNAME") or os.environ.get("WANDB_USERNAME")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, no LOGNAME (containers)
+        return "trackwell"
 
 
 def _sweep_trial(s: Settings) -> dict[str, Any] | None:
@@ -392,6 +418,71 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if there is one (``trackwell.finish()``)."""
     if _current is not None:
         _current.finish(exit_code=exit_code, quiet=quiet)
+
+
+class Setup:
+    """What ``trackwell.setup()`` returns (W&B's ``wandb.setup()``): the process's settings.
+
+    W&B starts its service process here; trackwell has none to start, so this only keeps
+    ``settings`` as the defaults of every later ``init()`` (below its own ``settings=``).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"<trackwell.Setup {self.settings!r}>"
+
+
+def setup(settings: Settings | dict[str, Any] | None = None) -> Setup:
+    """Prepare the process for runs (``wandb.setup``); harmless to call more than once.
+
+    A later call's ``settings`` add to (and override) an earlier call's, as in W&B.
+    """
+    global _setup
+    given = settings if isinstance(settings, Settings) else Settings(**dict(settings or {}))
+    if _setup is None:
+        _setup = Setup(given)
+    elif settings:
+        merged = Settings(**{**_setup.settings._explicit, **given._explicit})
+        merged.init_arguments = {**_setup.settings.init_arguments, **given.init_arguments}
+        _setup.settings = merged
+    return _setup
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish every active run and forget ``setup()``'s settings (``wandb.teardown``).
+
+    W&B stops its service process here; with no run active this does nothing.
+    """
+    global _setup
+    for run in list(_active):
+        run.finish(exit_code=exit_code)
+    _setup = None
+
+
+#: W&B's feature names for ``wandb.require`` (0.12 to today): each is how trackwell works
+#: already (no service process to opt in or out of), so requiring one changes nothing
+KNOWN_FEATURES = frozenset(
+    ("require", "service", "wandb-service", "core", "nexus", "legacy-service", "report-editing")
+)
+
+
+def require(
+    requirement: str | Sequence[str] | None = None, experiment: str | Sequence[str] | None = None
+) -> None:
+    """Accept the W&B features a script asks for (``wandb.require``); an unknown one is an error.
+
+    Names may carry W&B's version suffixes (``"service@beta"``, ``"report-editing:v0"``).
+    """
+    features = requirement or experiment
+    if not features:
+        return
+    for feature in [features] if isinstance(features, str) else list(features):
+        name = feature.split("@", 1)[0].split(":", 1)[0]
+        if name not in KNOWN_FEATURES:
+            known = ", ".join(sorted(KNOWN_FEATURES))
+            raise UsageError(f"trackwell.require(): unsupported requirement {feature!r} (known: {known})")
 
 
 # -- process hooks -----------------------------------------------------------------

@@ -205,14 +205,24 @@ class Settings:
     x_label: str | None
 
     def __init__(self, **overrides: Any) -> None:
-        unknown = set(overrides) - set(FIELDS) - set(_ALIASES)
-        if unknown:
-            raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        """Keyword overrides: trackwell's field names, W&B's spellings (``id``, ``run_name``,
+        ``x_stats_sampling_interval``, legacy ``_disable_stats``), and every other field
+        W&B's ``Settings`` has (accepted; those with no effect here are named in one warning)."""
         self._explicit: dict[str, Any] = {}
+        #: W&B settings that are ``init()`` arguments here (reinit, fork_from, resume_from)
+        self.init_arguments: dict[str, Any] = {}
+        ignored: list[str] = []
         for key, value in overrides.items():
-            field = _ALIASES.get(key, key)
-            if value is not None:
+            field = _field_name(key)
+            if value is None:
+                continue
+            if field in FIELDS:
                 self._explicit[field] = _coerce(field, FIELDS[field][1], value)
+            elif field in INIT_ARGUMENTS:
+                self.init_arguments[field] = value
+            else:
+                ignored.append(key)
+        _warn_ignored(ignored)
         for field, (_, _, default) in FIELDS.items():
             setattr(self, field, self._explicit.get(field, default))
 
@@ -222,14 +232,21 @@ class Settings:
         arguments: Mapping[str, Any] | None = None,
         settings: Settings | Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        base: Settings | Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Apply the precedence chain and return the settings a run will use."""
+        """Apply the precedence chain and return the settings a run will use.
+
+        ``base`` (``trackwell.setup(settings=...)``) ranks just below ``settings``.
+        """
         environ = os.environ if environ is None else environ
         explicit: dict[str, Any] = {}
-        if isinstance(settings, Settings):
-            explicit.update(settings._explicit)
-        elif settings:
-            explicit.update(cls(**dict(settings))._explicit)
+        init_arguments: dict[str, Any] = {}
+        for given in (base, settings):
+            if given is not None and not isinstance(given, Settings):
+                given = cls(**dict(given))
+            if given is not None:
+                explicit.update(given._explicit)
+                init_arguments.update(given.init_arguments)
         explicit.update(cls(**{k: v for k, v in (arguments or {}).items() if v is not None})._explicit)
 
         user_parser = read_settings_parser(user_config_dir() / "settings")
@@ -269,6 +286,7 @@ class Settings:
         if resolved.mode == "shared":  # an online run that other processes write too
             resolved.x_shared = True
         resolved.mode = normalize_mode(resolved.mode)
+        resolved.init_arguments = init_arguments
         return resolved
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,8 +355,46 @@ def _report_workspace_server(path: Path, base_url: str, own: str | None) -> None
     )
 
 
-#: W&B spellings accepted as keyword arguments.
-_ALIASES = {"id": "run_id", "group": "run_group", "dir": "root_dir"}
+#: W&B spellings accepted as keyword arguments: init()'s and Settings' names for our fields.
+_ALIASES = {
+    "id": "run_id", "group": "run_group", "dir": "root_dir",
+    "run_name": "name", "run_notes": "notes", "run_tags": "tags", "run_job_type": "job_type",
+    "x_stats_sampling_interval": "stats_sampling_interval", "x_disable_stats": "disable_stats",
+}  # fmt: skip
+#: W&B ``Settings`` fields that are ``init()`` arguments here (``Settings.init_arguments``)
+INIT_ARGUMENTS = ("reinit", "fork_from", "resume_from")
+#: W&B settings already named in a warning by this process (each is named once)
+_warned_ignored: set[str] = set()
+
+
+def _field_name(key: str) -> str:
+    """Our field (or init argument) for a setting name, or a W&B field we ignore; else UsageError.
+
+    W&B's legacy ``_name`` spellings mean ``x_name``, as in W&B's own ``Settings``.
+    """
+    from trackwell.settings_wandb import IGNORED
+
+    if key in FIELDS or key in INIT_ARGUMENTS:
+        return key
+    name = "x" + key if key.startswith("_") else key
+    name = _ALIASES.get(name, name)
+    if name in FIELDS or name in INIT_ARGUMENTS or name in IGNORED:
+        return name
+    import difflib
+
+    known = [*FIELDS, *_ALIASES, *INIT_ARGUMENTS, *IGNORED]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"unknown setting(s): {key}{hint}")
+
+
+def _warn_ignored(names: list[str]) -> None:
+    """Name, once per process, the W&B settings that have no effect here."""
+    new = sorted(set(names) - _warned_ignored)
+    if not new:
+        return
+    _warned_ignored.update(new)
+    warn_user(f"trackwell: W&B setting(s) {', '.join(new)} have no effect in trackwell; accepted and ignored")
 
 
 def normalize_mode(mode: str) -> str:

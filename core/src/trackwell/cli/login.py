@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
-
 import click
 
-from trackwell.credentials import bind_default, forget_all
+from trackwell.credentials import forget_all
 from trackwell.errors import AuthenticationError, CommError
 from trackwell.settings import Settings, read_settings_parser, user_config_dir, write_settings_parser
-
-if TYPE_CHECKING:
-    from trackwell.transport import Transport
 
 
 def register(cli: click.Group) -> None:
@@ -28,36 +22,24 @@ def register(cli: click.Group) -> None:
         The key is bound to this server: it is never sent to another one, and the
         key of a server you logged in to before stays bound to that server.
         """
-        from trackwell.transport import Transport
+        from trackwell.account import check_key, env_overrides, needs_key, save_login
 
         base_url = host or Settings.resolve().base_url
         if not base_url:
             raise click.ClickException("which server? Pass --host URL, e.g. --host http://127.0.0.1:8080")
         try:
-            transport = Transport(base_url, None, timeout=15.0)
-        except CommError as exc:
-            raise click.ClickException(exc.message) from None
-        try:
-            if key is None:
-                key = _ask_key(transport)
-            transport.api_key = key or None
-            viewer = transport.get("/viewer")
+            if key is None and needs_key(base_url):
+                key = click.prompt(f"API key for {base_url}", hide_input=True).strip()
+            viewer = check_key(base_url, key)
         except AuthenticationError:
             raise click.ClickException(f"{base_url} rejected this API key; check it and try again") from None
         except CommError as exc:
             raise click.ClickException(exc.message) from None
-        finally:
-            transport.close()
-        entity = str(viewer.get("entity") or viewer.get("user") or "")
-        path = user_config_dir() / "settings"
-        parser = read_settings_parser(path)
-        bind_default(parser, transport.base_url, key or "", entity)
-        write_settings_parser(path, parser, private=True)
-        click.echo(f"Logged in to {transport.base_url} as {viewer.get('user')} (entity {entity}).")
+        path = save_login(viewer.base_url, key or "", viewer.entity)
+        click.echo(f"Logged in to {viewer.base_url} as {viewer.user} (entity {viewer.entity}).")
         click.echo(f"Saved in {path}.")
-        for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
-            if os.environ.get(var):
-                click.echo(f"Note: {var} is set in this environment and wins over the saved value.")
+        for var in env_overrides():
+            click.echo(f"Note: {var} is set in this environment and wins over the saved value.")
 
     @cli.command()
     def logout() -> None:
@@ -66,6 +48,8 @@ def register(cli: click.Group) -> None:
         Only the user settings file is changed; TRACKWELL_BASE_URL / TRACKWELL_API_KEY
         (or the WANDB_ ones) in the environment still apply.
         """
+        from trackwell.account import env_overrides
+
         path = user_config_dir() / "settings"
         parser = read_settings_parser(path)
         saved = dict(parser["default"]) if parser.has_section("default") else {}
@@ -76,15 +60,5 @@ def register(cli: click.Group) -> None:
         write_settings_parser(path, parser, private=True)
         keys = "API key" if count == 1 else f"{count} API keys"
         click.echo(f"Logged out: removed the server and {keys} from {path}.")
-        for var in ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL"):
-            if os.environ.get(var):
-                click.echo(f"Note: {var} is still set in this environment.")
-
-
-def _ask_key(transport: Transport) -> str:
-    """Prompt for the key, unless the server runs without auth (then none is needed)."""
-    health = transport.get("/health")
-    if isinstance(health, dict) and health.get("auth") is False:
-        return ""
-    key: str = click.prompt(f"API key for {transport.base_url}", hide_input=True)
-    return key.strip()
+        for var in env_overrides():
+            click.echo(f"Note: {var} is still set in this environment.")

@@ -1,0 +1,56 @@
+"""The field names W&B's ``Settings`` has had (0.10 to 0.2x) that trackwell has no use for.
+
+``Settings(...)`` and ``init(settings=...)`` accept these so a W&B script runs unchanged;
+each is named once per process in a warning that it has no effect here. Legacy
+``_name`` spellings are folded into ``x_name`` first, as W&B itself does. The fields
+that do mean something here are mapped in ``trackwell.settings``; a name in neither
+place is a typo and stays an error.
+"""
+
+from __future__ import annotations
+
+_NAMES = """
+allow_media_symlink allow_offline_artifacts allow_val_change app_url_override
+azure_account_url_to_access_key capture_loggers code_dir colab_url console_chunk_max_bytes
+console_chunk_max_seconds console_multipart credentials_file deployment dev_prod
+disable_git_fork_point disable_hints disable_job_creation disabled docker email enable_job_creation
+files_dir files_dir_spec finish_timeout_raises force git_commit git_remote git_remote_url git_root
+heartbeat_seconds http_proxy https_proxy identity_token_file ignore_globs insecure_disable_ssl
+is_local job_name job_source label_disable launch launch_config_path log_dir log_dir_spec
+log_internal log_internal_spec log_symlink_internal log_symlink_internal_spec log_symlink_user
+log_symlink_user_spec log_user log_user_spec login_timeout magic max_end_of_run_history_metrics
+max_end_of_run_summary_metrics notebook_name organization problem program program_abspath
+program_relpath project_url relogin resume_fname resume_fname_spec resumed run_mode run_url
+sagemaker_disable settings_system settings_system_spec settings_workspace settings_workspace_spec
+show_colors show_console show_emoji show_errors show_info show_warnings start_method stop_fn
+stop_on_fatal_error strict summary_errors summary_timeout summary_warnings sweep_param_path
+sweep_url symlink sync_dir sync_dir_spec sync_file sync_file_spec sync_symlink_latest
+sync_symlink_latest_spec system_sample system_sample_seconds system_samples
+table_raise_on_max_row_limit_exceeded timespec tmp_dir tmp_dir_spec use_dot_wandb username wandb_dir
+x_args x_async_upload_concurrency_limit x_aws_lambda x_cli_only_mode x_code_path_local x_colab
+x_config_dict x_console x_cuda x_disable_machine_info x_disable_meta x_disable_service
+x_disable_setproctitle x_disable_update_check x_disable_viewer x_except_exit x_executable
+x_extra_http_headers x_file_stream_max_bytes x_file_stream_max_line_bytes x_file_stream_no_gzip
+x_file_stream_retry_max x_file_stream_retry_wait_max_seconds x_file_stream_retry_wait_min_seconds
+x_file_stream_timeout_seconds x_file_stream_transmit_interval x_file_transfer_retry_max
+x_file_transfer_retry_wait_max_seconds x_file_transfer_retry_wait_min_seconds
+x_file_transfer_timeout_seconds x_files_dir x_flow_control_custom x_flow_control_disabled
+x_graphql_retry_max x_graphql_retry_wait_max_seconds x_graphql_retry_wait_min_seconds
+x_graphql_timeout_seconds x_internal_check_process x_internal_queue_timeout x_ipython x_jupyter
+x_jupyter_name x_jupyter_path x_jupyter_root x_kaggle x_live_policy_rate_limit
+x_live_policy_wait_time x_log_level x_network_buffer x_noop x_notebook x_offline x_os x_platform
+x_primary_node x_proxies x_python x_require_core x_require_legacy_service x_require_nexus
+x_require_service x_runqueue_item_id x_save_requirements x_server_side_derived_summary
+x_server_side_expand_glob_metrics x_service_transport x_service_wait x_show_operation_stats
+x_skip_transaction_log x_start_datetime x_start_time x_stats_buffer_size
+x_stats_coreweave_metadata_base_url x_stats_coreweave_metadata_endpoint x_stats_cpu_count
+x_stats_cpu_logical_count x_stats_dcgm_exporter x_stats_disk_paths x_stats_gpu_count
+x_stats_gpu_device_ids x_stats_gpu_type x_stats_join_assets x_stats_neuron_monitor_config_path
+x_stats_no_cgroup x_stats_open_metrics_endpoints x_stats_open_metrics_filters
+x_stats_open_metrics_http_headers x_stats_pid x_stats_sample_rate_seconds x_stats_samples_to_average
+x_stats_track_process_tree x_sync x_sync_dir_suffix x_tmp_code_dir x_tracelog x_unsaved_keys
+x_update_finish_state x_windows
+"""
+
+#: every such name, ``_name`` spellings already folded into ``x_name``
+IGNORED = frozenset(_NAMES.split())
