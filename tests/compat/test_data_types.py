@@ -296,3 +296,32 @@ def test_molecule_from_smiles_with_rdkit(trackwell_dir: Path) -> None:
     [record] = [row["acetaminophen"] for row in local_run(trackwell_dir, run).scan_history()]
     assert record["_type"] == "molecule-file" and record["path"].endswith(".pdb")
     assert b"HETATM" in (Path(run.dir) / "files" / record["path"]).read_bytes()
+
+
+def test_joined_table_in_an_artifact(trackwell_online_dir: Path) -> None:
+    # models-docs.md "Join Artifact tables"
+    orig_table = wandb.Table(columns=["song_id", "title"], data=[[1, "a"], [2, "b"], [3, "c"]])
+    synth_table = wandb.Table(columns=["song_id", "score"], data=[[2, 0.5], [3, 0.75], [3, 0.25], [4, 1.0]])
+    with wandb.init(project="compat-join") as run:
+        songs = wandb.Artifact("songs", "dataset")
+        songs.add(orig_table, "original_songs")
+        songs.add(synth_table, "synth_samples")
+        run.log_artifact(songs)
+    with wandb.init(project="compat-join") as run:
+        songs = run.use_artifact("songs:latest")
+        join_table = wandb.JoinedTable(songs.get("original_songs"), songs.get("synth_samples"), "song_id")
+        join_at = wandb.Artifact("synth_summary", "analysis")
+        join_at.add(join_table, "synth_explore")
+        join_at.add(synth_table, "synth")
+        join_at.add(wandb.JoinedTable(orig_table, "synth", ["song_id", "song_id"]), "by_path")
+        run.log_artifact(join_at)
+    back = wandb.Api().artifact(f"{run.entity}/compat-join/synth_summary:latest")
+    joined = back.get("synth_explore")
+    assert isinstance(joined, wandb.JoinedTable) and joined.join_key == "song_id"
+    assert joined.table1.data == orig_table.data and joined.table2.data == synth_table.data
+    assert joined.join().columns == ["song_id", "title", "score"]
+    assert joined.join().data == [[2, "b", 0.5], [3, "c", 0.75], [3, "c", 0.25]]
+    by_path = back.get("by_path")
+    assert by_path.join_key == ["song_id", "song_id"] and by_path.table2.data == synth_table.data
+    with pytest.raises(ValueError, match="no column"):
+        wandb.JoinedTable(orig_table, synth_table, ["id", "song_id"])

@@ -38,6 +38,7 @@ __all__ = [
     "Histogram",
     "Html",
     "Image",
+    "JoinedTable",
     "Molecule",
     "Object3D",
     "Plotly",
@@ -113,10 +114,10 @@ def __getattr__(name: str) -> Any:
         import trackwell.artifacts
 
         return getattr(trackwell.artifacts, name)
-    if name == "Table":
-        from trackwell.table import Table
+    if name in ("Table", "JoinedTable"):
+        import trackwell.table
 
-        return Table
+        return getattr(trackwell.table, name)
     if name in ("plot", "plot_table"):  # wandb.plot.line(...), wandb.plot_table(...)
         import trackwell.plot
 

@@ -239,6 +239,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "molecule-file": ("trackwell.media.molecule", "Molecule"),
     "table-file": ("trackwell.table.table", "Table"),
     "incremental-table-file": ("trackwell.table.table", "Table"),
+    "joined-table": ("trackwell.table.joined", "JoinedTable"),
     "plot-table": ("trackwell.plot.custom_chart", "CustomChart"),
 }
 
