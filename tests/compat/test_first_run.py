@@ -44,7 +44,9 @@ def test_offline_run_prints_the_sync_command_and_it_uploads_the_run(trackwell_on
     [command] = [line.removeprefix("trackwell: ") for line in err.splitlines() if "trackwell sync " in line]
     run_dir = Path(command.split(" ", 2)[2])
     assert run_dir.is_dir() and run_dir.name.startswith("offline-run-")
-    proc = subprocess.run([TRACKWELL, "sync", str(run_dir)], env=loud_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [TRACKWELL, "sync", str(run_dir)], env=loud_env(), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     run_id = run_dir.name.rsplit("-", 1)[1]
     back = wandb.Api().run(f"first-run/{run_id}")

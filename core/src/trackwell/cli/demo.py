@@ -17,10 +17,11 @@ from typing import Any
 import click
 
 
-def train(steps: int, epochs: int, project: str, root: str | None, seed: int) -> tuple[str, str | None]:
+def train(steps: int, epochs: int, project: str, root: str | None, seed: int) -> tuple[str, str | None, bool]:
     """Train nothing, realistically: noisy decaying loss, rising accuracy, epoch evals.
 
-    Returns the run directory and, for an online run, its page on the server.
+    Returns the run directory, for an online run its page on the server, and whether
+    the run's own end lines (which name both) were printed.
     """
     import trackwell
 
@@ -53,7 +54,8 @@ def train(steps: int, epochs: int, project: str, root: str | None, seed: int) ->
         run.alert("demo finished", f"best val/loss {best:.3f} after {epochs} epochs")
         run.summary["best_val_loss"] = best
         print(f"demo: trained {steps} steps over {epochs} epochs, best val loss {best:.3f}")
-    return str(run.dir), run.url  # known once the sender reached the server (by finish at the latest)
+    # run.url: known once the sender reached the server (by finish at the latest)
+    return str(run.dir), run.url, not run.settings.silent
 
 
 def register(cli: click.Group) -> None:
@@ -82,8 +84,11 @@ def register(cli: click.Group) -> None:
         """
         if steps < 1 or epochs < 1:
             raise click.BadParameter("--steps and --epochs must be at least 1")
-        run_dir, url = train(steps, max(1, min(epochs, steps)), project, root, seed)
-        # The run's own end lines already gave its directory and page: say only what is new.
+        run_dir, url, shown = train(steps, max(1, min(epochs, steps)), project, root, seed)
+        if not shown:  # else the run's own end lines gave its directory and page: not twice
+            click.echo(f"Run data: {run_dir}")
+            if url is not None:
+                click.echo(f"Dashboard: {url}")
         click.echo("Next: `trackwell runs` lists it; trackwell.Api().runs('demo') reads it back.")
         if url is not None:
             return
