@@ -66,6 +66,7 @@ class Run:
         self._finished = False
         self._in_finish_hooks = False  # on_run_finish plugins may still log
         self._killed = False
+        self._preempting = False  # mark_preempting() was called
         self._throttle = AlertThrottle()
         self._final_summary: dict[str, Any] | None = None
         self._writer: Writer | None = None
@@ -150,6 +151,8 @@ class Run:
         }
         if self.stream is not None:
             info["stream"] = self.stream
+        if self._preempting:
+            info["preempting"] = True
         s = self.settings
         if s.x_label is not None:
             info["label"] = s.x_label
@@ -370,6 +373,26 @@ class Run:
 
         return run_api.use_artifact(self, artifact_or_name, type, aliases, use_as)
 
+    def log_code(
+        self,
+        root: str | None = ".",
+        name: str | None = None,
+        include_fn: Any = None,
+        exclude_fn: Any = None,
+    ) -> Any:
+        """Save the source files under ``root`` as a ``code`` artifact (W&B's ``run.log_code``).
+
+        ``include_fn(path[, root])`` picks files (default: ``*.py``), ``exclude_fn``
+        drops them (default: those in run folders; venvs and .git are never walked).
+        Returns the logged ``Artifact``, or None when no file matched.
+        """
+        from trackwell.artifacts import code
+
+        self._check_live("log_code")
+        return code.log_code(
+            self, root, name, include_fn or code.is_python, exclude_fn or code.exclude_run_dirs
+        )
+
     def link_artifact(self, artifact: Any, target_path: str, aliases: Any = None) -> None:
         """Link an artifact into a registry collection (``"wandb-registry-model/<collection>"``, ...)."""
         from trackwell.artifacts import run_api
@@ -476,6 +499,17 @@ class Run:
         for callback in self._on_finish:
             callback(self)
 
+    def mark_preempting(self) -> None:
+        """Say this run is about to be preempted (W&B's ``run.mark_preempting``).
+
+        Written to the run log at once: the local Api shows the run ``preempting`` while
+        its process lives and ``preempted`` if it dies without finishing.
+        """
+        self._check_live("mark_preempting")
+        self._preempting = True
+        self._emit_run_update({})
+        self.flush()
+
     def mark_killed(self) -> None:
         """Record that the run ends because of an interrupt (state ``killed``)."""
         self._killed = True
@@ -493,11 +527,20 @@ class Run:
         self.finish(exit_code=code)
         return False
 
+    def __getstate__(self) -> Any:
+        """Refused: a run in another process (multiprocessing spawn) could not log to this one."""
+        from trackwell import child
+
+        raise child.refuse_pickle(self)
+
     def __repr__(self) -> str:
         return f"<Run {self.path} ({self.state}) name={self._name!r} dir={str(self.dir)!r}>"
 
     # -- wiring, done by session.init() -------------------------------------------
     def _attach(self, writer: Writer) -> None:
+        from trackwell import child
+
+        child.track(self)  # a forked child's copy of the run refuses to log (rows would be lost)
         self._writer = writer
         self._queue = writer.queue
         self._wake = writer.wake

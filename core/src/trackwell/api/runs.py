@@ -323,12 +323,15 @@ def _start_time(info: Mapping[str, Any], parsed: tuple[bool, str, str] | None) -
 
 
 def _state(data: RunData) -> str:
-    """finished/failed/killed from EXIT; else running if its process is alive here; else crashed."""
+    """finished/failed/killed from EXIT; else running if its process is alive here; else crashed
+    (preempting and preempted, as W&B says, once the run called ``mark_preempting()``)."""
     if data.exit is not None:
         return str(data.exit.get("state") or "finished")
     info = data.info
     pid = info.get("pid")
     live = isinstance(pid, int) and info.get("host") in _this_host() and _pid_alive(pid, data.log_mtime)
+    if info.get("preempting"):
+        return "preempting" if live else "preempted"
     return "running" if live else "crashed"
 
 
