@@ -24,6 +24,8 @@ DOCUMENTED = [
     "Histogram",  # wandb.Histogram: media, loaded on first use
     "Html",  # wandb.Html: media, loaded on first use
     "Image",  # wandb.Image: media, loaded on first use
+    "JoinedTable",  # wandb.JoinedTable: two tables joined on a key, in artifacts
+    "Molecule",  # wandb.Molecule: media, loaded on first use
     "Object3D",  # wandb.Object3D: media, loaded on first use
     "Plotly",  # wandb.Plotly: media, loaded on first use
     "Run",

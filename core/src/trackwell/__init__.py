@@ -161,7 +161,7 @@ def _integration(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    lazy = {"Api", "Artifact", "Table", "hookimpl", "login", "plot", "plot_table"}
+    lazy = {"Api", "Artifact", "JoinedTable", "Table", "hookimpl", "login", "plot", "plot_table"}
     lazy |= {"sweep", "agent", "controller"}
     return sorted(set(globals()) | lazy | _MEDIA)
 
