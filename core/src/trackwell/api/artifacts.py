@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from trackwell.artifacts.artifact import Artifact, parse_name
 from trackwell.artifacts.client import ArtifactClient, artifact_path
@@ -129,7 +130,8 @@ def _project(api: ServerApi, project: str | None) -> tuple[str, str]:
 def artifact_types(api: ServerApi, project: str | None = None) -> list[ArtifactType]:
     client = client_of(api)
     e, p = _project(api, project)
-    items = client.get("/artifact-types/" + "/".join((e, p))).get("items") or []
+    path = "/artifact-types/" + "/".join(quote(part, safe="") for part in (e, p))
+    items = client.get(path).get("items") or []
     return [ArtifactType(client, e, p, t["name"]) for t in items]
 
 

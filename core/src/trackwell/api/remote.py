@@ -58,6 +58,12 @@ class Project:
         """``api.runs("<entity>/<project>", ...)`` for this project."""
         return self._api.runs(f"{self.entity}/{self.name}", **kwargs)
 
+    def artifact_types(self, per_page: int = 50) -> list[Any]:
+        """The artifact types used in this project (W&B's ``Project.artifacts_types``)."""
+        return self._api.artifact_types(f"{self.entity}/{self.name}")
+
+    artifacts_types = artifact_types  # W&B's spelling of the method; its docs use both
+
     def __repr__(self) -> str:
         return f"<Project {self.entity}/{self.name}>"
 
@@ -207,6 +213,10 @@ class ServerApi(Api):
         from trackwell.api import artifacts
 
         return artifacts.artifacts(self, type_name, name, per_page, tags)
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> Any:
+        """W&B's older name for ``artifacts(type_name, name)``."""
+        return self.artifacts(type_name, name, per_page)
 
     def artifact_type(self, type_name: str, project: str | None = None) -> Any:
         from trackwell.api import artifacts

@@ -42,18 +42,52 @@ class ServerSummary(SummaryView, MutableMapping[str, Any]):
         super().__init__(values)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._values[key] = value
+        self._values[key] = _summary_value(value)
 
     def __delitem__(self, key: str) -> None:
         del self._values[key]
 
     def __setattr__(self, key: str, value: Any) -> None:
-        self._values[key] = value
+        self._values[key] = _summary_value(value)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Set the given keys, then save the run (W&B's ``run.summary.update()``)."""
-        self._values.update(*args, **kwargs)
+        for key, value in dict(*args, **kwargs).items():
+            self._values[key] = _summary_value(value)
         self._run.update()
+
+
+#: Arrays longer than this are kept as a histogram of 32 bins, as W&B does.
+_MAX_ARRAY = 32
+
+
+def _summary_value(value: Any) -> Any:
+    """``value`` as the JSON the server stores: arrays and numpy numbers as numbers, a
+    ``Histogram`` (or an array of more than 32 values) as W&B's histogram object."""
+    from trackwell.media.base import Media
+
+    if isinstance(value, Media):
+        if getattr(value, "_type", None) != "histogram":
+            raise TypeError(
+                f"a {type(value).__name__} in the summary of a Public API run needs its files: "
+                "log it from a run (wandb.init(id=..., resume='must')) instead"
+            )
+        return value.to_record(None)
+    if isinstance(value, Mapping):
+        return {str(k): _summary_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_summary_value(v) for v in value]
+    from trackwell.media import _util
+
+    if _util.is_numpy(value):
+        if getattr(value, "ndim", 0) == 0:
+            return value.item()
+        if value.size > _MAX_ARRAY:
+            from trackwell.media.histogram import Histogram
+
+            return Histogram(value.ravel(), num_bins=_MAX_ARRAY).to_record(None)
+        return value.tolist()
+    return value
 
 
 class ServerFile:
@@ -90,6 +124,10 @@ class ServerFile:
             tmp.write_bytes(data)
             tmp.replace(dest)  # never leave a half-written file under the real name
         return open(dest, encoding="utf-8", errors="replace")
+
+    def delete(self) -> None:
+        """Delete the file from its run on the server (W&B's ``File.delete()``)."""
+        self._client.send("DELETE", file_path(*self._run._key, self.name))
 
     def __repr__(self) -> str:
         return f"<File {self.name} ({self.size} bytes)>"
@@ -411,6 +449,16 @@ class ServerRuns(Sequence[ServerRun]):
         self._total = int(page.get("total", len(self._runs)))
         self._cursor = page.get("next_cursor")
         self._done = not self._cursor
+
+    @property
+    def cursor(self) -> str | None:
+        """The server's cursor for the next page (W&B's ``Paginator.cursor``); None after the last."""
+        return self._cursor
+
+    @property
+    def more(self) -> bool:
+        """Whether pages are left to fetch (W&B's ``Paginator.more``): True before the first."""
+        return not self._done
 
     def _load_until(self, count: int | None) -> None:
         """Fetch pages until ``count`` runs are held (all of them with ``None``)."""

@@ -458,6 +458,14 @@ class Artifact:
             return list(entries.values())
         return [entries[clean_path(n)] for n in names if clean_path(n) in entries]
 
+    def __getitem__(self, name: str) -> Media | None:
+        """``artifact["key"]``: the object stored under ``key`` (W&B's ``get``)."""
+        return self.get(name)
+
+    def __setitem__(self, name: str, item: Media) -> None:
+        """``artifact["key"] = obj``: store ``obj`` under ``key`` (W&B's ``add``)."""
+        self.add(item, name)
+
     def get(self, name: str) -> Media | None:
         """The media object or table stored with ``add(obj, name)``, rebuilt; None if absent."""
         from trackwell.media.base import media_type
@@ -513,7 +521,7 @@ class Artifact:
         base = (
             os.environ.get("TRACKWELL_ARTIFACT_DIR") or os.environ.get("WANDB_ARTIFACT_DIR") or "./artifacts"
         )
-        return Path(base) / f"{self._name}:{self.version}"
+        return Path(base).absolute() / f"{self._name}:{self.version}"  # absolute, as W&B's
 
     def download(
         self,
@@ -538,7 +546,19 @@ class Artifact:
             prefix = path_prefix.replace("\\", "/").lstrip("/")
             entries = [e for e in entries if e.path.startswith(prefix)]
         self._download_entries(entries, root, skip_cache, allow_missing_references, allow_local_references)
-        return str(Path(root) if root is not None else self._default_root())
+        return str(Path(root).absolute() if root is not None else self._default_root())
+
+    def file(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Download the artifact's only file into ``root``; its absolute path (W&B's ``Artifact.file``).
+
+        ``ValueError`` when the artifact holds more or fewer than one file, as in W&B.
+        """
+        entries = list(self.manifest.entries.values())
+        if len(entries) != 1:
+            raise ValueError(f"artifact {self._name} holds {len(entries)} files; file() needs exactly one")
+        self._remote()
+        [path] = self._download_entries(entries, root)
+        return str(Path(path).absolute())
 
     def _check_local_references(self, client: ArtifactClient, entries: list[ArtifactManifestEntry]) -> None:
         """Refuse ``file://`` references unless the artifact is the caller's own entity's.

@@ -285,3 +285,21 @@ def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Ca
             yield srv.blobs.get(digest)
 
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+
+
+@router.delete("/runs/{entity}/{project}/{run_id}/files/{path:path}", status_code=204)
+def delete_file(
+    entity: Entity, project: Project, run_id: RunId, path: str, who: Caller, srv: Srv
+) -> Response:
+    """Delete one file of a run (W&B's ``File.delete()``); 404 if the run has no such file.
+
+    Its bytes stay in the content-addressed blob store, where other files may share them.
+    """
+    check_file_path(path)
+    with write(srv.engine) as conn:
+        _, run = store.writable_run(conn, who, entity, project, run_id)
+        gone = conn.execute(sa.delete(files).where(files.c.run_pk == run.pk, files.c.path == path))
+        conn.execute(sa.delete(file_parts).where(file_parts.c.run_pk == run.pk, file_parts.c.path == path))
+    if not gone.rowcount:
+        raise ApiError(404, f"file {path!r} not found in run {run_id}")
+    return Response(status_code=204)
