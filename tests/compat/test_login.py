@@ -80,6 +80,31 @@ def test_key_from_the_environment_is_used_and_not_saved(
     assert not saved(trackwell_dir).has_section("default")
 
 
+ENV_KEY_SCRIPT = """
+import trackwell as wandb
+
+assert wandb.login() is True
+run = wandb.init(project="env-login", config={"batch_size": 32})
+print(run.entity, run.id)
+run.log({"acc": 0.9})
+run.finish()
+"""
+
+
+def test_env_key_login_then_a_run_knows_its_entity_at_init(
+    trackwell_dir: Path, trackwell_server: Any
+) -> None:
+    name, key = new_user(trackwell_server)
+    proc = run_script(trackwell_dir, ENV_KEY_SCRIPT, WANDB_API_KEY=key, WANDB_BASE_URL=trackwell_server.url)
+    assert proc.returncode == 0, proc.stderr
+    entity, run_id = proc.stdout.split()
+    assert entity == name
+    run = wandb.Api(overrides={"base_url": trackwell_server.url}, api_key=key).run(
+        f"{name}/env-login/{run_id}"
+    )
+    assert run.config["batch_size"] == 32 and run.summary["acc"] == 0.9
+
+
 def test_relogin_replaces_the_saved_key_and_a_plain_login_keeps_it(
     trackwell_dir: Path, trackwell_server: Any
 ) -> None:

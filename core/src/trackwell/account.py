@@ -21,6 +21,15 @@ from trackwell.settings import Settings, read_settings_parser, user_config_dir, 
 
 #: environment variables that win over what a login saves
 ENV_OVERRIDES = ("TRACKWELL_API_KEY", "WANDB_API_KEY", "TRACKWELL_BASE_URL", "WANDB_BASE_URL")
+#: (server origin, key) -> the entity login() learned for a key it did not save (one from the
+#: environment), so a run started after it knows its entity at once, as in W&B
+_learned: dict[tuple[str, str], str] = {}
+
+
+def learned_entity(base_url: str | None, key: str | None) -> str | None:
+    """The entity ``login()`` learned in this process for ``key`` on ``base_url``, if it did."""
+    origin = server_origin(base_url)
+    return _learned.get((origin, key)) if origin and key else None
 
 
 @dataclass
@@ -154,14 +163,27 @@ def login(
 
 
 def _check(base_url: str, key: str, timeout: float, verify: bool) -> bool:
-    """An already configured key: checked with the server only when ``verify`` asks."""
-    if not verify:
-        return True
+    """An already configured key: asked who it belongs to (the entity later runs get).
+
+    A refused key raises with ``verify``, else is reported and False returned; a server
+    that does not answer raises with ``verify``, else the key still counts as configured.
+    """
     try:
-        check_key(base_url, key, timeout)
+        viewer = check_key(base_url, key, timeout)
     except AuthenticationError:
         message = f"{base_url} rejected the configured API key; check it and try again"
-        raise AuthenticationError(message) from None
+        if verify:
+            raise AuthenticationError(message) from None
+        _say(message)
+        return False
+    except CommError as exc:
+        if verify:
+            raise
+        _say(f"could not reach {base_url} ({exc.message}); runs stream once it answers")
+        return True
+    origin = server_origin(viewer.base_url)
+    if origin and viewer.entity:
+        _learned[(origin, key)] = viewer.entity
     return True
 
 

@@ -116,6 +116,8 @@ def init(
     if s.mode == "online" and not s.base_url:
         _warn_no_server()
         s.mode = "offline"
+    if s.mode == "online" and not s.entity and "trackwell.account" in sys.modules:
+        s.entity = sys.modules["trackwell.account"].learned_entity(s.base_url, s.api_key)  # login()'s
     if (fork_from or resume_from) and s.mode != "online":
         what = "fork_from=" if fork_from else "resume_from="
         raise UsageError(
