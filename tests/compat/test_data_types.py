@@ -325,3 +325,36 @@ def test_joined_table_in_an_artifact(trackwell_online_dir: Path) -> None:
     assert by_path.join_key == ["song_id", "song_id"] and by_path.table2.data == synth_table.data
     with pytest.raises(ValueError, match="no column"):
         wandb.JoinedTable(orig_table, synth_table, ["id", "song_id"])
+
+
+def test_partitioned_table_in_an_artifact(trackwell_online_dir: Path) -> None:
+    from trackwell.data_types import PartitionedTable
+
+    with wandb.init(project="compat-parts") as run:
+        artifact = wandb.Artifact("predictions", "dataset")
+        for i in (0, 1, 2, 10):  # read in natural order: parts/2 before parts/10
+            artifact.add(
+                wandb.Table(columns=["part", "x"], data=[[i, i * 10], [i, i * 10 + 1]]), f"parts/{i}"
+            )
+        artifact.add(PartitionedTable(parts_path="parts"), "all_predictions")
+        run.log_artifact(artifact)
+    back = wandb.Api().artifact(f"{run.entity}/compat-parts/predictions:latest").get("all_predictions")
+    assert isinstance(back, PartitionedTable) and back.columns == ["part", "x"]
+    rows = list(back.iterrows())
+    assert [ndx for ndx, _ in rows] == list(range(8))
+    assert [row[0] for _, row in rows] == [0, 0, 1, 1, 2, 2, 10, 10]
+    assert rows[-1][1] == [10, 101]
+    with pytest.raises(ValueError, match="no tables under"):
+        wandb.Artifact("empty", "dataset").add(PartitionedTable("parts"), "all")
+    run = wandb.init(project="compat-parts", mode="offline")
+    with pytest.warns(UserWarning, match="artifact"):  # only in artifacts: the key is dropped, with a warning
+        run.log({"parts": PartitionedTable("parts")})
+        run.finish()
+
+
+def test_data_types_module_names() -> None:
+    from trackwell import data_types
+
+    assert data_types.Table is wandb.Table and data_types.Image is wandb.Image
+    assert data_types.JoinedTable is wandb.JoinedTable and data_types.Molecule is wandb.Molecule
+    assert "PartitionedTable" in dir(data_types)

@@ -889,6 +889,10 @@ class _ArtifactMediaContext:
         self._artifact._put(ArtifactManifestEntry(rel, digest, size, local_path=local), overwrite=True)
         return rel
 
+    def entry_paths(self) -> list[str]:
+        """The artifact's entries so far: a ``PartitionedTable`` lists its parts from them."""
+        return list(self._artifact.manifest.entries)
+
     def write_bytes(self, data: bytes, kind: str, suffix: str) -> str:
         return self._entry(self._dir.write_bytes(data, kind, suffix))
 

@@ -240,6 +240,7 @@ _BUILTIN: dict[str, tuple[str, str]] = {
     "table-file": ("trackwell.table.table", "Table"),
     "incremental-table-file": ("trackwell.table.table", "Table"),
     "joined-table": ("trackwell.table.joined", "JoinedTable"),
+    "partitioned-table": ("trackwell.table.partitioned", "PartitionedTable"),
     "plot-table": ("trackwell.plot.custom_chart", "CustomChart"),
 }
 
