@@ -96,3 +96,21 @@ def test_demo_prints_each_line_once(trackwell_online_dir: Path) -> None:
     [page] = [line for line in lines if "/runs/" in line]
     assert sum(line.count("/runs/") for line in lines) == 1, page
     assert len([line for line in lines if line.startswith("trackwell: Run data: ")]) == 1
+
+
+def test_ctrl_c_during_the_demo_ends_its_run_killed_and_exits_130(trackwell_dir: Path) -> None:
+    proc = subprocess.Popen([TRACKWELL, "demo", "--steps", "100000000", "--no-serve"], cwd=trackwell_dir,
+                            env=loud_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "Tracking run" not in seen:
+        assert time.monotonic() < deadline, seen
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Aborted!" not in out + err and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "trackwell: interrupted"
+    [run] = wandb.Api(root=trackwell_dir).runs("demo")
+    assert run.state == "killed"

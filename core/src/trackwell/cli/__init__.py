@@ -7,8 +7,6 @@ chance through the ``register_commands`` hook, called once after the built-ins.
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 
 import click
 
@@ -28,7 +26,21 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Click's own handling of Ctrl-C prints "Aborted!" and exits 1; here Ctrl-C says so
+    in one line and exits 130, as a shell expects of an interrupted command."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+            if isinstance(exc, click.exceptions.Abort) and not isinstance(exc.__context__, KeyboardInterrupt):
+                raise  # end of input at a prompt: click's message
+            click.echo("\ntrackwell: interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="trackwell")
 def cli() -> None:
     """trackwell: track machine-learning experiments, offline first.
@@ -54,22 +66,6 @@ def _register_all() -> None:
 
 
 def main() -> None:
-    """Console-script entry point.
-
-    Click's own handling of Ctrl-C prints "Aborted!" and exits 1; here Ctrl-C says
-    so in one line and exits 130, as a shell expects of an interrupted command.
-    """
+    """Console-script entry point."""
     _register_all()
-    try:
-        code = cli.main(standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("\ntrackwell: interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except BrokenPipeError:  # `trackwell runs | head`: the reader left, as click's own main allows
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
-        sys.exit(1)
-    # standalone_mode=False returns ctx.exit()'s code, or a command's return value (None)
-    sys.exit(code if isinstance(code, int) else 0)
+    cli()
