@@ -46,6 +46,15 @@ def test_tags_registry_and_collection_names_with_spaces(trackwell_online_dir: Pa
     collection = api.artifact_collection("model", "wandb-registry-Fine-tuned Models/phi3 finetuned")
     assert collection.name == "phi3 finetuned"
     assert collection.version_count == 1
+    collection.tags = ["needs review"]
+    collection.save()
+    collection.tags += ["ready to ship"]
+    collection.save()
+    again = api.artifact_collection("model", "wandb-registry-Fine-tuned Models/phi3 finetuned")
+    assert again.tags == ["needs review", "ready to ship"]
+    again.tags = []  # deletes all tags, as in W&B's docs
+    again.save()
+    assert api.artifact_collection("model", "wandb-registry-Fine-tuned Models/phi3 finetuned").tags == []
 
 
 def test_tag_rule_is_w_and_bs(trackwell_online_dir: Path) -> None:

@@ -70,6 +70,7 @@ class ArtifactCollection:
         self.name: str = info["name"]
         self.type: str = info.get("type") or ""
         self.description: str | None = info.get("description")
+        self.tags: list[str] = list(info.get("tags") or ())
         self.aliases: list[str] = list(info.get("aliases") or ())
         self.version_count = int(info.get("version_count") or 0)
         self.created_at = info.get("created_at")
@@ -84,9 +85,10 @@ class ArtifactCollection:
     versions = artifacts
 
     def save(self) -> None:
-        """Store an edited ``description``."""
+        """Store an edited ``description`` and ``tags`` (words with inner spaces, as W&B's)."""
         path = artifact_path(self.entity, self.project, self.name)
-        self._client.send("PATCH", path, {"description": self.description})
+        info = self._client.send("PATCH", path, {"description": self.description, "tags": list(self.tags)})
+        self.tags = list(info.get("tags") or ())
 
     def __repr__(self) -> str:
         return f"<ArtifactCollection {self.entity}/{self.project}/{self.name} ({self.type})>"

@@ -218,6 +218,7 @@ artifact_collections = sa.Table(
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("type", sa.String(128), nullable=False),
     sa.Column("description", sa.Text),
+    sa.Column("tags", JsonText),  # W&B's collection tags: a list of strings, null for none
     sa.Column("next_index", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),

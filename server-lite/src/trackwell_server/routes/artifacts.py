@@ -140,6 +140,7 @@ class CollectionInfo(BaseModel):
     name: str
     type: str
     description: str | None
+    tags: list[str] = []
     version_count: int
     aliases: list[str]
     created_at: float
@@ -204,6 +205,7 @@ class VersionPatch(BaseModel):
 
 class CollectionPatch(BaseModel):
     description: str | None = None
+    tags: list[str] | None = Field(default=None, max_length=1000)
 
 
 class UseBody(BaseModel):
@@ -831,6 +833,7 @@ def _collection_infos(conn: sa.Connection, rows: Sequence[Any]) -> list[dict[str
             "name": c.name,
             "type": c.type,
             "description": c.description,
+            "tags": list(c.tags or ()),
             "version_count": counts.get(c.pk, 0),
             "aliases": (["latest"] if counts.get(c.pk) else []) + aliases[c.pk],
             "created_at": c.created_at,
@@ -878,12 +881,13 @@ def patch_collection(
         coll = art.find_collection(conn, proj.id, name, lock=True)
         if coll is None:
             raise not_found(f"artifact {entity}/{project}/{name}")
+        values: dict[str, Any] = {}
         if "description" in body.model_fields_set:
-            conn.execute(
-                sa.update(C)
-                .where(C.c.pk == coll.pk)
-                .values(description=body.description, updated_at=time.time())
-            )
+            values["description"] = body.description
+        if body.tags is not None:
+            values["tags"] = art.check_tags(body.tags)
+        if values:
+            conn.execute(sa.update(C).where(C.c.pk == coll.pk).values(**values, updated_at=time.time()))
         return JSONResponse(_collection_infos(conn, [art.find_collection(conn, proj.id, name)])[0])
 
 
