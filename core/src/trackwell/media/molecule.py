@@ -7,6 +7,7 @@ turn a molecule into a PDB block (in 3-D, force-field optimised, as W&B does).
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -70,11 +71,10 @@ class Molecule(Media):
         else:
             mol = data_or_path
         if convert_to_3d_and_optimize:
-            from rdkit.Chem import AllChem
-
+            all_chem = importlib.import_module("rdkit.Chem.AllChem")
             mol = chem.AddHs(mol)
-            AllChem.EmbedMolecule(mol)
-            AllChem.MMFFOptimizeMolecule(mol, maxIters=mmff_optimize_molecule_max_iterations)
+            all_chem.EmbedMolecule(mol)
+            all_chem.MMFFOptimizeMolecule(mol, maxIters=mmff_optimize_molecule_max_iterations)
         out = cls.__new__(cls)
         out.caption = None if caption is None else str(caption)
         out._path, out._data, out.format = None, chem.MolToPDBBlock(mol).encode("utf-8"), "pdb"
@@ -135,9 +135,8 @@ def _format(suffix: str | None, problem: str) -> str:
 
 def _rdkit(what: str) -> Any:
     try:
-        from rdkit import Chem
+        return importlib.import_module("rdkit.Chem")
     except ImportError:
         raise MissingDependencyError(
             f"trackwell.{what} needs rdkit, which is not installed; install it with: pip install rdkit"
         ) from None
-    return Chem
