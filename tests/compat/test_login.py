@@ -180,6 +180,9 @@ def test_offline_run_entity_is_set_right_after_init(
     run = wandb.init(project="entity", entity="team-a", mode="offline")
     assert run.entity == "team-a"
     run.finish()
+    run = wandb.init(project="entity", mode="offline", settings=wandb.Settings(username="bob"))
+    assert run.entity == "bob"  # W&B's username setting beats WANDB_USERNAME, as any setting does
+    run.finish()
     monkeypatch.delenv("WANDB_USERNAME")
     run = wandb.init(project="entity", mode="offline")
     assert isinstance(run.entity, str) and run.entity

@@ -128,7 +128,7 @@ def init(
     initial = _initial_config(s, config, config_exclude_keys, config_include_keys)
     run = _create_run(s, fork_from, resume_from)
     if run.entity is None and s.mode != "online":
-        run.entity = default_entity()  # online, the server names it (the saved login already did)
+        run.entity = default_entity(s)  # online, the server names it (the saved login already did)
     run.config.update(initial, allow_val_change=True)
     if sweep_params is not None:  # the sweep's values win over init(config=...), as in W&B
         run.config.update(sweep_params, allow_val_change=True)
@@ -164,7 +164,7 @@ def init(
     return run
 
 
-def default_entity() -> str:
+def default_entity(s: Settings) -> str:
     """The entity of a run nobody named one for: W&B's ``username`` setting, else the OS user.
 
     Offline (and disabled) runs only: an online run's entity is the server's, which the
@@ -173,9 +173,8 @@ def default_entity() -> str:
     """
     import getpass
 
-    name = os.environ.get("TRACKWELL_USERNAME") or os.environ.get("WANDB_USERNAME")
-    if name:
-        return name
+    if s.username:
+        return s.username
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, no LOGNAME (containers)

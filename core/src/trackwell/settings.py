@@ -47,6 +47,7 @@ FIELDS: dict[str, tuple[str, type, Any]] = {
     "disable_code": ("DISABLE_CODE", bool, False),
     "config_paths": ("CONFIG_PATHS", tuple, ()),
     "host": ("HOST", str, None),
+    "username": ("USERNAME", str, None),  # the entity of an offline run that names none
     "base_url": ("BASE_URL", str, None),
     "api_key": ("API_KEY", str, None),
     "sweep_id": ("SWEEP_ID", str, None),
@@ -188,6 +189,7 @@ class Settings:
     disable_code: bool
     config_paths: tuple[str, ...]
     host: str | None
+    username: str | None
     base_url: str | None
     api_key: str | None
     sweep_id: str | None
