@@ -107,7 +107,14 @@ def test_media_table_and_summary_histogram_online(trackwell_online_dir: Path) ->
     with wandb.init(project="compat-types") as run:
         run.log({"examples": media_only_table(), "chart": go.Figure(go.Bar(x=["a", "b"], y=[2, 5]))})
         run.summary.update({"weights": wandb.Histogram([1, 2, 2, 3, 3, 3], num_bins=3)})
+        run.summary["best_sample"] = wandb.Image(pixels(7))
     api_run = wandb.Api().run(run.path)
+    image = api_run.summary["best_sample"]
+    assert image["_type"] == "image-file"
+    png = api_run.file(image["path"]).download(root=str(trackwell_online_dir / "img")).name
+    from PIL import Image as PILImage
+
+    np.testing.assert_array_equal(np.asarray(PILImage.open(png)), pixels(7))
     back = api_run.table("examples")
     assert len(back.data) == 3
     np.testing.assert_array_equal(np.asarray(back.data[2][0].image), pixels(2))
