@@ -23,6 +23,7 @@ import json, sys, time
 import numpy as np
 import trackwell
 n = int(sys.argv[1])
+trackwell.Table.MAX_ROWS = n  # log() keeps W&B's 10,000 rows unless raised
 rng = np.random.default_rng(0)
 values = rng.random((n, 7)).tolist()
 rows = [[i, f"label{i % 100}", i % 3 == 0, *v] for i, v in enumerate(values)]
