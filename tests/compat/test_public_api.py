@@ -73,6 +73,11 @@ def test_project_artifact_types_and_versions(project: str, logged: wandb.Run) ->
         type_name="dataset", name=f"{logged.entity}/{project}/dataset", tags=["clean data"]
     )
     assert [a.version for a in tagged] == ["v1"]
+    every = api.artifacts("dataset", f"{logged.entity}/{project}/dataset")
+    assert (every.length, every.more, every.cursor) == (2, False, None)
+    collections = api.artifact_collections(f"{logged.entity}/{project}", "dataset")
+    assert [c.name for c in collections] == ["dataset"] and collections.length == 1
+    assert project in [p.name for p in api.projects(logged.entity)]
 
 
 def test_artifact_file_and_absolute_download_paths(project: str, logged: wandb.Run, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell.api.remote_http import Fetched
 from trackwell.artifacts.artifact import Artifact, parse_name
 from trackwell.artifacts.client import ArtifactClient, artifact_path
 from trackwell.artifacts.manifest import ArtifactError
@@ -103,13 +104,13 @@ class ArtifactType:
         self.project = project
         self.name = name
 
-    def collections(self, per_page: int = 50) -> list[ArtifactCollection]:
+    def collections(self, per_page: int = 50) -> Fetched[ArtifactCollection]:
         path = artifact_path(self.entity, self.project)
         params = {"type": self.name, "per_page": per_page}
-        return [
+        return Fetched(
             ArtifactCollection(self._client, self.entity, self.project, c)
             for c in self._client.pages(path, params)
-        ]
+        )
 
     def collection(self, name: str) -> ArtifactCollection:
         for c in self._client.pages(
@@ -144,7 +145,7 @@ def artifact_type(api: ServerApi, type_name: str, project: str | None = None) ->
 
 def artifact_collections(
     api: ServerApi, project_name: str, type_name: str, per_page: int = 50
-) -> list[ArtifactCollection]:
+) -> Fetched[ArtifactCollection]:
     return artifact_type(api, type_name, project_name).collections(per_page)
 
 
@@ -164,7 +165,7 @@ def artifact_collection_exists(api: ServerApi, name: str, type: str) -> bool:
 
 def artifacts(
     api: ServerApi, type_name: str, name: str, per_page: int = 50, tags: list[str] | None = None
-) -> list[Artifact]:
+) -> Fetched[Artifact]:
     """The versions of collection ``name`` (``"entity/project/name"``), newest first; only those
     carrying every tag in ``tags`` when given."""
     e, p, n, _ = _split(api, name)
@@ -172,7 +173,7 @@ def artifacts(
     out = list(coll.artifacts(per_page))
     if tags:
         out = [a for a in out if set(tags) <= set(a.tags)]
-    return out
+    return Fetched(out)
 
 
 def registries(api: ServerApi, entity: str | None = None) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell.api.base import Api, server_settings
-from trackwell.api.remote_http import ServerClient
+from trackwell.api.remote_http import Fetched, ServerClient
 from trackwell.api.remote_runs import ServerRun, ServerRuns
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 from trackwell.transport import run_path
@@ -171,13 +171,13 @@ class ServerApi(Api):
             cached = self._runs[key] = ServerRun(self._client, info, self._runs)
         return cached
 
-    def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
+    def projects(self, entity: str | None = None, per_page: int = 200) -> Fetched[Project]:
         """The projects of ``entity`` (the default entity if None) this key may read.
 
         ``per_page`` is accepted for W&B compatibility; the server sends them all at once.
         """
         listing = self._client.get("/projects", {"entity": entity or self.default_entity})
-        return [Project(self, info) for info in listing["projects"]]
+        return Fetched(Project(self, info) for info in listing["projects"])
 
     def sweep(self, path: str) -> Sweep:
         """The sweep at ``"entity/project/sweep_id"`` (or ``"project/sweep_id"``): ``runs``,

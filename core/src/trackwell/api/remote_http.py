@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from trackwell.transport import Transport, decode_floats, encode_floats
 
@@ -62,3 +62,22 @@ class ServerClient:
 def dumps(value: Any) -> str:
     """JSON for a query parameter (``filters``), NaN/±Inf written as the server expects."""
     return json.dumps(encode_floats(value))
+
+
+T = TypeVar("T")
+
+
+class Fetched(list[T]):
+    """A Public API listing the server sent whole, with W&B's paginator attributes.
+
+    W&B's ``api.artifacts()``, ``api.projects()`` and friends return paginators;
+    scripts read ``.length``, ``.more`` and ``.cursor`` from them. Here all items
+    are already fetched: nothing is left (``more`` False, ``cursor`` None).
+    """
+
+    cursor = None
+    more = False
+
+    @property
+    def length(self) -> int:
+        return len(self)

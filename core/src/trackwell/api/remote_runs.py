@@ -64,10 +64,12 @@ _MAX_ARRAY = 32
 def _summary_value(value: Any) -> Any:
     """``value`` as the JSON the server stores: arrays and numpy numbers as numbers, a
     ``Histogram`` (or an array of more than 32 values) as W&B's histogram object."""
+    from trackwell.media import _util
     from trackwell.media.base import Media
+    from trackwell.media.histogram import Histogram
 
     if isinstance(value, Media):
-        if getattr(value, "_type", None) != "histogram":
+        if not isinstance(value, Histogram):
             raise TypeError(
                 f"a {type(value).__name__} in the summary of a Public API run needs its files: "
                 "log it from a run (wandb.init(id=..., resume='must')) instead"
@@ -77,14 +79,10 @@ def _summary_value(value: Any) -> Any:
         return {str(k): _summary_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_summary_value(v) for v in value]
-    from trackwell.media import _util
-
     if _util.is_numpy(value):
         if getattr(value, "ndim", 0) == 0:
             return value.item()
         if value.size > _MAX_ARRAY:
-            from trackwell.media.histogram import Histogram
-
             return Histogram(value.ravel(), num_bins=_MAX_ARRAY).to_record(None)
         return value.tolist()
     return value
