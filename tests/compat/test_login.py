@@ -11,13 +11,22 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import trackwell as wandb
+from trackwell import session
 from trackwell.errors import AuthenticationError, UsageError
+
+
+@pytest.fixture(autouse=True)
+def forget_login() -> Iterator[None]:
+    """login(host=...) points this process's later runs at the server: not the next test's."""
+    yield
+    wandb.teardown()
 
 
 def new_user(server: Any) -> tuple[str, str]:
@@ -105,6 +114,33 @@ def test_env_key_login_then_a_run_knows_its_entity_at_init(
     assert run.config["batch_size"] == 32 and run.summary["acc"] == 0.9
 
 
+HOST_ONLY = """
+import sys
+import trackwell as wandb
+
+assert wandb.login(host=sys.argv[1]) is True  # the key comes from WANDB_API_KEY
+run = wandb.init(project="host-login")
+run.log({"step_value": 7})
+run.finish()
+print(run.entity, run.id)
+"""
+
+
+def test_login_with_host_points_the_runs_of_this_process_there(
+    trackwell_dir: Path, trackwell_server: Any
+) -> None:
+    name, key = new_user(trackwell_server)
+    proc = run_script(trackwell_dir, HOST_ONLY, trackwell_server.url, WANDB_API_KEY=key)
+    assert proc.returncode == 0, proc.stderr
+    entity, run_id = proc.stdout.split()
+    assert entity == name
+    run = wandb.Api(overrides={"base_url": trackwell_server.url}, api_key=key).run(
+        f"{name}/host-login/{run_id}"
+    )
+    assert run.summary["step_value"] == 7
+    assert not saved(trackwell_dir).has_section("default")  # an environment key is not saved
+
+
 def test_relogin_replaces_the_saved_key_and_a_plain_login_keeps_it(
     trackwell_dir: Path, trackwell_server: Any
 ) -> None:
@@ -112,6 +148,7 @@ def test_relogin_replaces_the_saved_key_and_a_plain_login_keeps_it(
     second_name, second = new_user(trackwell_server)
     assert wandb.login(key=first, host=trackwell_server.url)
     assert wandb.login(key=second, host=trackwell_server.url, relogin=True)
+    assert session._setup is not None and session._setup.settings.base_url == trackwell_server.url
     assert saved(trackwell_dir)["default"]["api_key"] == second
     assert saved(trackwell_dir)["default"]["entity"] == second_name
     assert wandb.login() is True  # the saved key: no prompt, nothing changed

@@ -112,10 +112,21 @@ def login(
     saved) is used, and only a terminal is ever prompted (``relogin=True`` asks again).
     ``verify=True`` raises ``AuthenticationError`` for a key the server refuses; otherwise
     a refused key is reported and False returned. ``timeout`` bounds the server requests.
-    ``anonymous``, ``force`` and ``referrer`` are accepted for W&B compatibility.
+    ``anonymous``, ``force`` and ``referrer`` are accepted for W&B compatibility. As in
+    W&B, a successful login with ``host=`` points this process's later runs at that server
+    (``trackwell.setup()``'s settings), whatever the environment or the saved login name.
     """
     del anonymous, force, referrer  # W&B's anonymous mode and cloud sign-up do not apply here
-    wait = float(timeout) if timeout else 15.0
+    logged_in = _login(key, relogin, host, float(timeout) if timeout else 15.0, verify)
+    if logged_in and host:
+        from trackwell.session import setup
+
+        setup(settings={"base_url": host})
+    return logged_in
+
+
+def _login(key: str | None, relogin: bool | None, host: str | None, wait: float, verify: bool) -> bool:
+    """``login()`` less its effect on this process's later runs."""
     resolved = Settings.resolve({"base_url": host} if host else None)
     base_url = host or resolved.base_url
     if not base_url:
