@@ -97,4 +97,5 @@ def test_failed_link_keeps_the_scripts_exit_code(trackwell_online_dir: Path, tmp
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr.count("ERROR artifact link to 'wandb-registry-model/trailing space ' failed") >= 1
+    assert done.stderr.count("ERROR artifact link to 'wandb-registry-model/trailing space ' failed") == 1
+    assert "ERROR 1 artifact job(s) failed for good; see above" in done.stderr

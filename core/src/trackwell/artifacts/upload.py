@@ -235,7 +235,14 @@ class ArtifactJobs:
         notebook or a captured script does not show; finish() calls this so a failed
         link or log reaches the user. The exit code stays the script's, as in W&B.
         """
-        for line in list(self.failed):
+        failed = list(self.failed)
+        if not failed:
+            return
+        if sys.stderr is sys.__stderr__:  # the lines went here already: a recap, not a copy
+            recap = f"trackwell: ERROR {len(failed)} artifact job(s) failed for good; see above"
+            print(recap, file=sys.stderr)
+            return
+        for line in failed:
             print(line, file=sys.stderr)
 
     def close(self) -> None:
