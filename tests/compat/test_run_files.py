@@ -8,10 +8,13 @@ read them with ``api.run(path).files()`` / ``file.download()``.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from importlib.metadata import version
 from pathlib import Path
+
+import pytest
 
 import trackwell as wandb
 
@@ -49,3 +52,19 @@ def test_online_run_files_listed_and_downloaded(trackwell_online_dir: Path, tmp_
     assert "lr:" in config and "0.01" in config
     assert "hello from the script" in read("output.log")
     assert f"pytest=={version('pytest')}" in read("requirements.txt").splitlines()
+
+
+def test_launch_command_from_metadata_as_in_the_docs(
+    trackwell_online_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [sys.argv[0], "--epochs", "3"])
+    live = wandb.init(project="run-files")
+    live.finish()
+
+    api = wandb.Api()
+    run = api.run(f"{live.entity}/run-files/{live.id}")
+    meta = json.load(run.file("wandb-metadata.json").download())
+    program = ["python"] + [meta["program"]] + meta["args"]
+    assert program[-2:] == ["--epochs", "3"]
+    assert program[1] == os.path.abspath(sys.modules["__main__"].__file__ or "")
