@@ -121,7 +121,8 @@ def test_offline_then_sync_uploads_media(trackwell_online_dir: Path, monkeypatch
     _register_all()
     result = CliRunner().invoke(cli, ["sync", str(run.dir)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    remote = trackwell.Api().run(f"{run.entity or trackwell.Api().default_entity}/test/{run.id}")
+    # sync uploads under the key owner's entity (offline, run.entity is only a local guess)
+    remote = trackwell.Api().run(f"{trackwell.Api().default_entity}/test/{run.id}")
     row = next(iter(remote.scan_history()))
     assert np.array_equal(_pixels(remote.file(row["img"]["path"]).read_bytes()), a)
 
