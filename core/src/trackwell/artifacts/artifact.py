@@ -750,15 +750,20 @@ class Artifact:
 
     def save(self, project: str | None = None, settings: Any = None) -> None:
         """A draft: log it with the current run. A committed artifact: store edited
-        ``aliases``, ``tags``, ``description`` and ``metadata`` on the server."""
+        ``aliases``, ``tags``, ``description`` and ``metadata`` on the server.
+
+        A draft saved with no run is logged, as W&B does, by a run of its own of job
+        type ``"auto"`` (in ``project``, with ``settings``) that finishes before this
+        returns, so the version is on the server (or in the offline run) by then.
+        """
         if self._state == "PENDING":
             import trackwell
 
-            if trackwell.run is None:
-                raise ArtifactError(
-                    "artifact.save() of a new artifact needs a run: call trackwell.init() first"
-                )
-            trackwell.run.log_artifact(self)
+            if trackwell.run is not None:
+                trackwell.run.log_artifact(self)
+                return
+            with trackwell.init(project=project, job_type="auto", settings=settings) as run:
+                run.log_artifact(self)
             return
         client, (e, p, n, v) = self._remote()
         from trackwell.artifacts.client import artifact_path
@@ -766,6 +771,34 @@ class Artifact:
         body = {"aliases": [a for a in self._aliases if a != "latest"], "tags": self._tags,
                 "description": self.description, "metadata": self.metadata}  # fmt: skip
         self._set_info(client.send("PATCH", artifact_path(e, p, n, v), body))
+
+    def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact | None:
+        """Link this version into a collection (``"wandb-registry-model/<collection>"``,
+        ``"<project>/<collection>"``, ``"<entity>/<project>/<collection>"``) with ``aliases``.
+
+        As W&B: a committed version is linked at once through the server and the linked
+        version is returned; a draft or a version still uploading is linked by the run
+        that logs it (the current run, or a run of job type ``"auto"`` for a draft saved
+        with no run, finished before this returns), and None is returned.
+        """
+        if self._state == "COMMITTED" and self._client is not None:
+            from trackwell.artifacts.client import artifact_path
+            from trackwell.artifacts.upload import target_collection
+
+            names = [aliases] if isinstance(aliases, str) else list(aliases or ())
+            e, p, collection = target_collection(target_path, self._entity or "", self._project or "")
+            body = {"source": f"{self._entity}/{self._project}/{self._name}:{self.version}", "aliases": names}
+            info = self._client.send("POST", artifact_path(e, p, collection, "links"), body)
+            return Artifact._from_info(info, self._client)
+        import trackwell
+
+        run = self._run if self._state == "LOGGED" and self._run is not None else trackwell.run
+        if run is not None:
+            run.link_artifact(self, target_path, aliases)
+            return None
+        with trackwell.init(job_type="auto") as auto:
+            auto.link_artifact(self, target_path, aliases)
+        return None
 
     def delete(self, delete_aliases: bool = False) -> None:
         """Delete this version from the server (``delete_aliases=True`` when it has aliases)."""

@@ -1,0 +1,68 @@
+"""More of W&B's artifact and Public API surface, written as W&B user code, against a real server:
+``Artifact.save()`` with no run, ``Artifact.link()``, and lineage recorded on a Public API run."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+import trackwell as wandb
+
+
+@pytest.fixture
+def project() -> str:
+    """A project of this test's own on the session's server."""
+    return f"papi2-{uuid.uuid4().hex[:8]}"
+
+
+def _dataset(tmp_path: Path, name: str, text: str) -> wandb.Artifact:
+    path = tmp_path / f"{name}.csv"
+    path.write_text(text)
+    art = wandb.Artifact(name, type="dataset")
+    art.add_file(str(path), name="data.csv")
+    return art
+
+
+def test_artifact_save_without_a_run(trackwell_online_dir: Path, tmp_path: Path, project: str) -> None:
+    assert wandb.run is None
+    art = _dataset(tmp_path, "saved", "a,b\n1,2\n")
+    art.save(project=project)
+    assert wandb.run is None  # the run W&B starts for it is finished again
+    assert art.version == "v0"
+    api = wandb.Api()
+    stored = api.artifact(f"{project}/saved:latest")
+    assert stored.type == "dataset"
+    assert Path(stored.file(str(tmp_path / "dl"))).read_text() == "a,b\n1,2\n"
+    creator = stored.logged_by()
+    assert creator is not None and creator.job_type == "auto"
+
+
+def test_link_a_public_api_artifact_and_a_run_artifact(
+    trackwell_online_dir: Path, tmp_path: Path, project: str
+) -> None:
+    with wandb.init(project=project) as run:
+        logged = run.log_artifact(_dataset(tmp_path, "train", "x\n1\n"))
+        logged.wait()
+        linked = logged.link(f"{project}/golden", aliases=["best"])
+        assert linked is not None
+    assert linked.name == "golden:v0"
+
+    api = wandb.Api()
+    fetched = api.artifact(f"{project}/train:v0")
+    fetched.link("wandb-registry-dataset/Training sets", aliases=["production"])
+
+    golden = api.artifact(f"{project}/golden:best")
+    assert golden.digest == fetched.digest
+    in_registry = api.artifact(f"{run.entity}/wandb-registry-dataset/Training sets:production")
+    assert in_registry.digest == fetched.digest
+    assert Path(in_registry.file(str(tmp_path / "reg"))).read_text() == "x\n1\n"
+
+
+def test_link_a_draft_links_it_once_logged(trackwell_online_dir: Path, tmp_path: Path, project: str) -> None:
+    with wandb.init(project=project):
+        draft = _dataset(tmp_path, "fresh", "y\n2\n")
+        assert draft.link(f"{project}/picked", aliases=["candidate"]) is None
+    api = wandb.Api()
+    assert api.artifact(f"{project}/picked:candidate").digest == api.artifact(f"{project}/fresh:v0").digest
