@@ -66,3 +66,43 @@ def test_link_a_draft_links_it_once_logged(trackwell_online_dir: Path, tmp_path:
         assert draft.link(f"{project}/picked", aliases=["candidate"]) is None
     api = wandb.Api()
     assert api.artifact(f"{project}/picked:candidate").digest == api.artifact(f"{project}/fresh:v0").digest
+
+
+def test_use_and_log_artifact_on_a_finished_api_run(
+    trackwell_online_dir: Path, tmp_path: Path, project: str
+) -> None:
+    with wandb.init(project=project, job_type="prep") as producer:
+        producer.log_artifact(_dataset(tmp_path, "raw", "r\n1\n"))
+    with wandb.init(project=project, job_type="train") as trainer:
+        trainer.log({"loss": 0.5})
+
+    api = wandb.Api()
+    run = api.run(f"{trainer.entity}/{project}/{trainer.id}")
+    raw = api.artifact(f"{project}/raw:v0")
+    assert run.use_artifact(raw) is raw
+    run.use_artifact(raw)  # once per run and version, as W&B
+    assert [a.name for a in api.run(f"{trainer.entity}/{project}/{trainer.id}").used_artifacts()] == [
+        "raw:v0"
+    ]
+    assert [r.id for r in api.artifact(f"{project}/raw:v0").used_by()] == [trainer.id]
+
+    # the same contents keep their version and first logger; the aliases are added
+    run.log_artifact(raw, aliases=["reviewed"], tags=["checked"])
+    again = api.artifact(f"{project}/raw:reviewed")
+    assert again.version == "v0" and "checked" in again.tags
+    assert again.logged_by().id == producer.id
+
+    # an older version logged again becomes the newest, a version of this run
+    with wandb.init(project=project) as later:
+        later.log_artifact(_dataset(tmp_path, "raw", "r\n2\n"))
+    run.log_artifact(api.artifact(f"{project}/raw:v0"), aliases=["restored"])
+    restored = api.artifact(f"{project}/raw:latest")
+    assert restored.version == "v2" and "restored" in restored.aliases
+    assert restored.digest == again.digest
+    assert restored.logged_by().id == trainer.id
+    assert [a.version for a in api.run(f"{trainer.entity}/{project}/{trainer.id}").logged_artifacts()] == [
+        "v2"
+    ]
+
+    with pytest.raises(ValueError, match="existing artifacts"):
+        run.log_artifact(_dataset(tmp_path, "draft", "d\n"))

@@ -192,6 +192,63 @@ class ServerRun:
 
         return run_artifacts(self._client, self._key, "used")
 
+    def use_artifact(self, artifact: Any, use_as: str | None = None) -> Any:
+        """Record a logged version as an input of this run, finished or not (W&B's
+        ``api.run(path).use_artifact(api.artifact(name))``); returns the artifact."""
+        from trackwell.api.artifacts import artifact_client
+
+        self._existing(artifact, "use_artifact")
+        body = {"artifact": self._ref_of(artifact), "use_as": use_as or artifact.name}
+        artifact_client(self._client).send("POST", run_path(*self._key, "used-artifacts"), body)
+        return artifact
+
+    def log_artifact(
+        self, artifact: Any, aliases: Sequence[str] | None = None, tags: Sequence[str] | None = None
+    ) -> Any:
+        """Declare a logged version an output of this run, adding ``aliases`` and ``tags``
+        (W&B's ``api.run(path).log_artifact``): the version is committed again with this
+        run as its logger: the newest version of its collection keeps its number and
+        first logger, an older one becomes the newest again as a version of this run."""
+        from trackwell.api.artifacts import artifact_client
+        from trackwell.artifacts.client import artifact_path
+
+        self._existing(artifact, "log_artifact")
+        if (artifact.entity, artifact.project) != (self.entity, self.project):
+            raise ValueError("A run can't log an artifact to a different project.")
+        names = [aliases] if isinstance(aliases, str) else list(aliases or ())
+        entries = {path: e.to_json() for path, e in artifact.manifest.entries.items()}
+        body = {
+            "name": artifact._name,
+            "type": artifact.type,
+            "description": artifact.description,
+            "metadata": artifact.metadata,
+            "aliases": [a for a in names if a != "latest"],
+            "tags": list(tags or ()),
+            "digest": artifact.digest,
+            "manifest": {"version": 1, "entries": entries},
+            "run": {"entity": self.entity, "project": self.project, "run_id": self.id},
+        }
+        client = artifact_client(self._client)
+        artifact._set_info(client.send("POST", artifact_path(self.entity, self.project), body))
+        return artifact
+
+    @staticmethod
+    def _existing(artifact: Any, what: str) -> None:
+        from trackwell.artifacts.artifact import Artifact
+
+        if not isinstance(artifact, Artifact):
+            raise ValueError(f"You must pass a wandb.Api().artifact() to {what}")
+        if artifact.is_draft():
+            raise ValueError(
+                f"Only existing artifacts are accepted by {what}() of a Public API run: log the draft "
+                "first (artifact.save() or run.log_artifact())"
+            )
+        artifact.wait()
+
+    @staticmethod
+    def _ref_of(artifact: Any) -> str:
+        return f"{artifact.entity}/{artifact.project}/{artifact._name}:{artifact.version}"
+
     # -- identity ----------------------------------------------------------------
     @property
     def display_name(self) -> str:
