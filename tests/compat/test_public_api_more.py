@@ -106,3 +106,67 @@ def test_use_and_log_artifact_on_a_finished_api_run(
 
     with pytest.raises(ValueError, match="existing artifacts"):
         run.log_artifact(_dataset(tmp_path, "draft", "d\n"))
+
+
+def test_local_controller_drives_a_sweep(
+    trackwell_online_dir: Path, project: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # models-docs.md "Search and stop algorithms locally": wandb.controller(sweep_id), step() in a loop
+    sweep_config = {
+        "method": "grid",
+        "controller": {"type": "local"},
+        "metric": {"name": "loss", "goal": "minimize"},
+        "parameters": {"lr": {"values": [0.1, 0.01, 0.001]}},
+    }
+    sweep_id = wandb.sweep(sweep_config, project=project)
+
+    def train() -> None:
+        with wandb.init() as run:
+            run.log({"loss": run.config.lr * 10})
+
+    sweep = wandb.controller(sweep_id)
+    assert sweep.sweep_config["method"] == "grid"
+    while not sweep.done():
+        sweep.print_status()
+        sweep.step()
+        sweep.print_actions()
+        if not sweep.done():
+            wandb.agent(sweep_id, function=train, count=1)
+    out = capsys.readouterr().out
+    assert f"Sweep: {sweep_id} (grid)" in out and "Action: scheduled" in out
+
+    api = wandb.Api()
+    swept = api.sweep(f"{project}/{sweep_id}")
+    assert sorted(r.config["lr"] for r in swept.runs) == [0.001, 0.01, 0.1]
+    assert swept.best_run().config["lr"] == 0.001
+    assert swept.state == "FINISHED"
+
+
+def test_controller_configured_in_code_with_search_and_schedule(
+    trackwell_online_dir: Path, project: str
+) -> None:
+    # "If you want to specify your sweep entirely with code" and "more control over the parameters served"
+    sweep = wandb.controller(project=project)
+    sweep.configure_search("grid")
+    sweep.configure_controller(type="local")
+    sweep.configure_metric("acc", goal="maximize")
+    sweep.configure_parameter("param1", values=[1, 2])
+    sweep.configure_parameter("param2", value=3)
+    sweep_id = sweep.create()
+
+    seen = []
+
+    def train() -> None:
+        with wandb.init() as run:
+            seen.append((run.config.param1, run.config.param2))
+            run.log({"acc": run.config.param1 / 10})
+
+    while not sweep.done():
+        params = sweep.search()
+        if sweep.schedule(params) is not None:
+            wandb.agent(sweep_id, function=train, project=project, count=1)
+    assert seen == [(1, 3), (2, 3)]
+    runs = wandb.Api().sweep(f"{project}/{sweep_id}").runs
+    assert sorted(r.summary["acc"] for r in runs) == [0.1, 0.2]
+    with pytest.raises(wandb.UsageError, match="locally"):
+        wandb.controller(project=project).configure_controller(type="cloud")

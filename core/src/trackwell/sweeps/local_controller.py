@@ -37,6 +37,7 @@ class LocalController:
         self._client: SweepClient | None = SweepClient(sweep_id, entity, project) if sweep_id else None
         self._draft: dict[str, Any] = {"method": "random", "parameters": {}, "controller": {"type": "local"}}
         self._info: dict[str, Any] = {}
+        self._actions: list[str] = []  # what the last step did, for print_actions()
 
     # -- a sweep written in code --------------------------------------------------------
     def configure_search(self, method: str) -> None:
@@ -55,8 +56,18 @@ class LocalController:
     def configure_name(self, name: str) -> None:
         self._draft["name"] = name
 
+    def configure_description(self, description: str) -> None:
+        self._draft["description"] = description
+
     def configure_stopping(self, type: str = "hyperband", **kwargs: Any) -> None:
         self._draft["early_terminate"] = {"type": type, **kwargs}
+
+    def configure_controller(self, type: str = "local") -> None:
+        """W&B's ``configure_controller(type="local")``: this object controls the sweep, so
+        ``"local"`` is the only type it takes."""
+        if type != "local":
+            raise UsageError(f"configure_controller(type={type!r}): a controller() runs the sweep locally")
+        self._draft["controller"] = {"type": type}
 
     def configure(self, config: dict[str, Any]) -> None:
         self._draft = {**config, "controller": {"type": "local"}}
@@ -92,6 +103,15 @@ class LocalController:
         queued = [r for r in self._info["runs"] if r["state"] == "queued"]
         return cfg, trials, queued
 
+    @property
+    def sweep_config(self) -> dict[str, Any]:
+        """The sweep's configuration (the draft's, before ``create()``)."""
+        if self._client is None:
+            return dict(self._draft)
+        if not self._info:
+            self._refresh()
+        return dict(self._info["config"])
+
     def done(self) -> bool:
         """True once the sweep is FINISHED or CANCELED."""
         if not self._info:
@@ -104,9 +124,21 @@ class LocalController:
         pending = [engine.Trial(r["run_id"], r["config"]) for r in queued]
         return engine.next_params(cfg, trials + pending, seed=sweep_seed(self.client.sweep_id))
 
-    def schedule(self, params: dict[str, Any]) -> str:
-        """Queue ``params`` (flat names) for the next agent; the run id it will get."""
-        return self.client.queue(params)
+    def schedule(self, params: dict[str, Any] | engine.Decision) -> str | None:
+        """Queue ``params`` (flat names, or what ``search()`` returned) for the next agent;
+        the run id it will get. A search that is exhausted finishes the sweep (None)."""
+        if isinstance(params, engine.Decision):
+            if params.action == "done":
+                self.client.set_state("FINISHED")
+                self._info = {}
+                self._actions.append(f"finished: {params.reason}")
+                print(f"trackwell: sweep {self.client.path} finished: {params.reason}", file=sys.stderr)
+                return None
+            assert params.params is not None
+            params = params.params
+        run_id = self.client.queue(params)
+        self._actions.append(f"scheduled {run_id}: {params}")
+        return run_id
 
     def stopping(self) -> list[str]:
         """The runs hyperband stops now."""
@@ -117,21 +149,42 @@ class LocalController:
     def stop_runs(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
             self.client.stop_run(run_id)
+            self._actions.append(f"stop requested: {run_id}")
 
     def step(self) -> None:
         """One round: keep one suggestion queued, send hyperband's stops, finish when exhausted."""
+        self._actions = []
         cfg, _, queued = self._refresh()
         if self._info["state"] == "RUNNING" and not queued:
-            decision = self.search()
-            if decision.action == "done":
-                self.client.set_state("FINISHED")
-                print(f"trackwell: sweep {self.client.path} finished: {decision.reason}", file=sys.stderr)
-            else:
-                assert decision.params is not None
-                self.schedule(decision.params)
+            self.schedule(self.search())
         if cfg.early_terminate:
             self.stop_runs(self.stopping())
         self._refresh()
+
+    def print_status(self) -> None:
+        """One line: the sweep, its state and its runs by state (W&B's ``print_status()``)."""
+        if not self._info:
+            self._refresh()
+        counts: dict[str, int] = {}
+        for r in self._info["runs"]:
+            counts[r["state"]] = counts.get(r["state"], 0) + 1
+        states = ", ".join(f"{state.capitalize()}: {n}" for state, n in sorted(counts.items()))
+        method = self._info["config"].get("method")
+        runs = len(self._info["runs"])
+        print(f"Sweep: {self.client.sweep_id} ({method}) {self._info['state']} | Runs: {runs} ({states})")
+
+    def print_actions(self) -> None:
+        """What the last ``step()`` did: runs scheduled, stops requested, the sweep finished."""
+        for action in self._actions:
+            print(f"Action: {action}")
+
+    def print_debug(self) -> None:
+        """The sweep's configuration and each run's state and config, as the server has them."""
+        if not self._info:
+            self._refresh()
+        print(f"Sweep {self.client.path}: {self._info['config']}")
+        for r in self._info["runs"]:
+            print(f"  run {r['run_id']} {r['state']} {r['config']}")
 
     def run(
         self,
@@ -144,5 +197,11 @@ class LocalController:
         interval = float(os.environ.get("TRACKWELL_SWEEP_HEARTBEAT") or 2.0)
         while not self.done():
             self.step()
+            if print_status or verbose:
+                self.print_status()
+            if print_actions or verbose:
+                self.print_actions()
+            if print_debug:
+                self.print_debug()
             if not self.done():
                 time.sleep(interval)  # polling the server
