@@ -762,7 +762,8 @@ class Artifact:
             if trackwell.run is not None:
                 trackwell.run.log_artifact(self)
                 return
-            with trackwell.init(project=project, job_type="auto", settings=settings) as run:
+            quiet = trackwell.Settings(silent=True) if settings is None else settings  # as W&B
+            with trackwell.init(project=project, job_type="auto", settings=quiet) as run:
                 run.log_artifact(self)
             return
         client, (e, p, n, v) = self._remote()
@@ -796,7 +797,7 @@ class Artifact:
         if run is not None:
             run.link_artifact(self, target_path, aliases)
             return None
-        with trackwell.init(job_type="auto") as auto:
+        with trackwell.init(job_type="auto", settings=trackwell.Settings(silent=True)) as auto:
             auto.link_artifact(self, target_path, aliases)
         return None
 
