@@ -25,6 +25,7 @@ DOCUMENTED = [
     "Html",  # wandb.Html: media, loaded on first use
     "Image",  # wandb.Image: media, loaded on first use
     "JoinedTable",  # wandb.JoinedTable: two tables joined on a key, in artifacts
+    "Media",  # wandb.Media: the base of what log() stores (models-docs "Limits")
     "Molecule",  # wandb.Molecule: media, loaded on first use
     "Object3D",  # wandb.Object3D: media, loaded on first use
     "Plotly",  # wandb.Plotly: media, loaded on first use
@@ -34,6 +35,7 @@ DOCUMENTED = [
     "TrackwellError",
     "UsageError",
     "Video",  # wandb.Video: media, loaded on first use
+    "WBValue",  # wandb.WBValue: W&B's name for the same base (models-docs "Track a model")
     "__version__",
     "agent",  # wandb.agent: runs sweep trials
     "alert",
@@ -62,6 +64,7 @@ DOCUMENTED = [
     "unwatch",
     "use_artifact",
     "use_model",
+    "util",  # wandb.util.generate_id()
     "watch",  # wandb.watch: needs trackwell-torch
 ]
 

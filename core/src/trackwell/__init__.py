@@ -39,6 +39,7 @@ __all__ = [
     "Html",
     "Image",
     "JoinedTable",
+    "Media",
     "Molecule",
     "Object3D",
     "Plotly",
@@ -48,6 +49,7 @@ __all__ = [
     "TrackwellError",
     "UsageError",
     "Video",
+    "WBValue",
     "__version__",
     "agent",
     "alert",
@@ -76,6 +78,7 @@ __all__ = [
     "unwatch",
     "use_artifact",
     "use_model",
+    "util",
     "watch",
 ]
 
@@ -130,6 +133,14 @@ def __getattr__(name: str) -> Any:
         import trackwell.media
 
         return getattr(trackwell.media, name)
+    if name in ("Media", "WBValue"):  # W&B's bases of what log() stores; Media is the root here
+        from trackwell.media.base import Media
+
+        return Media
+    if name == "util":  # wandb.util.generate_id()
+        import trackwell.util
+
+        return trackwell.util
     if name in ("sweep", "agent", "controller"):  # wandb.sweep / wandb.agent / wandb.controller
         import trackwell.sweeps
 
@@ -162,7 +173,7 @@ def _integration(name: str) -> Any:
 
 def __dir__() -> list[str]:
     lazy = {"Api", "Artifact", "JoinedTable", "Table", "hookimpl", "login", "plot", "plot_table"}
-    lazy |= {"sweep", "agent", "controller"}
+    lazy |= {"sweep", "agent", "controller", "Media", "WBValue", "util"}
     return sorted(set(globals()) | lazy | _MEDIA)
 
 

@@ -30,8 +30,8 @@ _ID_CHARS = string.ascii_lowercase + string.digits
 _ids = random.SystemRandom()
 
 
-def new_run_id() -> str:
-    return "".join(_ids.choices(_ID_CHARS, k=8))
+def new_run_id(length: int = 8) -> str:
+    return "".join(_ids.choices(_ID_CHARS, k=length))
 
 
 def check_run_id(run_id: str) -> str:
