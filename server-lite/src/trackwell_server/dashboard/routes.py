@@ -189,8 +189,18 @@ def login(body: Login, request: Request, srv: Srv) -> Response:
 
 
 @sessions.get("/_dash/session")
-def session(request: Request, who: Caller, srv: Srv) -> Any:
-    """Who is logged in, and the CSRF token the page sends with its writes."""
+def session(request: Request, srv: Srv) -> Any:
+    """Who is logged in, and the CSRF token the page sends with its writes.
+
+    Nobody logged in is a normal answer here (``user`` null), not a 401: the page asks
+    this on every load, and a browser logs every 401 as an error in its console.
+    """
+    try:
+        who = srv.auth.principal(request)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        return {"user": None, "admin": False, "auth": True, "csrf": ""}
     cookie = request.cookies.get(srv.auth.sessions.cookie) if srv.auth.sessions is not None else None
     csrf = srv.auth.sessions.csrf(cookie) if cookie and srv.auth.sessions is not None else ""
     return {"user": who.user, "admin": who.admin, "auth": srv.auth.enabled, "csrf": csrf}

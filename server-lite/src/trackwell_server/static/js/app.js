@@ -33,6 +33,10 @@ async function main() {
     const loading = import(`./pages/${route[1]}.js`); // fetched while the session is asked for
     if (route[1] !== "login") {
       const session = await get("/_dash/session");
+      if (session.user === null) { // nobody logged in: a normal answer, not a 401
+        location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+        return;
+      }
       setCsrf(session.csrf);
       const who = clear(document.getElementById("who"));
       who.append(h("span", { class: "muted" }, session.user));

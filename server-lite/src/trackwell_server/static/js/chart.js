@@ -3,7 +3,7 @@
 // hover readout and drag-to-zoom (double-click resets).
 import uPlot from "../vendor/uPlot.esm.js";
 import { alpha } from "./colors.js";
-import { h, clear, fmt, fmtDuration } from "./dom.js";
+import { h, clear, fmt, fmtDuration, fmtTicks, fmtDurationTicks } from "./dom.js";
 
 const VIEWPORT_SCALE = 1000;
 
@@ -23,9 +23,31 @@ export function ema(xs, ys, param) {
   });
 }
 
+/** Tick labels of the x axis (the readout's x uses xFormatter: one value, full precision). */
+function xTicks(xKey) {
+  if (xKey === "_runtime") return (u, ticks) => fmtDurationTicks(ticks);
+  return (u, ticks) => fmtTicks(ticks);
+}
+
+/** The y axis as wide as its widest label (measured in the axis's own font), so none is clipped. */
+function yAxisSize(u, values, axisIdx) {
+  const axis = u.axes[axisIdx];
+  if (!values || !values.length) return 40;
+  u.ctx.save();
+  u.ctx.font = axis.font[0];
+  const widest = Math.max(...values.map((v) => u.ctx.measureText(String(v)).width)) / uPlot.pxRatio;
+  u.ctx.restore();
+  return Math.max(40, Math.ceil(widest) + axis.ticks.size + axis.gap + 6);
+}
+
+/** Dots where a line has a single point: uPlot draws no line through one, so nothing would show. */
+function sparse(ys) {
+  return ys.filter((v) => v !== null && v !== undefined).length < 2;
+}
+
 function xFormatter(xKey) {
   if (xKey === "_timestamp") return (v) => new Date(v * 1000).toLocaleTimeString();
-  if (xKey === "_runtime") return (v) => fmtDuration(v);
+  if (xKey === "_runtime") return (v) => (v < 60 && !Number.isInteger(v) ? `${+v.toFixed(2)}s` : fmtDuration(v));
   return (v) => fmt(v);
 }
 
@@ -51,7 +73,7 @@ export function lineChart(container, title, lines, settings) {
       const smooth = st.smoothing > 0 ? ema(line.x, line.y, st.smoothing) : null;
       const t = [line.x, ys];
       series.push({ label: line.label, stroke: smooth ? alpha(line.color, 0.25) : line.color, width: 1.5,
-        points: { show: false } });
+        points: { show: sparse(ys), size: 7, fill: line.color } });
       col++;
       if (smooth) {
         t.push(st.log ? smooth.map((v) => (v > 0 ? v : null)) : smooth);
@@ -74,18 +96,25 @@ export function lineChart(container, title, lines, settings) {
       scales: { x: { time: st.x === "_timestamp" }, y: { distr: st.log ? 3 : 1 } },
       axes: [
         { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.15)" }, values: st.x === "_timestamp" ? undefined
-          : (u, ticks) => ticks.map(xFormatter(st.x)) },
-        { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.15)" }, size: 56,
-          values: (u, ticks) => ticks.map((v) => fmt(v)) },
+          : xTicks(st.x) },
+        { stroke: "currentColor", grid: { stroke: "rgba(128,128,128,.15)" }, size: yAxisSize,
+          values: (u, ticks) => fmtTicks(ticks) },
       ],
       cursor: { drag: { x: true, y: false } },
-      hooks: { setCursor: [(u) => readout(u.cursor.idx)] },
+      hooks: { setCursor: [(u) => readout(u.cursor.idx)], draw: [ticksShown] },
     };
     if (plot) plot.destroy();
     plot = new uPlot(opts, data, plotEl);
     container.dataset.series = String(ls.length);
     container.dataset.last = JSON.stringify(Object.fromEntries(ls.map((l) => [l.label, l.y[l.y.length - 1] ?? null])));
     readout(null);
+  }
+
+  /** The tick labels as drawn (on the canvas, out of the DOM's reach) and the y axis's width, for a reader. */
+  function ticksShown(u) {
+    const shown = (i) => (u.axes[i]._values || []).filter((v) => v !== null && v !== "").map(String);
+    Object.assign(container.dataset, { xTicks: JSON.stringify(shown(0)), yTicks: JSON.stringify(shown(1)),
+      yAxisWidth: String(u.axes[1]._size) });
   }
 
   function readout(idx) {
