@@ -142,6 +142,9 @@ API = {
 API_RUN = {
     "config": "models-docs 'Export Run Data'",
     "summary": "models-docs 'Export Run Data'",
+    "summary.update": "models-docs 'Update summary metrics' (summary.update({...}))",
+    "summary.get": "models-docs 'Download the best model file from a sweep'",
+    "config.items": "models-docs 'Querying Multiple Runs' (run.config.items())",
     "history": "models-docs 'Export Run Data'",
     "scan_history": "models-docs 'Get unsampled metric data'",
     "state": "models-docs 'Read metrics from a run' (run.state)",
@@ -166,6 +169,15 @@ API_FILE = {
     "download": "models-docs 'Download a file from a run'",
     "delete": "models-docs 'Delete all files with a given extension from a run'",
     "name": "models-docs 'Delete all files with a given extension' (file.name)",
+}
+
+#: ``api.artifact(name)``: a logged artifact version.
+API_ARTIFACT = {
+    "tags": "models-docs 'Registry' (artifact.tags = [...] on wandb.Api().artifact(...))",
+    "download": "models-docs 'Registry' (download an artifact linked to a registry)",
+    "get": "models-docs 'Tables' (fetch a table from a logged artifact)",
+    "metadata": "handbook, models-docs 'Artifacts'",
+    "description": "models-docs 'Registry'",
 }
 
 #: ``api.sweep(path)``.
@@ -250,6 +262,7 @@ def objects(tmp_path_factory: pytest.TempPathFactory, trackwell_server: Any) -> 
             "api_run": api_run,
             "api_runs": api.runs(f"{run.entity}/{project}"),
             "api_file": api_run.files()[0],
+            "api_artifact": api.artifact(f"{run.entity}/{project}/data:latest"),
             "api_sweep": api.sweep(f"{run.entity}/{project}/{sweep_id}"),
             "api_project": api.project(project, entity=run.entity),
             "api_collection": api.artifact_collection("dataset", f"{run.entity}/{project}/data"),
@@ -271,6 +284,7 @@ GROUPS = {
     "api_run": API_RUN,
     "api_runs": API_RUNS,
     "api_file": API_FILE,
+    "api_artifact": API_ARTIFACT,
     "api_sweep": API_SWEEP,
     "api_project": API_PROJECT,
     "api_collection": API_COLLECTION,
