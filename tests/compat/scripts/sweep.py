@@ -2,6 +2,7 @@
 agents": a grid sweep defined as a dict, run by wandb.agent with a function."""
 
 import json
+import os
 
 import trackwell as wandb
 
@@ -38,4 +39,21 @@ assert sorted((s["config"]["lr"], s["config"]["batch_size"]) for s in seen) == [
     (0.01, 16),
     (0.01, 32),
 ]
-print(json.dumps({"runs": seen}))
+api = wandb.Api()
+sweep = api.sweep(f"{os.environ['CONFORMANCE_ENTITY']}/cfm-sweep/{sweep_id}")
+sweep_runs = sweep.runs
+best_run = sweep.best_run()
+runs = sorted(sweep.runs, key=lambda run: run.summary.get("val_acc", 0), reverse=True)
+val_acc = runs[0].summary.get("val_acc", 0)
+print(
+    json.dumps(
+        {
+            "runs": seen,
+            "checks": {
+                "sweep runs": [len(sweep_runs), 4],
+                "best run": [best_run.config["lr"] * best_run.config["batch_size"], 0.32],
+                "sorted best": [val_acc, 0.32],
+            },
+        }
+    )
+)
