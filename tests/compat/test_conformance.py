@@ -39,6 +39,7 @@ NEEDS_A_SERVER = {
     "offline_sync": "sync uploads to a server",
     "public_api_update": "W&B's Public API edits runs on a server",
     "login_env_key": "wandb.login(key=) checks the key with a server, as in W&B",
+    "rewind": "resume_from rewinds a run on a server, as in W&B",
     "fork_run": "fork_from forks a run on a server, as in W&B",
     "sweep": "a sweep's controller runs on a server, as in W&B",
     "table_resumed": "use_artifact by name needs a server, as in W&B",
