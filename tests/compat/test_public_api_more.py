@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -170,3 +171,17 @@ def test_controller_configured_in_code_with_search_and_schedule(
     assert sorted(r.summary["acc"] for r in runs) == [0.1, 0.2]
     with pytest.raises(wandb.UsageError, match="locally"):
         wandb.controller(project=project).configure_controller(type="cloud")
+
+
+def test_artifact_save_without_a_run_offline(trackwell_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    (trackwell_dir / "labels.csv").write_text("id,label\n1,cat\n")
+    art = wandb.Artifact("labels", type="dataset")
+    art.add_file("labels.csv")
+    art.save(project="save-offline")
+    assert wandb.run is None and not art.is_draft()
+    runs = wandb.Api().runs("save-offline")
+    assert [r.job_type for r in runs] == ["auto"]
+    # the offline run holds the artifact for `trackwell sync` to upload
+    (manifest,) = (trackwell_dir / "trackwell").glob("offline-run-*/artifacts/*/manifest.json")
+    assert list(json.loads(manifest.read_text())["entries"]) == ["labels.csv"]
