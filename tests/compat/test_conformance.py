@@ -40,6 +40,7 @@ NEEDS_A_SERVER = {
     "public_api_update": "W&B's Public API edits runs on a server",
     "login_env_key": "wandb.login(key=) checks the key with a server, as in W&B",
     "rewind": "resume_from rewinds a run on a server, as in W&B",
+    "registry_collections": "the registry needs a server, as in W&B",
     "fork_run": "fork_from forks a run on a server, as in W&B",
     "sweep": "a sweep's controller runs on a server, as in W&B",
     "table_resumed": "use_artifact by name needs a server, as in W&B",
@@ -119,6 +120,8 @@ def check_run(api: Any, spec: dict[str, Any], mode: str, tmp: Path) -> None:
         assert same(summary.get(key), want), f"summary[{key!r}]: {summary.get(key)!r} != {want!r}"
     for key in spec.get("summary_absent", []):
         assert key not in summary, f"summary[{key!r}] should be absent: {summary[key]!r}"
+    for key in spec.get("summary_present", []):
+        assert key in summary, f"summary[{key!r}] is missing"
     for key, want in spec.get("history", {}).items():
         got = [row[key] for row in run.scan_history(keys=[key])]
         assert same(got, want), f"history {key!r}: {got!r} != {want!r}"
