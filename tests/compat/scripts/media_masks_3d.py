@@ -1,9 +1,11 @@
 """skill-guide.md "Media Logging": images with segmentation masks and bounding boxes,
-and 3D point clouds (wandb.Object3D from a numpy array)."""
+3D point clouds (wandb.Object3D from a numpy array), an image from a file, audio, and
+video from a (time, channel, height, width) array."""
 
 import json
 
 import numpy as np
+from PIL import Image as PILImage
 
 import trackwell as wandb
 
@@ -13,6 +15,9 @@ mask_array = np.zeros((32, 32), dtype=np.uint8)
 mask_array[8:24, 8:24] = 1
 class_labels = {0: "background", 1: "cat"}
 points_array = rng.random((50, 3))
+video_array = rng.integers(0, 255, size=(4, 3, 16, 16), dtype=np.uint8)
+array = rng.uniform(-0.5, 0.5, 4410)
+PILImage.fromarray(image).save("image.png")
 
 run = wandb.init(project="cfm-media-more")
 run.log(
@@ -35,6 +40,9 @@ run.log(
             },
         ),
         "point_cloud": wandb.Object3D(points_array),
+        "image": wandb.Image("image.png"),
+        "audio": wandb.Audio(array, sample_rate=44100),
+        "video": wandb.Video(video_array, fps=4),
     }
 )
 run.finish()
@@ -50,6 +58,9 @@ print(
                     "boxes": {"predictions": {"class_labels": {"1": "cat"}}},
                 },
                 "point_cloud": {"_type": "object3D-file"},
+                "image": {"_type": "image-file", "width": 32, "height": 32},
+                "audio": {"_type": "audio-file", "sample_rate": 44100},
+                "video": {"_type": "video-file", "width": 16, "height": 16},
             },
         }
     )
