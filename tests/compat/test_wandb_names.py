@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import trackwell as wandb
+import trackwell.artifacts
 
 # -- the documented names, by object ---------------------------------------------------------------
 
@@ -227,7 +228,12 @@ def _resolve(obj: Any, dotted: str) -> Any:
 
 @pytest.fixture(scope="module")
 def objects(tmp_path_factory: pytest.TempPathFactory, trackwell_server: Any) -> Iterator[dict[str, Any]]:
-    """One of each documented object: a run logged to a real server, read back by the Public API."""
+    """One of each documented object: a run logged to a real server, read back by the Public API.
+
+    ``trackwell.artifacts`` is imported with the module, before any run's threads start:
+    CPython 3.11 can fail with "AST constructor recursion depth mismatch" when two
+    threads compile source at once, which a fresh checkout (no .pyc yet) makes likely.
+    """
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("names")
     mp.chdir(root)
