@@ -113,7 +113,7 @@ def test_other_x_axis(api: ServerApi) -> None:
 
 def test_system_metrics_stream(api: ServerApi) -> None:
     df = api.run("analyst/curves/peaks").history(stream="events")
-    assert list(df["system/cpu"]) == [10.0, 20.0, 30.0]
+    assert list(df["system.cpu"]) == [10.0, 20.0, 30.0]
 
 
 def test_scan_history_pages_lazily_within_step_bounds(api: ServerApi, watch: Any) -> None:

@@ -450,9 +450,9 @@ def test_history_system_stream(tmp_path: Path) -> None:
     run = Api(root=tmp_path).run("fin1")
     for stream in ("events", "system"):
         rows = run.history(stream=stream, pandas=False)
-        assert [r["system/cpu"] for r in rows] == [10.0, 30.0]
-    assert run.history(stream="events", keys=["system/mem"], pandas=False) == [
-        {"_runtime": 2.0, "system/mem": 5.0}
+        assert [r["system.cpu"] for r in rows] == [10.0, 30.0]  # W&B's column names
+    assert run.history(stream="events", keys=["system.mem"], pandas=False) == [
+        {"_runtime": 2.0, "system.mem": 5.0}
     ]
     with pytest.raises(UsageError, match="stream"):
         run.history(stream="bogus")

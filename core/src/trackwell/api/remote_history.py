@@ -14,11 +14,9 @@ from typing import Any
 
 from trackwell.api import history as _history
 from trackwell.api.remote_http import ServerClient, decode_floats
+from trackwell.api.system_names import SYSTEM_STREAMS, api_rows, stored_keys, stored_name
 from trackwell.errors import UsageError
 from trackwell.transport import MSGPACK, run_path
-
-#: Streams of ``history(stream=...)`` that mean system metrics (W&B calls them "events").
-SYSTEM_STREAMS = ("events", "system")
 
 _RunKey = tuple[str, str, str]
 #: Rows per request when ``history(samples=None)`` reads every row: big pages, few round trips.
@@ -56,6 +54,10 @@ def history(
         samples = None  # a key holds strings or other non-numbers: every row, as rows
     if endpoint == "history" and samples is None:
         rows = list(_pages(client, key, _query_keys(wanted, x_axis), _FULL_READ_PAGE, None, None))
+    elif endpoint == "system":  # the server keeps stored names; the columns get W&B's
+        query = _query_keys(stored_keys(wanted), stored_name(x_axis))
+        params = {"keys": query, "samples": samples, "x_axis": stored_name(x_axis)}
+        rows = api_rows(decode_floats(client.get(run_path(*key, endpoint), params)["rows"]))
     else:
         params = {"keys": _query_keys(wanted, x_axis), "samples": samples, "x_axis": x_axis}
         rows = decode_floats(client.get(run_path(*key, endpoint), params)["rows"])

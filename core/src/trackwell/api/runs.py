@@ -21,6 +21,7 @@ from trackwell.api import history as _history
 from trackwell.api.base import SummaryView
 from trackwell.api.cache import LogCache
 from trackwell.api.replay import RunData
+from trackwell.api.system_names import SYSTEM_STREAMS, api_rows
 from trackwell.errors import UsageError
 from trackwell.rundir import parse_run_dir_name
 
@@ -31,8 +32,6 @@ _READ_ONLY = (
     "the local trackwell Api is read-only: it reads run logs that only their run may write. "
     "Change a live run through its Run object, or resume it with trackwell.init(id=..., resume='must')"
 )
-#: Streams of ``history(stream=...)`` that mean system metrics (W&B calls them "events").
-SYSTEM_STREAMS = ("events", "system")
 
 
 class Summary(SummaryView, Mapping[str, Any]):
@@ -203,7 +202,8 @@ class Run:
 
         With ``keys``, only rows that hold every key (and ``x_axis``), with just those
         columns. ``stream="events"`` (or ``"system"``) gives system-metrics samples,
-        whose default x-axis is ``_runtime`` since they have no ``_step``. Returns a
+        named as W&B names them (``system.cpu``), whose default x-axis is
+        ``_runtime`` since they have no ``_step``. Returns a
         pandas DataFrame, or a list of dicts with ``pandas=False``.
         """
         samples = _history.check_samples(samples)
@@ -239,7 +239,7 @@ class Run:
         if stream == "default":
             return self._data.history
         if stream in SYSTEM_STREAMS:
-            return self._data.system
+            return api_rows(self._data.system)
         raise UsageError(f"history(stream={stream!r}): use 'default', or 'events' for system metrics")
 
     def table(self, key: str, step: int | None = None) -> Table:
