@@ -47,7 +47,7 @@ def wait_until_on_server(run: trackwell.Run, rows: int, deadline: float) -> None
 
 def wait_for_system_metrics(run: trackwell.Run, rank: int, deadline: float) -> None:
     """Log until the server holds a system sample of this rank (a short phase can end before one)."""
-    api, prefix, i = trackwell.Api(), f"system/rank_{rank}/", 0
+    api, prefix, i = trackwell.Api(), f"system.rank_{rank}/", 0
     while time.monotonic() < deadline:
         run.log({"waiting": i, "rank": rank})
         run.flush()

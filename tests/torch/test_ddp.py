@@ -183,8 +183,8 @@ def test_a_shared_run_gets_one_merged_row_per_step_and_labelled_system_metrics(
     assert all(("loss" in r) == ("rank_1/loss" in r) == (r["_step"] < 5) for r in rows)
     system = run.history(stream="events", pandas=False, samples=None)
     keys = {k for row in system for k in row}
-    assert any(k.startswith("system/rank_0/") for k in keys), sorted(keys)
-    assert any(k.startswith("system/rank_1/") for k in keys), sorted(keys)
+    assert any(k.startswith("system.rank_0/") for k in keys), sorted(keys)
+    assert any(k.startswith("system.rank_1/") for k in keys), sorted(keys)
     files = {f.name for f in run.files()}
     assert "config.yaml" in files and "rank_1/config.yaml" in files  # the attached rank's files beside
 
