@@ -29,7 +29,7 @@ for i in range(n):
 caller = time.perf_counter() - t0
 run.finish()
 total = time.perf_counter() - t0
-files = sum(1 for _ in (run.dir / "files" / "media" / "images").iterdir())
+files = sum(1 for _ in (run._run_dir / "files" / "media" / "images").iterdir())
 print(json.dumps({"caller_s": caller, "total_s": total, "files": files}))
 """
 

@@ -124,10 +124,10 @@ def test_offline_log_stages_into_run_dir(offline_run: trackwell.Run, trackwell_d
         a.wait()
     offline_run.finish()
     records = [
-        r for r in runlog.read_log(next(offline_run.dir.glob("*.twlog"))).records if r.kind == "artifact"
+        r for r in runlog.read_log(next(offline_run._run_dir.glob("*.twlog"))).records if r.kind == "artifact"
     ]
     assert len(records) == 1 and records[0].body["aliases"] == ["best"]
-    staging = offline_run.dir / records[0].body["staging"]
+    staging = offline_run._run_dir / records[0].body["staging"]
     manifest = json.loads((staging / "manifest.json").read_text())
     assert sorted(manifest["entries"]) == ["f0.txt", "f1.txt", "f2.txt", "sub/deep.bin"]
     for e in manifest["entries"].values():

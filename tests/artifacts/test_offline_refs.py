@@ -44,7 +44,7 @@ def test_offline_then_sync(trackwell_online_dir: Path, trackwell_server: Any) ->
     art2.add_dir(data)
     run.log_artifact(art2)
     run.finish()
-    up = sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    up = sync_run(LocalRun(run._run_dir), Transport(trackwell_server.url, trackwell_server.admin_key))
     assert up.error is None and up.done
     api = trackwell.Api()
     entity = api.default_entity
@@ -55,7 +55,7 @@ def test_offline_then_sync(trackwell_online_dir: Path, trackwell_server: Any) ->
     assert Path(root, "a.txt").read_text() == "a"
     assert api.artifact(f"{entity}/wandb-registry-dataset/golden:latest").source_name == "offds:v0"
     # syncing again changes nothing
-    sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    sync_run(LocalRun(run._run_dir), Transport(trackwell_server.url, trackwell_server.admin_key))
     assert api.artifact_collection("dataset", f"{entity}/offl/offds").version_count == 2
     assert [a.version for a in api.artifacts("dataset", f"{entity}/offl/offds")] == ["v1", "v0"]
 

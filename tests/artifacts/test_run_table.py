@@ -59,7 +59,7 @@ def test_offline_table_artifact_arrives_at_sync(trackwell_online_dir: Path, trac
     table = _table(3)
     run.log({"preds": table})
     run.finish()
-    up = sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    up = sync_run(LocalRun(run._run_dir), Transport(trackwell_server.url, trackwell_server.admin_key))
     assert up.error is None and up.done
     api = trackwell.Api()
     art = api.artifact(f"{api.default_entity}/runtables-off/run-{run.id}-preds:latest")

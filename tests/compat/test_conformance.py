@@ -49,12 +49,7 @@ NEEDS_A_SERVER = {
     "table_artifact": "reading a table back through its artifact needs a server, as in W&B",
 }
 # Missing features: (mode or None for both) -> reason.
-MISSING: dict[str, dict[str | None, str]] = {
-    "run_dir_files": {
-        None: "files written into run.dir are not uploaded: run.dir is the run directory, "
-        "not the folder of run files (W&B: run.dir is the files folder, saved at the end)"
-    },
-}
+MISSING: dict[str, dict[str | None, str]] = {}
 
 
 def _cases(mode: str) -> list[Any]:

@@ -75,7 +75,7 @@ def test_plotly_figure_under_one_key(trackwell_dir: Path) -> None:
     for key in ("chart", "wrapped"):
         [record] = [row[key] for row in api_run.scan_history(keys=[key])]
         assert record["_type"] == "plotly-file"
-        figure = json.loads((Path(run.dir) / "files" / record["path"]).read_text())
+        figure = json.loads((Path(run._run_dir) / "files" / record["path"]).read_text())
         assert figure["data"][0]["y"] == [4, 1, 2]
 
 
@@ -172,7 +172,7 @@ def test_image_of_a_numeric_object_array(trackwell_dir: Path) -> None:
     assert (image["width"], image["height"]) == (4, 4)
     from PIL import Image as PILImage
 
-    back = np.asarray(PILImage.open(Path(run.dir) / "files" / image["path"]))
+    back = np.asarray(PILImage.open(Path(run._run_dir) / "files" / image["path"]))
     np.testing.assert_array_equal(back, values.astype(np.uint8))
     with pytest.raises(TypeError, match="numbers"):
         wandb.Image(np.array([["a", "b"]], dtype=object))
@@ -184,7 +184,7 @@ OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
 def logged_object3d(trackwell_dir: Path, run: Any, key: str) -> Any:
     [record] = [row[key] for row in local_run(trackwell_dir, run).scan_history(keys=[key])]
     assert record["_type"] == "object3D-file"
-    files = Path(run.dir) / "files"
+    files = Path(run._run_dir) / "files"
     return record, wandb.Object3D.from_record(record, lambda p: (files / p).read_bytes())
 
 
@@ -268,7 +268,7 @@ def test_molecule_from_a_file_path_and_a_file_object(trackwell_dir: Path, tmp_pa
     with open(sdf, "rb") as fh:
         wandb.log({"ligand": wandb.Molecule(fh, file_type="sdf")})
     run.finish()
-    files = Path(run.dir) / "files"
+    files = Path(run._run_dir) / "files"
     api_run = local_run(trackwell_dir, run)
     for key, source, fmt in (("protein", pdb, "pdb"), ("ligand", sdf, "sdf")):
         [record] = [row[key] for row in api_run.scan_history(keys=[key])]
@@ -302,7 +302,7 @@ def test_molecule_from_smiles_with_rdkit(trackwell_dir: Path) -> None:
     run.finish()
     [record] = [row["acetaminophen"] for row in local_run(trackwell_dir, run).scan_history()]
     assert record["_type"] == "molecule-file" and record["path"].endswith(".pdb")
-    assert b"HETATM" in (Path(run.dir) / "files" / record["path"]).read_bytes()
+    assert b"HETATM" in (Path(run._run_dir) / "files" / record["path"]).read_bytes()
 
 
 def test_joined_table_in_an_artifact(trackwell_online_dir: Path) -> None:

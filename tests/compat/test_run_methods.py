@@ -137,7 +137,7 @@ def test_log_pyplot_module_logs_the_current_figure_as_an_image(trackwell_dir: Pa
     chart = row["chart"]
     assert chart["_type"] == "image-file"
     assert (chart["width"], chart["height"]) == (200, 150)
-    assert (run.dir / "files" / chart["path"]).stat().st_size == chart["size"]
+    assert (run._run_dir / "files" / chart["path"]).stat().st_size == chart["size"]
 
 
 # -- a run handed to a child process ------------------------------------------------------------

@@ -17,13 +17,13 @@ from trackwell.runlog import read_log
 
 
 def config_records(run: Run) -> list[dict[str, Any]]:
-    (log,) = Path(run.dir).glob("run-*.twlog")
+    (log,) = Path(run._run_dir).glob("run-*.twlog")
     return [r.body for r in read_log(log).records if r.kind == "config"]
 
 
 def config_yaml(run: Run) -> dict[str, Any]:
     """config.yaml as W&B tools read it: ``key: {desc, value}`` plus a version marker."""
-    doc = yaml.safe_load((Path(run.dir) / "files" / "config.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load((Path(run._run_dir) / "files" / "config.yaml").read_text(encoding="utf-8"))
     return {k: v["value"] for k, v in doc.items() if isinstance(v, dict)}
 
 
@@ -275,7 +275,7 @@ def test_config_yaml_is_written_in_the_run_files_dir(finish_runs: None, trackwel
     run.config.update({"epochs": 3})
     run.finish()
 
-    path = Path(run.dir) / "files" / "config.yaml"
+    path = Path(run._run_dir) / "files" / "config.yaml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert doc["lr"] == {"desc": None, "value": 0.1}
     assert config_yaml(run) == {"lr": 0.1, "arch": {"depth": 4, "act": "relu"}, "epochs": 3}
@@ -295,7 +295,7 @@ def test_config_yaml_is_current_after_flush(offline_run: Run) -> None:
 def test_config_yaml_feeds_a_new_run(finish_runs: None, trackwell_dir: Path) -> None:
     first = trackwell.init(config={"lr": 0.1, "bs": 16})
     first.finish()
-    second = trackwell.init(config=Path(first.dir) / "files" / "config.yaml")
+    second = trackwell.init(config=Path(first._run_dir) / "files" / "config.yaml")
     assert second.config.as_dict() == {"lr": 0.1, "bs": 16}
 
 

@@ -44,7 +44,7 @@ class Recorder:
 
 
 def _history(run: Run) -> list[dict[str, Any]]:
-    log = rundir.find_log(Path(run.dir))
+    log = rundir.find_log(Path(run._run_dir))
     assert log is not None
     return [r.body for r in read_log(log).records if r.kind == Kind.HISTORY]
 
@@ -93,7 +93,7 @@ def test_hook_on_run_finish(register_plugin: Callable[..., str]) -> None:
     finishes = [c for c in recorder.calls if c[0] == "on_run_finish"]
     assert finishes == [("on_run_finish", "trackwell-writer", (1, "failed"))]
     # rows logged from the hook still reach the log, before the exit record
-    log = rundir.find_log(Path(run.dir))
+    log = rundir.find_log(Path(run._run_dir))
     assert log is not None
     kinds = [r.kind for r in read_log(log).records]
     assert kinds[-1] == Kind.EXIT

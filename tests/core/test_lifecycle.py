@@ -74,7 +74,7 @@ def test_init_returns_a_live_run_with_its_identity(clean: Path) -> None:
     assert run.offline
 
     run.finish()
-    (info, *_) = kinds(run.dir, "run")
+    (info, *_) = kinds(run._run_dir, "run")
     assert info["id"] == run.id
     assert info["name"] == "first"
     assert info["project"] == "proj"
@@ -101,14 +101,14 @@ def test_finish_writes_the_exit_record_and_side_files(clean: Path) -> None:
     run.finish()
 
     assert run.state == "finished"
-    records = log_records(run.dir)
+    records = log_records(run._run_dir)
     assert records[0].kind == "run"
     assert records[-1].kind == "exit"
     assert records[-1].body["state"] == "finished"
     assert records[-1].body["exit_code"] == 0
     assert records[-1].body["runtime"] >= 0
     assert [r.seq for r in records] == list(range(len(records)))
-    files = Path(run.dir) / "files"
+    files = Path(run._run_dir) / "files"
     assert {"config.yaml", "summary.json"} <= {p.name for p in files.iterdir()}
 
 
@@ -119,9 +119,9 @@ def test_a_short_run_still_records_its_metadata(clean: Path) -> None:
     run.log({"a": 1})
     run.finish()
 
-    on_disk = json.loads((Path(run.dir) / "files" / "metadata.json").read_text())
+    on_disk = json.loads((Path(run._run_dir) / "files" / "metadata.json").read_text())
     assert on_disk["python"] == ".".join(map(str, sys.version_info[:3]))
-    (meta,) = kinds(run.dir, "meta")
+    (meta,) = kinds(run._run_dir, "meta")
     assert meta["python"] == ".".join(map(str, sys.version_info[:3]))
     assert meta["pid"] == os.getpid()
     assert trackwell.Api(root=clean).run(f"meta/{run.id}").metadata["python"] == meta["python"]
@@ -136,15 +136,15 @@ def test_finish_is_idempotent(clean: Path) -> None:
     trackwell.finish()  # no current run: nothing to do
 
     assert run.state == "finished"
-    assert len(kinds(run.dir, "exit")) == 1
-    assert len(kinds(run.dir, "final_summary")) == 1
+    assert len(kinds(run._run_dir, "exit")) == 1
+    assert len(kinds(run._run_dir, "final_summary")) == 1
 
 
 def test_finish_with_exit_code_marks_the_run_failed(clean: Path) -> None:
     run = trackwell.init()
     trackwell.finish(exit_code=3)
     assert run.state == "failed"
-    (exit_body,) = kinds(run.dir, "exit")
+    (exit_body,) = kinds(run._run_dir, "exit")
     assert (exit_body["state"], exit_body["exit_code"]) == ("failed", 3)
 
 
@@ -154,7 +154,7 @@ def test_context_manager_finishes_the_run(clean: Path) -> None:
         assert trackwell.run is run
     assert run.state == "finished"
     assert trackwell.run is None
-    (exit_body,) = kinds(run.dir, "exit")
+    (exit_body,) = kinds(run._run_dir, "exit")
     assert (exit_body["state"], exit_body["exit_code"]) == ("finished", 0)
 
 
@@ -164,9 +164,9 @@ def test_context_manager_marks_a_failed_run_and_reraises(clean: Path) -> None:
         raise ValueError("boom")
 
     assert run.state == "failed"
-    (exit_body,) = kinds(run.dir, "exit")
+    (exit_body,) = kinds(run._run_dir, "exit")
     assert (exit_body["state"], exit_body["exit_code"]) == ("failed", 1)
-    assert steps(run.dir) == [0]  # what was logged before the error is kept
+    assert steps(run._run_dir) == [0]  # what was logged before the error is kept
     assert trackwell.run is None
 
 
@@ -175,7 +175,7 @@ def test_context_manager_marks_an_interrupted_run_killed(clean: Path) -> None:
         raise KeyboardInterrupt
 
     assert run.state == "killed"
-    (exit_body,) = kinds(run.dir, "exit")
+    (exit_body,) = kinds(run._run_dir, "exit")
     assert exit_body["state"] == "killed"
     assert exit_body["exit_code"] != 0
 
@@ -202,7 +202,7 @@ def test_module_level_names_follow_the_current_run(clean: Path) -> None:
     trackwell.finish()
 
     assert run.state == "finished"
-    assert len(kinds(run.dir, "alert")) == 1
+    assert len(kinds(run._run_dir, "alert")) == 1
 
 
 def test_module_level_names_reset_after_finish(clean: Path) -> None:
@@ -252,9 +252,9 @@ def test_reinit_finish_previous(clean: Path, reinit: Any) -> None:
 
     assert second is not first
     assert first.state == "finished"
-    assert kinds(first.dir, "exit")[0]["state"] == "finished"
+    assert kinds(first._run_dir, "exit")[0]["state"] == "finished"
     assert trackwell.run is second
-    assert second.dir != first.dir
+    assert second._run_dir != first._run_dir
 
 
 def test_reinit_create_new_gives_two_live_runs(clean: Path) -> None:
@@ -273,8 +273,8 @@ def test_reinit_create_new_gives_two_live_runs(clean: Path) -> None:
     assert second.state == "running"
     second.finish()
     assert trackwell.run is None
-    assert [r["who"] for r in kinds(first.dir, "history")] == [1]
-    assert [r["who"] for r in kinds(second.dir, "history")] == [2, 2]
+    assert [r["who"] for r in kinds(first._run_dir, "history")] == [1]
+    assert [r["who"] for r in kinds(second._run_dir, "history")] == [2, 2]
 
 
 def test_bad_reinit_value(clean: Path) -> None:
@@ -329,7 +329,7 @@ def test_bad_mode(clean: Path) -> None:
 def test_dryrun_mode_is_offline(clean: Path) -> None:
     run = trackwell.init(mode="dryrun")
     assert run.settings.mode == "offline"
-    assert Path(run.dir).name.startswith("offline-run-")
+    assert Path(run._run_dir).name.startswith("offline-run-")
 
 
 def test_online_mode_falls_back_to_offline_with_one_warning(tmp_path: Path) -> None:
@@ -349,7 +349,7 @@ def test_online_mode_falls_back_to_offline_with_one_warning(tmp_path: Path) -> N
         print(len(online))
         print(online[0].filename)
         print(all(r.settings.mode == "offline" for r in runs))
-        print(all(r.dir.name.startswith("offline-run-") and r.dir.is_dir() for r in runs))
+        print(all(r._run_dir.name.startswith("offline-run-") and r._run_dir.is_dir() for r in runs))
         """
     )
     (tmp_path / "script.py").write_text(script)
@@ -426,7 +426,7 @@ def test_list_settings_from_the_environment(clean: Path, monkeypatch: pytest.Mon
     run = trackwell.init()
     assert run.tags == ("a", "b", "c")
     run.finish()
-    assert kinds(run.dir, "run")[0]["tags"] == ["a", "b", "c"]
+    assert kinds(run._run_dir, "run")[0]["tags"] == ["a", "b", "c"]
 
 
 def test_trackwell_env_beats_wandb_env_for_mode(clean: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -434,7 +434,7 @@ def test_trackwell_env_beats_wandb_env_for_mode(clean: Path, monkeypatch: pytest
     monkeypatch.setenv("TRACKWELL_MODE", "offline")
     run = trackwell.init()
     assert not run.disabled
-    assert Path(run.dir).is_dir()
+    assert Path(run._run_dir).is_dir()
 
 
 def test_workspace_file_beats_user_file_for_mode(clean: Path) -> None:
@@ -450,18 +450,18 @@ def test_wandb_dir_and_trackwell_dir_pick_the_root(clean: Path, monkeypatch: pyt
     tw_root = clean / "tw-root"
     monkeypatch.setenv("WANDB_DIR", str(wandb_root))
     run = trackwell.init()
-    assert Path(run.dir).parent == wandb_root / "trackwell"
+    assert Path(run._run_dir).parent == wandb_root / "trackwell"
     run.finish()
 
     monkeypatch.setenv("TRACKWELL_DIR", str(tw_root))
     write_settings(tw_root / "trackwell" / "settings", project="from-root-workspace")
     run = trackwell.init()
-    assert Path(run.dir).parent == tw_root / "trackwell"
+    assert Path(run._run_dir).parent == tw_root / "trackwell"
     assert run.project == "from-root-workspace"  # the workspace file lives under the root
     run.finish()
 
     run = trackwell.init(dir=clean / "arg-root")
-    assert Path(run.dir).parent == clean / "arg-root" / "trackwell"
+    assert Path(run._run_dir).parent == clean / "arg-root" / "trackwell"
 
 
 def test_bad_setting_values_fail_at_init(clean: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -517,7 +517,7 @@ def test_run_dir_is_named_for_offline_sync(clean: Path) -> None:
     run = trackwell.init(id="abc123")
     after = time.time()
 
-    path = Path(run.dir)
+    path = Path(run._run_dir)
     assert path.parent == clean / "trackwell"
     m = re.fullmatch(r"offline-run-(\d{8}_\d{6})-abc123", path.name)
     assert m, path.name
@@ -531,21 +531,21 @@ def test_latest_run_points_to_the_newest_run(clean: Path) -> None:
     latest = clean / "trackwell" / "latest-run"
     first = trackwell.init()
     assert latest.is_symlink()
-    assert latest.resolve() == Path(first.dir).resolve()
+    assert latest.resolve() == Path(first._run_dir).resolve()
     first.finish()
 
     second = trackwell.init()
-    assert latest.resolve() == Path(second.dir).resolve()
+    assert latest.resolve() == Path(second._run_dir).resolve()
     assert not os.path.isabs(os.readlink(latest))  # relative: the folder can be moved
     second.finish()
-    assert latest.resolve() == Path(second.dir).resolve()
+    assert latest.resolve() == Path(second._run_dir).resolve()
 
 
 # -- run.save -----------------------------------------------------------------------------------------
 
 
 def saved(run: Run) -> Path:
-    return Path(run.dir) / "files"
+    return Path(run._run_dir) / "files"
 
 
 def test_save_now_copies_once(offline_run: Run, trackwell_dir: Path) -> None:
@@ -559,7 +559,7 @@ def test_save_now_copies_once(offline_run: Run, trackwell_dir: Path) -> None:
     bump_mtime(src)
     offline_run.finish()
     assert (saved(offline_run) / "model.ckpt").read_text() == "v1"
-    assert {"paths": ["model.ckpt"], "policy": "now"} in kinds(offline_run.dir, "files")
+    assert {"paths": ["model.ckpt"], "policy": "now"} in kinds(offline_run._run_dir, "files")
 
 
 def bump_mtime(path: Path) -> None:
@@ -597,7 +597,7 @@ def test_save_end_copies_at_finish(offline_run: Run, trackwell_dir: Path) -> Non
     src.write_text("final")
     offline_run.finish()
     assert (saved(offline_run) / "final.txt").read_text() == "final"
-    assert {"paths": ["final.txt"], "policy": "end"} in kinds(offline_run.dir, "files")
+    assert {"paths": ["final.txt"], "policy": "end"} in kinds(offline_run._run_dir, "files")
 
 
 def test_save_glob_keeps_relative_layout(offline_run: Run, trackwell_dir: Path) -> None:
@@ -626,7 +626,7 @@ def test_save_cannot_escape_the_run_dir(clean: Path, monkeypatch: pytest.MonkeyP
     (clean / "secret.txt").write_text("outside")
     monkeypatch.chdir(work)
     run = trackwell.init()
-    run_dir = Path(run.dir)
+    run_dir = Path(run._run_dir)
     before = {p for p in clean.rglob("*") if not p.is_relative_to(run_dir)}
 
     run.save("../secret.txt", policy="now")
@@ -696,7 +696,7 @@ def test_alert_is_recorded_and_delivered(sink: SinkPlugin) -> None:
     )
 
     run.finish()
-    (body,) = kinds(run.dir, "alert")
+    (body,) = kinds(run._run_dir, "alert")
     assert body["title"] == "Loss diverged"
     assert body["text"] == "loss is NaN at step 10"
     assert body["level"] == "ERROR"
@@ -709,7 +709,7 @@ def test_alert_levels_accept_strings(sink: SinkPlugin) -> None:
     run.alert("b", "x", wait_duration=0)
     run.finish()
     assert [a.level for _, a in sink.delivered] == [AlertLevel.WARN, AlertLevel.INFO]
-    assert [b["level"] for b in kinds(run.dir, "alert")] == ["WARN", "INFO"]
+    assert [b["level"] for b in kinds(run._run_dir, "alert")] == ["WARN", "INFO"]
 
 
 def test_alerts_with_the_same_title_are_throttled(sink: SinkPlugin) -> None:
@@ -723,7 +723,7 @@ def test_alerts_with_the_same_title_are_throttled(sink: SinkPlugin) -> None:
     run.finish()
 
     assert [a.text for _, a in sink.delivered] == ["1", "3", "5", "6"]
-    assert [b["text"] for b in kinds(run.dir, "alert")] == ["1", "3", "5", "6"]
+    assert [b["text"] for b in kinds(run._run_dir, "alert")] == ["1", "3", "5", "6"]
 
 
 @pytest.mark.parametrize(
@@ -739,7 +739,7 @@ def test_bad_alert_arguments_raise(offline_run: Run, kwargs: dict[str, Any]) -> 
     with pytest.raises(UsageError):
         offline_run.alert("t", "x", **kwargs)
     offline_run.finish()
-    assert kinds(offline_run.dir, "alert") == []
+    assert kinds(offline_run._run_dir, "alert") == []
 
 
 def test_alert_needs_title_and_text(offline_run: Run) -> None:
@@ -775,8 +775,8 @@ def test_a_failing_sink_does_not_stop_the_run(clean: Path) -> None:
     finally:
         pm.unregister(broken)
     assert run.state == "finished"
-    assert len(kinds(run.dir, "alert")) == 1
-    assert steps(run.dir) == [0]
+    assert len(kinds(run._run_dir, "alert")) == 1
+    assert steps(run._run_dir) == [0]
 
 
 # -- resume ---------------------------------------------------------------------------------------
@@ -797,7 +797,7 @@ def test_resume_continues_steps_config_and_log(clean: Path, resume: Any) -> None
     second = trackwell.init(id="resumeme", resume=resume)
 
     assert second.resumed
-    assert Path(second.dir) == Path(first.dir)
+    assert Path(second._run_dir) == Path(first._run_dir)
     assert second.step == 3
     assert second.config.lr == 0.1
     assert second.project == "res"
@@ -809,10 +809,10 @@ def test_resume_continues_steps_config_and_log(clean: Path, resume: Any) -> None
     assert second.summary["loss"] == {"min": 0.5}  # aggregates carry over
     second.finish()
 
-    assert len(list(Path(first.dir).glob("run-*.twlog"))) == 1
-    assert steps(first.dir) == [0, 1, 2, 3, 4]
-    assert len(kinds(first.dir, "run")) == 2
-    assert [e["state"] for e in kinds(first.dir, "exit")] == ["finished", "finished"]
+    assert len(list(Path(first._run_dir).glob("run-*.twlog"))) == 1
+    assert steps(first._run_dir) == [0, 1, 2, 3, 4]
+    assert len(kinds(first._run_dir, "run")) == 2
+    assert [e["state"] for e in kinds(first._run_dir, "exit")] == ["finished", "finished"]
     api_run = trackwell.Api(root=clean).run(f"res/{first.id}")
     assert api_run.state == "finished"
     assert [r["loss"] for r in api_run.scan_history()] == [0.9, 0.5, 0.7, 0.8, 0.6]
@@ -871,7 +871,7 @@ def test_finish_prints_history_sparklines_and_summary(
     summary_block = err.split("Run summary", 1)[1]
     assert "best" in summary_block and "0.99" in summary_block
     assert "printed-run" in err
-    assert str(run.dir) in err
+    assert str(run._run_dir) in err
 
 
 def test_silent_prints_nothing(
@@ -907,7 +907,7 @@ def test_quiet_finish_prints_only_the_outcome(
 
 def test_a_file_that_cannot_be_saved_costs_no_rows(clean: Path) -> None:
     run = trackwell.init()
-    blocker = Path(run.dir) / "files" / "sub"
+    blocker = Path(run._run_dir) / "files" / "sub"
     blocker.write_text("a file where save() needs a folder")
     (clean / "sub").mkdir()
     (clean / "sub" / "model.txt").write_text("weights")
@@ -915,7 +915,7 @@ def test_a_file_that_cannot_be_saved_costs_no_rows(clean: Path) -> None:
     run.save("sub/model.txt", policy="now")  # copying into files/sub/ fails: sub is a file
     run.log({"after": 2})
     run.finish()
-    assert steps(run.dir) == [0, 1]
+    assert steps(run._run_dir) == [0, 1]
     assert run.state == "finished"
 
 
@@ -926,6 +926,6 @@ def test_reusing_an_id_without_resume_never_appends_to_the_other_runs_log(clean:
     second = trackwell.init(id="same-id")
     second.log({"x": 2})
     second.finish()
-    assert Path(first.dir) != Path(second.dir)
-    assert steps(first.dir) == [0]
-    assert steps(second.dir) == [0]
+    assert Path(first._run_dir) != Path(second._run_dir)
+    assert steps(first._run_dir) == [0]
+    assert steps(second._run_dir) == [0]

@@ -18,7 +18,7 @@ from trackwell.runlog import Record, read_log
 
 def log_records(run: Run) -> list[Record]:
     """Every record of the run's log, as a reader sees it."""
-    (log,) = Path(run.dir).glob("run-*.twlog")
+    (log,) = Path(run._run_dir).glob("run-*.twlog")
     result = read_log(log)
     assert result.torn_bytes == 0
     return result.records

@@ -36,13 +36,13 @@ def fresh_manager(plugin_env: None) -> Iterator[None]:
 
 
 def _history(run: Run) -> list[dict[str, Any]]:
-    log = rundir.find_log(Path(run.dir))
+    log = rundir.find_log(Path(run._run_dir))
     assert log is not None
     return [r.body for r in read_log(log).records if r.kind == Kind.HISTORY]
 
 
 def _exit_state(run: Run) -> str:
-    log = rundir.find_log(Path(run.dir))
+    log = rundir.find_log(Path(run._run_dir))
     assert log is not None
     exits = [r.body for r in read_log(log).records if r.kind == Kind.EXIT]
     return str(exits[-1]["state"])

@@ -16,7 +16,7 @@ from trackwell.runlog import Record, read_log
 
 
 def log_records(run: Run) -> list[Record]:
-    (log,) = Path(run.dir).glob("run-*.twlog")
+    (log,) = Path(run._run_dir).glob("run-*.twlog")
     return read_log(log).records
 
 
@@ -96,7 +96,7 @@ def test_delete_a_summary_key(offline_run: Run) -> None:
     with pytest.raises(KeyError):
         del offline_run.summary["never-there"]
     offline_run.finish()
-    assert "a" not in json.loads((Path(offline_run.dir) / "files" / "summary.json").read_text())
+    assert "a" not in json.loads((Path(offline_run._run_dir) / "files" / "summary.json").read_text())
 
 
 def test_nested_summary_values(offline_run: Run) -> None:
@@ -106,7 +106,7 @@ def test_nested_summary_values(offline_run: Run) -> None:
     offline_run.summary["eval"] = {"f1": 0.8, "per_class": {"cat": 0.9, "dog": 0.7}}
     offline_run.finish()
     assert offline_run.summary["eval"]["per_class"]["dog"] == 0.7
-    on_disk = json.loads((Path(offline_run.dir) / "files" / "summary.json").read_text())
+    on_disk = json.loads((Path(offline_run._run_dir) / "files" / "summary.json").read_text())
     assert on_disk["eval"] == {"f1": 0.8, "per_class": {"cat": 0.9, "dog": 0.7}}
     assert on_disk["val"] == {"loss": 0.4, "acc": {"top1": 0.6}}
 
@@ -344,7 +344,7 @@ def test_summary_json_and_final_summary_match_run_summary(offline_run: Run) -> N
     offline_run.finish()
 
     summary = dict(offline_run.summary)
-    on_disk = json.loads((Path(offline_run.dir) / "files" / "summary.json").read_text(encoding="utf-8"))
+    on_disk = json.loads((Path(offline_run._run_dir) / "files" / "summary.json").read_text(encoding="utf-8"))
     records = log_records(offline_run)
     (final,) = [r.body for r in records if r.kind == "final_summary"]
 
@@ -373,7 +373,7 @@ def test_public_api_summary_matches_run_summary(offline_run: Run, trackwell_dir:
 def test_summary_of_a_run_with_no_rows(offline_run: Run) -> None:
     offline_run.finish()
     assert user_keys(offline_run.summary) == {}
-    assert json.loads((Path(offline_run.dir) / "files" / "summary.json").read_text()) == dict(
+    assert json.loads((Path(offline_run._run_dir) / "files" / "summary.json").read_text()) == dict(
         offline_run.summary
     )
 
@@ -387,7 +387,7 @@ def test_huge_int_summary_is_the_same_for_the_run_and_its_readers(
     offline_run.finish()
 
     (final,) = [r.body for r in log_records(offline_run) if r.kind == "final_summary"]
-    on_disk = json.loads((Path(offline_run.dir) / "files" / "summary.json").read_text(encoding="utf-8"))
+    on_disk = json.loads((Path(offline_run._run_dir) / "files" / "summary.json").read_text(encoding="utf-8"))
     api_value = trackwell.Api(root=trackwell_dir).run(offline_run.id).summary["big"]
     assert final["big"] == pytest.approx(2**70 + 12345)
     assert offline_run.summary["big"] == final["big"] == on_disk["big"] == api_value

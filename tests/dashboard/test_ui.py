@@ -114,4 +114,4 @@ def test_ui_shows_new_rows_of_a_live_run(ui: Any, trackwell_dir: Path) -> None:
                 run.log({"loss": float(step)})
     finally:
         run.finish()
-    assert not (run.dir / "sync.json").exists()
+    assert not (run._run_dir / "sync.json").exists()

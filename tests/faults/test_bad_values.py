@@ -39,7 +39,7 @@ def default_limits() -> Iterator[None]:
 
 def records(run: Run) -> list[Record]:
     assert run.flush(timeout=30)
-    (log,) = Path(run.dir).glob("run-*.twlog")
+    (log,) = Path(run._run_dir).glob("run-*.twlog")
     result = read_log(log)
     assert result.torn_bytes == 0
     return result.records

@@ -59,7 +59,7 @@ def test_rows_logged_while_the_disk_is_full_are_written_when_space_returns(
     filler.unlink()
     run.finish()
     assert "writable again" in capfd.readouterr().err
-    log = rundir.find_log(run.dir)
+    log = rundir.find_log(run._run_dir)
     assert log is not None
     result = read_log(log)
     assert result.torn_bytes == 0
@@ -98,7 +98,7 @@ def test_rows_held_while_the_disk_is_full_are_bounded_and_the_drop_is_counted(
     assert "writable again" in err and "were dropped while the disk was full" in err
     count = int(err.split("writable again; ")[1].split(" records")[0].replace(",", ""))
 
-    log = rundir.find_log(run.dir)
+    log = rundir.find_log(run._run_dir)
     assert log is not None
     result = read_log(log)
     assert result.torn_bytes == 0

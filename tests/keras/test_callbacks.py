@@ -192,7 +192,7 @@ def test_offline_checkpoints_sync_to_the_server(trackwell_online_dir: Path, trac
     run = trackwell.init(project="k-art", mode="offline")
     _fit(_model(), [WandbModelCheckpoint(str(trackwell_online_dir / "m.keras"))], epochs=1)
     run.finish()
-    up = sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    up = sync_run(LocalRun(run._run_dir), Transport(trackwell_server.url, trackwell_server.admin_key))
     assert up.error is None and up.done
     versions = _model_versions(f"run_{run.id}_model")
     assert sorted(versions["v0"].aliases) == ["epoch_0", "latest"]
@@ -204,7 +204,7 @@ def test_legacy_wandb_callback_logs_epochs_weights_and_the_best_model(trackwell_
         callback = WandbCallback(log_weights=True, log_evaluation=True)
     model = _model()
     _fit(model, [callback], epochs=2)
-    assert (run.dir / "checkpoints" / "model-best.keras").is_file()
+    assert (run._run_dir / "checkpoints" / "model-best.keras").is_file()
     run.finish()
     read = _only_run(trackwell_dir)
     rows = _rows(read)

@@ -116,7 +116,7 @@ def test_offline_log_model_syncs_to_the_server(trackwell_online_dir: Path, track
     run = logger.experiment
     assert run.offline
     trackwell.finish()
-    up = sync_run(LocalRun(run.dir), Transport(trackwell_server.url, trackwell_server.admin_key))
+    up = sync_run(LocalRun(run._run_dir), Transport(trackwell_server.url, trackwell_server.admin_key))
     assert up.error is None and up.done
     versions = _versions("lit-off", "tiny")
     assert sorted(versions) == ["v0"] and sorted(versions["v0"].aliases) == ["best", "latest"]

@@ -36,7 +36,8 @@ def test_offline_log_and_read_back(offline_run: trackwell.Run, tmp_path: Path) -
     run.log({"nested": {"again": trackwell.Image(a)}, "loss": 0.5})
     run.finish()
     files = sorted(
-        p.relative_to(run.dir / "files").as_posix() for p in (run.dir / "files/media").rglob("*.png")
+        p.relative_to(run._run_dir / "files").as_posix()
+        for p in (run._run_dir / "files/media").rglob("*.png")
     )
     assert len(files) == 2  # the same image logged three times is one file
     api = trackwell.Api(root=str(tmp_path))
@@ -119,7 +120,7 @@ def test_offline_then_sync_uploads_media(trackwell_online_dir: Path, monkeypatch
     run.log({"img": trackwell.Image(a), "x": 1.0})
     run.finish()
     _register_all()
-    result = CliRunner().invoke(cli, ["sync", str(run.dir)], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["sync", str(run._run_dir)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     # sync uploads under the key owner's entity (offline, run.entity is only a local guess)
     remote = trackwell.Api().run(f"{trackwell.Api().default_entity}/test/{run.id}")
@@ -168,7 +169,7 @@ def test_plugin_media_types_and_converters(register_plugin: Callable[..., str], 
         from trackwell.media import media_type
 
         cls = media_type("molecule-file")
-        back = cls.from_record(row["mol"], lambda p: (run.dir / "files" / p).read_bytes())
+        back = cls.from_record(row["mol"], lambda p: (run._run_dir / "files" / p).read_bytes())
         assert isinstance(back, Molecule) and back.smiles == "CCO"
     finally:
         reset_plugins()

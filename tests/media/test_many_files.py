@@ -23,8 +23,8 @@ def test_1500_images_all_reach_the_server(online_run: trackwell.Run) -> None:
         online_run.log({"img": trackwell.Image(pixels[i])})
     online_run.finish()
     local = sorted(
-        p.relative_to(online_run.dir / "files").as_posix()
-        for p in (online_run.dir / "files/media/images").iterdir()
+        p.relative_to(online_run._run_dir / "files").as_posix()
+        for p in (online_run._run_dir / "files/media/images").iterdir()
     )
     assert len(local) == n  # random pixels: no two images share a file
     remote = trackwell.Api().run(f"{online_run.entity}/test/{online_run.id}")
@@ -42,8 +42,8 @@ def test_the_periodic_files_round_leaves_media_to_the_files_records(offline_run:
     for i in range(BATCH_FILES + 5):
         run.log({"img": trackwell.Image(np.array([[i % 256, i // 256]], np.uint8))})  # all different
     run.finish()
-    (log,) = run.dir.glob(f"*{LOG_SUFFIX}")
-    up = Uploader(run.dir, log, Transport("http://127.0.0.1:9"), markers=False)  # never connects
+    (log,) = run._run_dir.glob(f"*{LOG_SUFFIX}")
+    up = Uploader(run._run_dir, log, Transport("http://127.0.0.1:9"), markers=False)  # never connects
     try:
         every = {rel for rel, _, _ in up.changed_files()}
         periodic = {rel for rel, _, _ in up.changed_files(media=False)}

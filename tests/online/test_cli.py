@@ -116,7 +116,7 @@ def test_the_environment_overrides_the_saved_login(
 
 def test_sync_uploads_an_offline_run_exactly_once(server_env: Account, proxy: FaultProxy) -> None:
     run = offline_run(300)
-    code, out = invoke("sync", str(run.dir))
+    code, out = invoke("sync", str(run._run_dir))
     assert code == 0, out
     assert "new record(s)" in out
     info = server_env.run(run.id)
@@ -126,11 +126,11 @@ def test_sync_uploads_an_offline_run_exactly_once(server_env: Account, proxy: Fa
     assert "summary.json" in server_env.files(run.id)
     held = server_env.records_held(run.id)
     uploads = len(proxy.log)
-    code, out = invoke("sync", str(run.dir))
+    code, out = invoke("sync", str(run._run_dir))
     assert code == 0
     assert "Nothing to sync" in out
     assert len(proxy.log) == uploads  # the marker answered: not even a request
-    code, out = invoke("sync", "--include-synced", str(run.dir))
+    code, out = invoke("sync", "--include-synced", str(run._run_dir))
     assert code == 0
     assert "no new records" in out
     assert server_env.steps(run.id) == list(range(300))
@@ -147,7 +147,7 @@ def test_sync_without_dirs_takes_unfinished_online_runs_and_offline_ones_only_wh
     assert "1 offline run(s)" in out and "trackwell sync --include-offline" in out
     code, out = invoke("sync", "--dry-run", "--include-offline")
     assert code == 0
-    assert str(off.dir) in out
+    assert str(off._run_dir) in out
     assert not server_env.has_run(off.id)
     code, out = invoke("sync", "--sync-all")
     assert code == 0, out
@@ -164,20 +164,20 @@ def test_sync_finishes_an_online_run_whose_upload_was_cut_short(
     for i in range(50):
         run.log({"i": i})
     run.finish()
-    assert read_marker(run.dir).get("complete") is not True
+    assert read_marker(run._run_dir).get("complete") is not True
     server.start()  # the same port, the same data
     code, out = invoke("sync")
     assert code == 0, out
     assert account.steps(run.id) == list(range(50))
     assert account.run(run.id)["state"] == "finished"
-    assert json.loads((run.dir / "sync.json").read_text())["complete"] is True
+    assert json.loads((run._run_dir / "sync.json").read_text())["complete"] is True
 
 
 def test_sync_into_another_entity_and_project(server_env: Account, trackwell_server: Any) -> None:
     team = f"{server_env.name}-team"
     trackwell_server.create_team(team, [server_env.name])
     run = offline_run(3)
-    code, out = invoke("sync", "--project", "elsewhere", "--entity", team, str(run.dir))
+    code, out = invoke("sync", "--project", "elsewhere", "--entity", team, str(run._run_dir))
     assert code == 0, out
     assert server_env.steps(run.id, project="elsewhere", entity=team) == [0, 1, 2]
     assert not server_env.has_run(run.id)
@@ -185,11 +185,11 @@ def test_sync_into_another_entity_and_project(server_env: Account, trackwell_ser
 
 def test_sync_of_a_grown_log_sends_only_the_new_records(server_env: Account) -> None:
     run = offline_run(10, run_id="grows")
-    assert invoke("sync", str(run.dir))[0] == 0
+    assert invoke("sync", str(run._run_dir))[0] == 0
     again = trackwell.init(project="p", mode="offline", id="grows", resume="must")
     again.log({"i": 10})
     again.finish()
-    code, out = invoke("sync", str(run.dir))
+    code, out = invoke("sync", str(run._run_dir))
     assert code == 0, out
     assert server_env.steps("grows") == list(range(11))
 
@@ -197,14 +197,14 @@ def test_sync_of_a_grown_log_sends_only_the_new_records(server_env: Account) -> 
 def test_sync_clean_deletes_only_fully_uploaded_runs(server_env: Account) -> None:
     done = offline_run(2)
     left = offline_run(2)
-    assert invoke("sync", str(done.dir))[0] == 0
+    assert invoke("sync", str(done._run_dir))[0] == 0
     code, out = invoke("sync", "--clean", input="n\n")
     assert "Nothing deleted" in out
-    assert done.dir.exists()
+    assert done._run_dir.exists()
     code, out = invoke("sync", "--clean", "-y")
     assert code == 0
-    assert not done.dir.exists()
-    assert left.dir.exists()
+    assert not done._run_dir.exists()
+    assert left._run_dir.exists()
 
 
 def test_sync_reports_a_server_that_stays_away(
@@ -216,7 +216,7 @@ def test_sync_reports_a_server_that_stays_away(
     monkeypatch.setattr(sync, "MAX_FAILURES", 2)
     run = offline_run(2)
     server.stop()
-    code, out = invoke("sync", str(run.dir))
+    code, out = invoke("sync", str(run._run_dir))
     assert code == 1
     assert "not fully uploaded" in out
     server.start()
@@ -231,12 +231,12 @@ def test_sync_without_a_server_says_how_to_configure_one(trackwell_dir: Path) ->
 
 def test_sync_to_another_project_uploads_the_files_again(server_env: Account) -> None:
     run = offline_run(1)
-    assert invoke("sync", str(run.dir))[0] == 0
-    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run.dir))
+    assert invoke("sync", str(run._run_dir))[0] == 0
+    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run._run_dir))
     assert code == 0, out
     assert {"config.yaml", "summary.json"} <= server_env.files(run.id, project="copy")
     assert server_env.steps(run.id, project="copy") == [0]
-    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run.dir))
+    code, out = invoke("sync", "--include-synced", "--project", "copy", str(run._run_dir))
     assert "0 file(s)" in out  # the same target again: nothing to send
 
 

@@ -54,7 +54,7 @@ def test_resume_elsewhere_continues_the_servers_steps_config_and_summary(
     assert run.step == 5
     assert dict(run.config) == {"lr": 0.1, "layers": 2}
     assert run.summary["loss"] == 1.0
-    assert run.dir.name.startswith("run-")
+    assert run._run_dir.name.startswith("run-")
     run.log({"loss": 0.5})
     run.finish()
     assert online.steps("orig") == [0, 1, 2, 3, 4, 5]
@@ -112,7 +112,7 @@ def test_a_local_run_directory_resumes_locally_without_asking_the_server(
     first = first_run(3, run_id="local")
     puts = len(upserts(proxy, online, "local"))
     run = trackwell.init(project="p", id="local", resume="must")
-    assert run.dir == first.dir
+    assert run._run_dir == first._run_dir
     assert run.step == 3
     run.log({"loss": 0.0})
     run.finish()

@@ -35,7 +35,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
 
 
 def log_records(run: trackwell.Run) -> int:
-    return len(read_log(next(run.dir.glob("*.twlog"))).records)
+    return len(read_log(next(run._run_dir.glob("*.twlog"))).records)
 
 
 def upserts(proxy: FaultProxy, account: Account, run_id: str) -> list[dict[str, object]]:
@@ -58,7 +58,7 @@ def test_an_online_run_streams_its_log_and_files_and_marks_the_directory(
     monkeypatch.delenv("TRACKWELL_SILENT")
     run = trackwell.init(project="p", config={"lr": 0.5}, tags=["a"])
     assert run.settings.mode == "online"
-    assert run.dir.name.startswith("run-")
+    assert run._run_dir.name.startswith("run-")
     for i in range(500):
         run.log({"loss": 1 / (i + 1), "nan": float("nan")})
     run.finish()
@@ -71,7 +71,7 @@ def test_an_online_run_streams_its_log_and_files_and_marks_the_directory(
     assert {"config.yaml", "summary.json", "metadata.json"} <= online.files(run.id)
     assert json.loads(online.file(run.id, "summary.json"))["_step"] == 499
     assert online.records_held(run.id) == {run.stream: log_records(run)}  # every record, each once
-    marker = json.loads((run.dir / "sync.json").read_text())
+    marker = json.loads((run._run_dir / "sync.json").read_text())
     assert marker["complete"] is True
     assert marker["stream"] == run.stream
     assert marker["acked_seq"] == log_records(run) - 1
@@ -92,11 +92,11 @@ def test_init_does_not_wait_for_an_absent_server_and_the_run_catches_up_later(
         run.log({"i": i})
     assert run.flush()
     assert time.monotonic() - start < 10  # nothing on the caller's side waited on the network
-    assert sender.read_marker(run.dir).get("acked_seq") in (None, -1)  # the server never answered
+    assert sender.read_marker(run._run_dir).get("acked_seq") in (None, -1)  # the server never answered
     server.start()  # the same port, the same data
     run.finish()
     assert account.steps(run.id) == list(range(2000))
-    assert json.loads((run.dir / "sync.json").read_text())["complete"] is True
+    assert json.loads((run._run_dir / "sync.json").read_text())["complete"] is True
 
 
 def test_a_server_outage_mid_run_loses_and_repeats_nothing(
@@ -221,9 +221,9 @@ def test_a_rejected_key_stops_the_upload_not_the_training(
     run.finish()
     err = capfd.readouterr().err
     assert "rejected the API key" in err
-    assert f"trackwell sync {run.dir}" in err
+    assert f"trackwell sync {run._run_dir}" in err
     assert log_records(run) > 100  # all of it kept locally
-    assert sender.read_marker(run.dir).get("complete") is not True
+    assert sender.read_marker(run._run_dir).get("complete") is not True
     assert not online.has_run(run.id)
 
 
@@ -242,7 +242,7 @@ def test_finish_waits_only_upload_timeout_then_says_how_to_sync(
     assert f"uploading run {run.id}: " in err  # progress, after 2 s
     assert "records left (retrying: the server answered 503" in err
     assert "did not reach the server within 2.5 s (upload_timeout; last error: the server answered 503" in err
-    assert f"trackwell sync {run.dir}" in err
+    assert f"trackwell sync {run._run_dir}" in err
     assert not online.has_run(run.id)
 
 
@@ -261,7 +261,7 @@ def test_finish_stops_waiting_early_when_nothing_gets_through(
     assert time.monotonic() - start < 30  # not the 120 s upload_timeout
     err = capfd.readouterr().err
     assert "did not reach the server: nothing went through for 1 s (retries failing; last error:" in err
-    assert f"trackwell sync {run.dir}" in err
+    assert f"trackwell sync {run._run_dir}" in err
     server.start()
     assert not account.has_run(run.id)
 
@@ -306,7 +306,7 @@ def test_online_without_a_server_logs_offline_with_a_warning(trackwell_dir: Path
         warnings.simplefilter("always")
         run = trackwell.init(project="p", mode="online")
     run.finish()
-    assert run.dir.name.startswith("offline-run-")
+    assert run._run_dir.name.startswith("offline-run-")
     assert any("trackwell login" in str(w.message) for w in caught)
 
 
@@ -333,7 +333,7 @@ def test_the_sender_is_not_started_for_offline_runs(trackwell_dir: Path) -> None
     run = trackwell.init(project="p", mode="offline")
     assert run._sender is None
     run.finish()
-    assert not (run.dir / "sync.json").exists()
+    assert not (run._run_dir / "sync.json").exists()
 
 
 def test_ctrl_c_while_finish_waits_stops_the_wait_and_keeps_the_data(proxy: FaultProxy) -> None:

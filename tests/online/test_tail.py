@@ -153,7 +153,7 @@ def test_new_runs_write_a_random_stream_into_their_first_record(trackwell_dir: P
     for _ in range(2):
         run = trackwell.init(project="p", mode="offline")
         run.finish()
-        first = runlog.read_log(next(run.dir.glob("*.twlog"))).records[0]
+        first = runlog.read_log(next(run._run_dir.glob("*.twlog"))).records[0]
         assert first.kind == Kind.RUN
         streams.append(first.body["stream"])
     assert streams[0] != streams[1]
@@ -168,7 +168,7 @@ def test_a_local_resume_keeps_the_logs_stream(trackwell_dir: Path) -> None:
     run.finish()
     again = trackwell.init(project="p", mode="offline", id="keepme", resume="must")
     again.finish()
-    records = runlog.read_log(next(run.dir.glob("*.twlog"))).records
+    records = runlog.read_log(next(run._run_dir.glob("*.twlog"))).records
     streams = {r.body.get("stream") for r in records if r.kind == Kind.RUN}
     assert streams == {run.stream}
 

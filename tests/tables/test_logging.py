@@ -32,7 +32,7 @@ def test_logged_table_reads_back_as_a_dataframe(trackwell_dir: Path) -> None:
     [record] = table_records(api_run, "preds")
     assert record["_type"] == "table-file"
     assert record["nrows"] == 3
-    assert (Path(run.dir) / "files" / record["path"]).is_file()
+    assert (Path(run._run_dir) / "files" / record["path"]).is_file()
     assert api_run.history(pandas=False)[0]["loss"] == 0.1
     pd.testing.assert_frame_equal(api_run.table("preds").get_dataframe(), df)
     assert api_run.summary["preds"]["path"] == record["path"]
@@ -72,7 +72,7 @@ def test_immutable_relog_reuses_the_first_file_and_warns_on_change(trackwell_dir
     records = table_records(api_run, "t")
     assert len(records) == 3
     assert len({r["path"] for r in records}) == 1
-    assert len(list((Path(run.dir) / "files" / "media" / "table").glob("*.parquet"))) == 1
+    assert len(list((Path(run._run_dir) / "files" / "media" / "table").glob("*.parquet"))) == 1
     assert api_run.table("t").data == [[1]]
 
 
@@ -105,7 +105,7 @@ def test_incremental_logs_only_new_rows_and_readers_concatenate(trackwell_dir: P
     assert [r["nrows"] for r in records] == [3, 6, 9, 12]
     assert [r["increment_nrows"] for r in records] == [3, 3, 3, 3]
     assert records[3]["previous_increments_paths"] == [r["path"] for r in records[:3]]
-    read = lambda p: (Path(run.dir) / "files" / p).read_bytes()  # noqa: E731
+    read = lambda p: (Path(run._run_dir) / "files" / p).read_bytes()  # noqa: E731
     assert [len(Table.from_record({**r, "previous_increments_paths": []}, read)) for r in records] == [
         3,
         3,
@@ -187,7 +187,7 @@ def test_offline_then_sync_delivers_tables(trackwell_online_dir: Path, trackwell
     with trackwell.init(project="tables-sync", mode="offline") as run:
         run.log({"t": t})
     proc = subprocess.run(
-        [sys.executable, "-m", "trackwell", "sync", str(run.dir)],
+        [sys.executable, "-m", "trackwell", "sync", str(run._run_dir)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -112,7 +112,7 @@ def test_log_graph_saves_the_module_tree(trackwell_dir: Path) -> None:
     run = trackwell.init(project="w", mode="offline")
     run.watch(mlp(), log=None, log_graph=True)
     run.finish()
-    graph = json.loads((run.dir / "files" / "graph_0.json").read_text())
+    graph = json.loads((run._run_dir / "files" / "graph_0.json").read_text())
     root = graph["root"]
     assert root["type"] == "Sequential" and root["num_parameters"] == 4 * 8 + 8 + 8 * 2 + 2
     assert [c["type"] for c in root["children"]] == ["Linear", "ReLU", "Linear"]

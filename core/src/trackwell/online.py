@@ -144,7 +144,7 @@ def start_sender(run: Run, log_file: Path) -> Sender:
     writer = run._writer
     assert writer is not None
     uploader = Uploader(
-        run.dir, log_file, transport, entity=run.entity, project=run.project, run_id=run.id,
+        run._run_dir, log_file, transport, entity=run.entity, project=run.project, run_id=run.id,
         live=True, on_identity=identified, committed=lambda: writer.committed_bytes,
     )  # fmt: skip
     if run.entity:

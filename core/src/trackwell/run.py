@@ -47,7 +47,7 @@ class Run:
         self.settings = settings
         self.id = run_id
         self._name = name
-        self.dir = run_dir
+        self._run_dir = run_dir  # the run directory: its log, markers and files/
         self.start_time = start_time
         self.resumed = resumed
         self.project: str = settings.project or "uncategorized"
@@ -81,6 +81,12 @@ class Run:
             self.log = self._log_disabled  # type: ignore[method-assign]
 
     # -- identity ----------------------------------------------------------
+    @property
+    def dir(self) -> str:
+        """The folder of the run's files, as W&B's ``run.dir``: what a script writes here is
+        uploaded with the run and listed by the Public API's ``run.files()``."""
+        return str(self._run_dir / "files")
+
     @property
     def name(self) -> str:
         return self._name
@@ -481,7 +487,7 @@ class Run:
             if not writer.finish(code, self.state, self.settings.finish_timeout):
                 warn_user(
                     f"trackwell: the run log of {self.id} was not closed within "
-                    f"{self.settings.finish_timeout:g} s; what was written so far is safe in {self.dir}",
+                    f"{self.settings.finish_timeout:g} s; what was written so far is safe in {self._run_dir}",
                 )
             with writer.lock:
                 self._final_summary = writer.summary.snapshot()
@@ -534,7 +540,7 @@ class Run:
         raise child.refuse_pickle(self)
 
     def __repr__(self) -> str:
-        return f"<Run {self.path} ({self.state}) name={self._name!r} dir={str(self.dir)!r}>"
+        return f"<Run {self.path} ({self.state}) name={self._name!r} dir={str(self._run_dir)!r}>"
 
     # -- wiring, done by session.init() -------------------------------------------
     def _attach(self, writer: Writer) -> None:

@@ -283,7 +283,7 @@ def _create_run(s: Settings, fork_from: str | None = None, resume_from: str | No
         raise UsageError(f"resume='must' but there is no local run with id {given_id!r} under {base}")
     run_id = given_id or rundir.new_run_id()
     run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
-    attach_writer(run, rundir.log_path(run.dir, run_id))
+    attach_writer(run, rundir.log_path(run._run_dir, run_id))
     return run
 
 
@@ -319,14 +319,14 @@ def _create_from_server(
         answer = upsert_at_init(s, run_id, resume=s.resume)
     if answer is None:  # resume="allow" and the server is away: start here, it syncs later
         run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
-        attach_writer(run, rundir.log_path(run.dir, run_id))
+        attach_writer(run, rundir.log_path(run._run_dir, run_id))
         return run
     info, existed = answer
     resumed = existed and not fork_from
     name = s.name or (info.get("name") if resumed else None) or _generate_name(base)
     run = _new_run(s, base, run_id, str(name), start, resumed=resumed)
     summary = continue_from(run, info)
-    attach_writer(run, rundir.log_path(run.dir, run_id), summary=summary)
+    attach_writer(run, rundir.log_path(run._run_dir, run_id), summary=summary)
     assert run._writer is not None
     run._writer.config.update(run.config._items)
     return run

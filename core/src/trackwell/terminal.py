@@ -121,7 +121,7 @@ def print_start(run: Any) -> None:
         return
     verb = "Resuming" if run.resumed else "Tracking"
     print(f"trackwell: {verb} run {run.name} ({run.id}) in project {run.project}", file=out)
-    print(f"trackwell: Run data is saved locally in {run.dir}", file=out)
+    print(f"trackwell: Run data is saved locally in {run._run_dir}", file=out)
     if run.settings.mode == "offline":
         print("trackwell: Offline run: nothing leaves this machine", file=out)
     elif run.settings.mode == "online":
@@ -151,11 +151,11 @@ def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int)
     done = f"{steps + 1} steps" if isinstance(steps, int) else "no history"
     alert_note = f", {alerts} alert(s)" if alerts else ""
     lines.append(f"Run {run.name} ({run.id}) {run.state}: {done}{alert_note}")
-    lines.append(f"Run data: {run.dir}")
+    lines.append(f"Run data: {run._run_dir}")
     if run.url:
         lines.append(f"Run page: {run.url}")
     if run.settings.mode == "offline":  # as W&B ends an offline run: the command that uploads it
         lines.append("You can sync this run to a server by running:")
-        lines.append(f"trackwell sync {run.dir}")
+        lines.append(f"trackwell sync {run._run_dir}")
     for line in lines:
         print(f"trackwell: {line}", file=out)

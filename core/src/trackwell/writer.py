@@ -84,7 +84,7 @@ class Writer:
         self.lock = threading.RLock()
         self.summary = summary or SummaryState()
         self.sparks = Sparks()
-        self.files_dir = run.dir / "files"
+        self.files_dir = run._run_dir / "files"
         self.config: dict[str, Any] = {}
         self.alert_count = 0
         self._seq = seq
@@ -494,7 +494,7 @@ class Writer:
                 art = Artifact(_safe(f"run-{self.run.id}-{key}"), "run_table")
                 art.add(table, key)
                 body = art._log_body(self.run, None, None)
-                art._materialize(self.run.dir, body)
+                art._materialize(self.run._run_dir, body)
             except Exception as exc:  # the row is logged; only its artifact copy is lost
                 warn_user(
                     f"trackwell.log(): the table under {key!r} was logged, but its run_table artifact "
@@ -544,7 +544,7 @@ class Writer:
             if paths:
                 add(out, Kind.FILES, {"paths": paths, "policy": item[3]})
         elif op == "art":
-            item[1]._materialize(self.run.dir, item[2])
+            item[1]._materialize(self.run._run_dir, item[2])
             add(out, Kind.ARTIFACT, item[2])
         elif op == "sync":
             self._write(out, fsync=item[2])

@@ -35,7 +35,7 @@ def _api_rows(root: Path, run: trackwell.Run) -> list[dict[str, Any]]:
 
 
 def _read(run: trackwell.Run) -> Any:
-    return lambda rel: (Path(run.dir) / "files" / rel).read_bytes()
+    return lambda rel: (Path(run._run_dir) / "files" / rel).read_bytes()
 
 
 def _pixels(run: trackwell.Run, record: dict[str, Any]) -> Any:

@@ -49,7 +49,7 @@ def _records(run_dir: Path | str, kind: str) -> list[Any]:
 
 
 def _history(run: Run | Path | str) -> list[dict[str, Any]]:
-    return _records(run.dir if isinstance(run, Run) else run, Kind.HISTORY)
+    return _records(run._run_dir if isinstance(run, Run) else run, Kind.HISTORY)
 
 
 def _png(width: int = 4, height: int = 3) -> Any:
@@ -176,12 +176,12 @@ def test_import_logdir_into_a_new_run(trackwell_dir: Path) -> None:
     assert len(hist["bins"]) == len(hist["values"]) + 1
     image = rows[4]["sample"]
     assert image["_type"] == "images/separated" and image["count"] == 1
-    saved = Path(run.dir) / "files" / image["items"][0]["path"]
+    saved = Path(run._run_dir) / "files" / image["items"][0]["path"]
     assert saved.read_bytes().startswith(b"\x89PNG")
     # the event file itself is kept with the run
     [event_file] = ev.event_files(logdir)
-    assert (Path(run.dir) / "files" / Path(event_file).name).is_file()
-    assert _records(run.dir, Kind.EXIT)[-1]["state"] == "finished"
+    assert (Path(run._run_dir) / "files" / Path(event_file).name).is_file()
+    assert _records(run._run_dir, Kind.EXIT)[-1]["state"] == "finished"
 
 
 def test_sub_folders_prefix_their_keys(trackwell_dir: Path) -> None:
@@ -284,7 +284,7 @@ def test_sync_tensorboard_logs_as_the_writer_writes(trackwell_dir: Path) -> None
     [image] = last["img"]["items"]
     writer.close()
     run.finish()
-    files = Path(run.dir) / "files"
+    files = Path(run._run_dir) / "files"
     assert (files / image["path"]).is_file()
     [event_file] = ev.event_files(trackwell_dir / "tb")
     assert (files / "tb" / Path(event_file).name).is_file()  # the event file is saved
@@ -335,7 +335,7 @@ for step in range(4):
 writer.add_text("summary", "done", 3)
 writer.close()
 run.finish()
-print(run.dir)
+print(run._run_dir)
 """
 
 
@@ -412,7 +412,7 @@ def test_patching_by_hand_right_after_init(trackwell_dir: Path) -> None:
         "train/loss": 1.0,
         "eval/loss": 2.0,
     }
-    saved = sorted(p.parent.name for p in (Path(run.dir) / "files").rglob("*tfevents*"))
+    saved = sorted(p.parent.name for p in (Path(run._run_dir) / "files").rglob("*tfevents*"))
     assert saved == ["eval", "train"]
 
 
@@ -459,7 +459,7 @@ def test_hparams_become_the_run_config(trackwell_dir: Path) -> None:
     result = import_logdir(trackwell_dir / "hp")
     assert result.config == {"lr": 0.01, "opt": "adam", "bn": True, "layers": 3}
     assert "hparams" not in result.skipped
-    [config] = _records(result.run.dir, Kind.CONFIG)[-1:]
+    [config] = _records(result.run._run_dir, Kind.CONFIG)[-1:]
     assert config["update"] == {"lr": 0.01, "opt": "adam", "bn": True, "layers": 3}
     values = {k: v for row in _history(result.run) for k, v in row.items() if not k.startswith("_")}
     [acc_key] = [k for k in values if k.endswith("hparam/acc")]  # in add_hparams' own sub-folder
@@ -482,6 +482,6 @@ def test_import_with_config_and_hparams_together(trackwell_dir: Path) -> None:
     writer.close()
     result = import_logdir(trackwell_dir / "hp", config={"source": "tensorboard"})
     updates: dict[str, Any] = {}
-    for record in _records(result.run.dir, Kind.CONFIG):
+    for record in _records(result.run._run_dir, Kind.CONFIG):
         updates.update(record["update"])
     assert updates == {"source": "tensorboard", "lr": 0.01}

@@ -100,7 +100,7 @@ def test_an_alert_is_posted_as_json_with_a_run_link(hook: Hook) -> None:
     assert body["run"]["id"] == run.id and body["run"]["name"] == "my-run"
     assert body["run"]["project"] == "proj"
     # Offline: the link is the run directory.
-    assert body["run"]["url"] is None and body["run"]["link"] == str(run.dir)
+    assert body["run"]["url"] is None and body["run"]["link"] == str(run._run_dir)
     assert Path(body["run"]["link"]).is_dir()
 
 

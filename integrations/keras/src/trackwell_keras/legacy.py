@@ -69,7 +69,7 @@ class WandbCallback(keras.callbacks.Callback):
         else:
             self.monitor_op, self.best = operator.lt, math.inf
         ext = ".weights.h5" if save_weights_only else ".keras"
-        self.filepath = Path(self.run.dir) / "checkpoints" / f"model-best{ext}"
+        self.filepath = Path(self.run._run_dir) / "checkpoints" / f"model-best{ext}"
         self.log_weights = log_weights
         for flag, what, instead in (
             (log_gradients, "log_gradients", "trackwell.watch() on a torch-backend model's module"),

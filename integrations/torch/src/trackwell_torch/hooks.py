@@ -234,6 +234,6 @@ def module_graph(model: torch.nn.Module) -> dict[str, Any]:
 
 
 def _save_graph(run: Run, model: torch.nn.Module, index: int) -> None:
-    path = run.dir / f"graph_{index}.json"
+    path = run._run_dir / f"graph_{index}.json"
     path.write_text(json.dumps(module_graph(model), indent=1), encoding="utf-8")
-    run.save(str(path), base_path=str(run.dir), policy="now")
+    run.save(str(path), base_path=str(run._run_dir), policy="now")

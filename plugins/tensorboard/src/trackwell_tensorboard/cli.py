@@ -55,4 +55,4 @@ def tensorboard_command(
     if result.skipped:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(result.skipped.items()))
         click.echo(f"skipped (not supported yet): {kinds}")
-    click.echo(f"run {run.id} ({run.name}) in {run.url or run.dir}")
+    click.echo(f"run {run.id} ({run.name}) in {run.url or run._run_dir}")

@@ -30,7 +30,7 @@ def save_media(run: Run, media: Sequence[MediaFile]) -> dict[str, Any]:
         return {}
     import trackwell
 
-    target = Path(run.dir) / STAGING
+    target = Path(run._run_dir) / STAGING
     target.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
     for item in media:

@@ -33,7 +33,7 @@ _USER_AGENT = "trackwell-webhook/0.1.0"
 
 def _run_info(run: Run) -> dict[str, Any]:
     url = getattr(run, "url", None)  # set when the run is online
-    run_dir = str(run.dir)
+    run_dir = str(run._run_dir)
     return {
         "id": run.id,
         "name": run.name,
