@@ -85,3 +85,15 @@ def reset() -> None:
     """Back to ``DEFAULTS`` (tests, and a process that connects to another server)."""
     global _current
     _current = DEFAULTS
+
+
+def key_problem(key: Any, max_chars: int) -> str | None:
+    """Why ``key`` cannot be a history key (None when it can): the SDK's writer and the
+    server's ingest ask the same question, so they refuse the same keys alike."""
+    if type(key) is not str or not key:
+        return "a key must be a non-empty string"
+    if len(key) > max_chars:
+        return f"the key is {len(key):,} characters, over the {max_chars:,} limit"
+    if "\x00" in key:
+        return "the key contains a NUL character"
+    return None

@@ -187,6 +187,20 @@ def storable_text(text: str) -> str:
     return text
 
 
+def storable(obj: Any) -> Any:
+    """``obj`` with every string in it, map keys included, made storable (``storable_text``).
+
+    Shared by the writer (a record msgpack refused) and the server (JSON it ingests), so
+    both escape alike."""
+    if isinstance(obj, str):
+        return storable_text(obj)
+    if isinstance(obj, dict):
+        return {storable_text(k) if isinstance(k, str) else k: storable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [storable(v) for v in obj]
+    return obj
+
+
 def _as_media(value: Any, module: str) -> Media | None:
     """A figure (matplotlib: Image; plotly: Plotly), a pandas DataFrame (Table) or a
     plugin-converted object as Media.

@@ -42,7 +42,7 @@ from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.media.base import DirContext, Media
 from trackwell.metrics import MetricRule, SummaryState
-from trackwell.normalize import storable_text
+from trackwell.normalize import storable
 from trackwell.runlog import Kind
 from trackwell.terminal import Sparks
 
@@ -353,7 +353,7 @@ class Writer:
         summary and plugins see what the log holds.
         """
         try:
-            clean = _storable(body)
+            clean = storable(body)
             if isinstance(body, dict) and clean is not body:
                 body.clear()
                 body.update(clean)
@@ -391,16 +391,9 @@ class Writer:
             else:
                 names = (key,)
             new = [name for name in names if name not in self._flat_keys]
-            problem = None
-            for name in new:
-                if type(name) is not str or not name:
-                    problem = "a key must be a non-empty string"
-                elif len(name) > lim.max_key_chars:
-                    problem = f"the key is {len(name):,} characters, over the {lim.max_key_chars:,} limit"
-                elif "\x00" in name:
-                    problem = "the key contains a NUL character"
-                if problem:
-                    break
+            problem = next(
+                (why for name in new if (why := limits.key_problem(name, lim.max_key_chars))), None
+            )
             held = len(self._flat_keys)
             if problem is None and held + len(new) > lim.max_keys:
                 problem = f"the run already has {held:,} distinct keys, the limit is {lim.max_keys:,}"
@@ -811,17 +804,6 @@ def _to_records(value: Any, ctx: DirContext) -> Any:
             return separated_record(list(value), ctx)
         return [_to_records(v, ctx) for v in value]
     return value
-
-
-def _storable(obj: Any) -> Any:
-    """``obj`` with every string (keys included) made encodable: see ``storable_text``."""
-    if isinstance(obj, str):
-        return storable_text(obj)
-    if isinstance(obj, dict):
-        return {storable_text(k) if isinstance(k, str) else k: _storable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_storable(v) for v in obj]
-    return obj
 
 
 def _value_size(value: Any) -> int:

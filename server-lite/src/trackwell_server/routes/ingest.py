@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from trackwell.limits import key_problem
 from trackwell_server.auth import Principal
 from trackwell_server.db.engine import read, write
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
@@ -16,7 +17,7 @@ from trackwell_server.errors import ApiError
 from trackwell_server.responses import JSONResponse
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.ingest import held_seq, ingest
-from trackwell_server.storage.values import decode_json, key_problem
+from trackwell_server.storage.values import decode_json
 
 router = APIRouter(tags=["ingest"])
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from trackwell.api.replay import flatten
 from trackwell.errors import UsageError
+from trackwell.limits import key_problem
 from trackwell.metrics import MetricRule
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.schema import runs, streams
@@ -26,7 +27,7 @@ from trackwell_server.errors import ApiError
 from trackwell_server.names import clean_text
 from trackwell_server.storage import history
 from trackwell_server.storage.runs import dump_summary, load_summary
-from trackwell_server.storage.values import add_refusals, key_problem, refusal, step_ok
+from trackwell_server.storage.values import add_refusals, refusal, step_ok
 
 _END_STATES = ("finished", "failed", "killed")
 

@@ -5,7 +5,7 @@ differs between them, or breaks a driver, is settled here before anything is wri
 
 - text with lone surrogates (JSON allows ``"\\ud800"``; UTF-8, SQLite's driver and
   PostgreSQL do not) is stored as the SDK stores it, each surrogate written as its
-  backslash escape (``trackwell.normalize.storable_text``);
+  backslash escape (``trackwell.normalize.storable``);
 - integers past 64 bits (JSON allows them) become floats, as the SDK's log does;
 - a history key must be a non-empty string without NUL (PostgreSQL's text cannot hold
   one; SQLite's can, which is how the two used to disagree) and within the key length
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trackwell.normalize import storable_text
+from trackwell.normalize import storable
 
 _INT64 = (-(2**63), 2**63 - 1)
 #: How many refusals a run keeps the reasons of (its count keeps going).
@@ -37,28 +37,6 @@ def decode_json(data: bytes) -> Any:
 def _json_int(text: str) -> int | float:
     value = int(text)
     return value if -(2**63) <= value < 2**64 else float(text)  # inf past the float range
-
-
-def storable(obj: Any) -> Any:
-    """``obj`` with every string in it, map keys included, made storable as UTF-8."""
-    if isinstance(obj, str):
-        return storable_text(obj)
-    if isinstance(obj, dict):
-        return {storable(k): storable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [storable(v) for v in obj]
-    return obj
-
-
-def key_problem(key: Any, max_chars: int) -> str | None:
-    """Why ``key`` cannot be a history key (None when it can)."""
-    if type(key) is not str or not key:
-        return "a key must be a non-empty string"
-    if len(key) > max_chars:
-        return f"the key is {len(key):,} characters, over the {max_chars:,} limit"
-    if "\x00" in key:
-        return "the key contains a NUL character"
-    return None
 
 
 def step_ok(step: Any) -> bool:
