@@ -107,6 +107,10 @@ def test_ctrl_c_during_the_demo_ends_its_run_killed_and_exits_130(trackwell_dir:
     while "Tracking run" not in seen:
         assert time.monotonic() < deadline, seen
         seen += proc.stderr.readline()
+    # Ctrl-C once the run's log holds it (the banner can come before the writer's first write)
+    while not wandb.Api(root=trackwell_dir).runs("demo"):
+        assert time.monotonic() < deadline, "the demo's run never reached its log"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
