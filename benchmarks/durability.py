@@ -74,7 +74,8 @@ def _read_reports(fd: int, reports: list[tuple[int, float]], ready: threading.Ev
 
 def _recover(out: str) -> tuple[list[int], int]:
     """Steps of the history rows in the run log under ``out``, and torn bytes."""
-    from trackwell import rundir, runlog
+    from trackwell import rundir
+    from trackwell._pipeline import runlog
 
     run_dir = Path(out) / "trackwell" / "latest-run"
     log = rundir.find_log(run_dir)

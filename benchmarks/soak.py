@@ -267,7 +267,7 @@ def sync(c: ClientProc, server: Server, key: str, errors: list[str]) -> None:
 
 def tally(c: ClientProc, server: Server, key: str, entity: str) -> None:
     """Compare the client's local run log with the rows the server holds for its run."""
-    from trackwell.runlog import Kind, read_log
+    from trackwell._pipeline.runlog import Kind, read_log
 
     (log,) = (c.cwd / "trackwell").glob("*run-*/run-*.twlog")
     c.logged = sum(1 for r in read_log(log).records if r.kind == Kind.HISTORY)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import trackwell
-from trackwell import runlog
+from trackwell._pipeline import runlog
 from trackwell.artifacts import ArtifactError
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import trackwell
-from trackwell.sync import LocalRun, sync_run
-from trackwell.transport import Transport
+from trackwell._pipeline.sync import LocalRun, sync_run
+from trackwell._pipeline.transport import Transport
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 import trackwell
-from trackwell.sync import LocalRun, sync_run
-from trackwell.transport import Transport
+from trackwell._pipeline.sync import LocalRun, sync_run
+from trackwell._pipeline.transport import Transport
 
 
 def _table(rows: int) -> trackwell.Table:

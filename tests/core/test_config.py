@@ -13,7 +13,7 @@ import yaml
 import trackwell
 from trackwell.errors import ConfigError, RunFinishedError, UsageError
 from trackwell.run import Run
-from trackwell.runlog import read_log
+from trackwell._pipeline.runlog import read_log
 
 
 def config_records(run: Run) -> list[dict[str, Any]]:

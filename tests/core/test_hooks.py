@@ -16,7 +16,7 @@ import trackwell
 from trackwell import rundir
 from trackwell.errors import PluginWarning
 from trackwell.run import Run
-from trackwell.runlog import Kind, read_log
+from trackwell._pipeline.runlog import Kind, read_log
 
 
 class Recorder:

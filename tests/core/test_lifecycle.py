@@ -22,7 +22,7 @@ from trackwell.alerts import Alert, AlertLevel
 from trackwell.errors import ConfigError, RunDirError, RunFinishedError, UsageError
 from trackwell.plugins import get_plugin_manager, hookimpl
 from trackwell.run import Run
-from trackwell.runlog import Record, read_log
+from trackwell._pipeline.runlog import Record, read_log
 
 SPARK_CHARS = set("▁▂▃▄▅▆▇█")
 

@@ -13,7 +13,7 @@ import pytest
 import trackwell
 from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError
 from trackwell.run import Run
-from trackwell.runlog import Record, read_log
+from trackwell._pipeline.runlog import Record, read_log
 
 
 def log_records(run: Run) -> list[Record]:

@@ -22,7 +22,7 @@ from trackwell.plugins import (
     plugin_info,
 )
 from trackwell.run import Run
-from trackwell.runlog import Kind, read_log
+from trackwell._pipeline.runlog import Kind, read_log
 
 MakeDist = Callable[..., None]
 

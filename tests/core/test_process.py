@@ -17,7 +17,7 @@ import pytest
 
 import trackwell
 from trackwell.errors import CorruptRunLog
-from trackwell.runlog import Record, read_log
+from trackwell._pipeline.runlog import Record, read_log
 
 TIMEOUT = 60
 
@@ -451,8 +451,8 @@ def test_import_is_light(tmp_path: Path) -> None:
 
 #: init() may load pluggy and psutil (plugins, system metrics), never these: installed
 #: plugins (the server, the integrations) are imported at init, so each must stay light;
-#: an offline run never loads the HTTP client (requests, urllib3: trackwell.httpclient)
-INIT_HEAVY = ("numpy", "pandas", "torch", "requests", "urllib3", "trackwell.httpclient", "click", "secrets",
+#: an offline run never loads the HTTP client (requests, urllib3: trackwell._pipeline.httpclient)
+INIT_HEAVY = ("numpy", "pandas", "torch", "requests", "urllib3", "trackwell._pipeline.httpclient", "click", "secrets",
               "trackwell.api", "trackwell_server.cli")  # fmt: skip
 
 
@@ -488,8 +488,8 @@ def test_walk_finds_the_core_modules() -> None:
     found = set(_modules())
     assert {
         "trackwell.session",
-        "trackwell.writer",
-        "trackwell.runlog",
+        "trackwell._pipeline.writer",
+        "trackwell._pipeline.runlog",
         "trackwell.api",
         "trackwell.cli",
     } <= found

@@ -14,7 +14,7 @@ nothing in it is simulated:
   cluster (127.0.0.1:5432, trust auth, database ``test``) and is skipped, saying why,
   when no PostgreSQL answers;
 - results are read back the way a user reads them: the server's rows through the
-  Public API (``trackwell.Api``), the local log through ``trackwell.runlog.read_log``.
+  Public API (``trackwell.Api``), the local log through ``trackwell._pipeline.runlog.read_log``.
 
 Waits poll with deadlines (``wait_until``); nothing sleeps a fixed time to wait for
 a thread. Tests here must stay quick (each well under ~15 s): the long, random
@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.runlog import Kind, Record, read_log
+from trackwell._pipeline.runlog import Kind, Record, read_log
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 

@@ -19,7 +19,7 @@ import trackwell
 from trackwell import limits
 from trackwell.errors import DataDroppedWarning
 from trackwell.run import Run
-from trackwell.runlog import Record, read_log
+from trackwell._pipeline.runlog import Record, read_log
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import trackwell
-from trackwell import runlog
+from trackwell._pipeline import runlog
 from trackwell.errors import TrackwellWarning
-from trackwell.runlog import Kind, LogTail
+from trackwell._pipeline.runlog import Kind, LogTail
 
 from .conftest import Client, history_rows, log_records
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import trackwell
-from trackwell import rundir, writer
+from trackwell import rundir
+from trackwell._pipeline import writer
 from trackwell.errors import DataDroppedWarning
-from trackwell.runlog import Kind, read_log
+from trackwell._pipeline.runlog import Kind, read_log
 
 
 @pytest.fixture

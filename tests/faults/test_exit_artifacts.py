@@ -19,7 +19,7 @@ import pytest
 
 import trackwell
 from trackwell.artifacts.transfers import TransferPool
-from trackwell.sender import read_marker
+from trackwell._pipeline.sender import read_marker
 
 from .conftest import TIMEOUT, Client
 

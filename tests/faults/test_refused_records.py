@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from trackwell import runlog
-from trackwell.runlog import Kind
+from trackwell._pipeline import runlog
+from trackwell._pipeline.runlog import Kind
 
 from .conftest import Client, history_rows, log_records
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from trackwell import runlog, sender
-from trackwell.runlog import Kind
-from trackwell.sync import LocalRun, sync_run
-from trackwell.transport import Transport
+from trackwell._pipeline import runlog, sender
+from trackwell._pipeline.runlog import Kind
+from trackwell._pipeline.sync import LocalRun, sync_run
+from trackwell._pipeline.transport import Transport
 
 
 class StandIn:

@@ -1,6 +1,6 @@
-"""The SDK's one HTTP client (``trackwell.transport``) against servers that misbehave.
+"""The SDK's one HTTP client (``trackwell._pipeline.transport``) against servers that misbehave.
 
-What is retried where (``trackwell.httpclient``): a 4xx other than 408/429 never; a
+What is retried where (``trackwell._pipeline.httpclient``): a 4xx other than 408/429 never; a
 429 for any method, honouring a short ``Retry-After`` and handing a long one to the
 caller; 408/502/503/504 and a dropped answer only for idempotent methods; a 500
 never inline (the sender's loop backs off). The API key goes to the configured
@@ -24,7 +24,7 @@ import pytest
 
 from trackwell.artifacts.client import ArtifactClient
 from trackwell.errors import CommError, NotFoundError
-from trackwell.transport import Transport, run_path
+from trackwell._pipeline.transport import Transport, run_path
 
 from .conftest import ServerProcess, free_port
 

@@ -186,8 +186,8 @@ def test_checkpoint_every_n_batches_with_weights_only(trackwell_online_dir: Path
 
 
 def test_offline_checkpoints_sync_to_the_server(trackwell_online_dir: Path, trackwell_server: Any) -> None:
-    from trackwell.sync import LocalRun, sync_run
-    from trackwell.transport import Transport
+    from trackwell._pipeline.sync import LocalRun, sync_run
+    from trackwell._pipeline.transport import Transport
 
     run = trackwell.init(project="k-art", mode="offline")
     _fit(_model(), [WandbModelCheckpoint(str(trackwell_online_dir / "m.keras"))], epochs=1)

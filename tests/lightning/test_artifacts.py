@@ -19,8 +19,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from PIL import Image as PILImage
 
 import trackwell
-from trackwell.sync import LocalRun, sync_run
-from trackwell.transport import Transport
+from trackwell._pipeline.sync import LocalRun, sync_run
+from trackwell._pipeline.transport import Transport
 from trackwell_lightning import WandbLogger
 
 ROOT = Path(__file__).resolve().parents[2]

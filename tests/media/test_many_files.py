@@ -10,8 +10,8 @@ import pytest
 
 import trackwell
 from trackwell.rundir import LOG_SUFFIX
-from trackwell.sender import BATCH_FILES, Uploader
-from trackwell.transport import Transport
+from trackwell._pipeline.sender import BATCH_FILES, Uploader
+from trackwell._pipeline.transport import Transport
 
 PIL = pytest.importorskip("PIL.Image")
 

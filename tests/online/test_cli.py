@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import trackwell
 from trackwell.cli import _register_all, cli
-from trackwell.sender import read_marker
+from trackwell._pipeline.sender import read_marker
 from trackwell.settings import Settings, read_settings_file, user_config_dir
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def test_sync_clean_deletes_only_fully_uploaded_runs(server_env: Account) -> Non
 def test_sync_reports_a_server_that_stays_away(
     own_server_env: tuple[LocalServer, Account], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trackwell import sync
+    from trackwell._pipeline import sync
 
     server, account = own_server_env
     monkeypatch.setattr(sync, "MAX_FAILURES", 2)

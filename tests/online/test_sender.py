@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 import trackwell
-from trackwell import sender
+from trackwell._pipeline import sender
 from trackwell.errors import UsageError
-from trackwell.runlog import read_log
+from trackwell._pipeline.runlog import read_log
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
@@ -321,7 +321,7 @@ def test_online_runs_import_no_http_code_until_init(tmp_path: Path) -> None:
 
     code = (
         "import sys, trackwell; "
-        "print(sorted(m for m in ('http.client', 'trackwell.sender', 'trackwell.transport') if m in sys.modules))"
+        "print(sorted(m for m in ('http.client', 'trackwell._pipeline.sender', 'trackwell._pipeline.transport') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path

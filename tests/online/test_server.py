@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from trackwell.runlog import read_log
+from trackwell._pipeline.runlog import read_log
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from trackwell import runlog
+from trackwell._pipeline import runlog
 from trackwell.errors import CorruptRunLog
-from trackwell.runlog import Kind, LogTail, Record, log_stream
+from trackwell._pipeline.runlog import Kind, LogTail, Record, log_stream
 
 
 def frame(seq: int, body: dict[str, object] | None = None, kind: str = Kind.HISTORY) -> bytes:

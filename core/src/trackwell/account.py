@@ -43,7 +43,7 @@ class Viewer:
 
 def check_key(base_url: str, key: str | None, timeout: float = 15.0) -> Viewer:
     """Ask ``base_url`` who ``key`` belongs to; AuthenticationError if it refuses the key."""
-    from trackwell.transport import Transport
+    from trackwell._pipeline.transport import Transport
 
     transport = Transport(base_url, key or None, timeout=timeout)
     try:
@@ -56,7 +56,7 @@ def check_key(base_url: str, key: str | None, timeout: float = 15.0) -> Viewer:
 
 def needs_key(base_url: str, timeout: float = 15.0) -> bool:
     """False when the server runs without auth (then no key is needed at all)."""
-    from trackwell.transport import Transport
+    from trackwell._pipeline.transport import Transport
 
     transport = Transport(base_url, None, timeout=timeout)
     try:

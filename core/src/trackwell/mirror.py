@@ -21,9 +21,9 @@ from pathlib import Path
 
 from trackwell import rundir
 from trackwell.errors import TrackwellError
-from trackwell.sender import Uploader
-from trackwell.sync import LocalRun, _mark_crashed
-from trackwell.transport import Transport
+from trackwell._pipeline.sender import Uploader
+from trackwell._pipeline.sync import LocalRun, _mark_crashed
+from trackwell._pipeline.transport import Transport
 
 #: Longest one pass spends on one run before moving on (a huge log goes up over several passes).
 RUN_SLICE_S = 2.0

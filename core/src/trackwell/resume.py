@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from trackwell import rundir, runlog
+from trackwell import rundir
+
+from trackwell._pipeline import runlog
 from trackwell.errors import CorruptRunLog, UsageError, warn_user
 from trackwell.run import Run
 from trackwell.settings import Settings

@@ -21,12 +21,12 @@ from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError, w
 from trackwell.limits import MAX_STEP
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import DROP, convert, normalize_row
-from trackwell.runlog import Kind
+from trackwell._pipeline.runlog import Kind
 from trackwell.settings import Settings
-from trackwell.writer import BACKLOG_LIMIT, WAKE_AT, Writer
+from trackwell._pipeline.writer import BACKLOG_LIMIT, WAKE_AT, Writer
 
 if TYPE_CHECKING:
-    from trackwell.sender import Sender
+    from trackwell._pipeline.sender import Sender
 
 _now = time.time
 SAVE_POLICIES = ("live", "now", "end")

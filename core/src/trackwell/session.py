@@ -22,9 +22,9 @@ from trackwell import rundir
 from trackwell.config import config_from_input, load_yaml_config
 from trackwell.errors import RunDirError, UsageError, warn_user
 from trackwell.run import Run
-from trackwell.runlog import Kind, new_stream_id
+from trackwell._pipeline.runlog import Kind, new_stream_id
 from trackwell.settings import Settings
-from trackwell.writer import Writer
+from trackwell._pipeline.writer import Writer
 
 _active: list[Run] = []
 _current: Run | None = None
@@ -143,7 +143,7 @@ def init(
             )
         run._writer.start()
         if s.mode == "online":
-            from trackwell.online import start_sender
+            from trackwell._pipeline.online import start_sender
 
             run._sender = start_sender(run, run._writer.log_file)
         if s.console != "off" and not any(r._console for r in _active):
@@ -303,7 +303,7 @@ def _create_from_server(
     resume_from: str | None = None,
 ) -> Run:
     """Resume (its directory is not here), fork or rewind a run as the server says."""
-    from trackwell.online import continue_from, parse_step_spec, upsert_at_init
+    from trackwell._pipeline.online import continue_from, parse_step_spec, upsert_at_init
 
     if resume_from:
         rewound, step = parse_step_spec(resume_from, "resume_from")

@@ -18,7 +18,7 @@ import trackwell
 from trackwell import rundir
 from trackwell.plugins import get_plugin_manager
 from trackwell.run import Run
-from trackwell.runlog import Kind, read_log
+from trackwell._pipeline.runlog import Kind, read_log
 
 tbplugin = pytest.importorskip("trackwell_tensorboard", reason="pip install -e plugins/tensorboard")
 from trackwell_tensorboard import events as ev  # noqa: E402

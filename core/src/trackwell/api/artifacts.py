@@ -15,7 +15,7 @@ from trackwell.artifacts.artifact import Artifact, parse_name
 from trackwell.artifacts.client import ArtifactClient, artifact_path
 from trackwell.artifacts.manifest import ArtifactError
 from trackwell.errors import NotFoundError
-from trackwell.transport import run_path
+from trackwell._pipeline.transport import run_path
 
 if TYPE_CHECKING:
     from trackwell.api.remote import ServerApi

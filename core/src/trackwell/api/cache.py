@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trackwell.api.replay import RunData, replay
 from trackwell.errors import warn_user
-from trackwell.runlog import describe_skipped, read_log
+from trackwell._pipeline.runlog import describe_skipped, read_log
 
 _Key = tuple[str, int, int]
 

@@ -16,7 +16,7 @@ from trackwell.api.base import Api, server_settings
 from trackwell.api.remote_http import Fetched, ServerClient
 from trackwell.api.remote_runs import ServerRun, ServerRuns
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
-from trackwell.transport import run_path
+from trackwell._pipeline.transport import run_path
 
 if TYPE_CHECKING:
     from trackwell.api.sweeps import Sweep

@@ -1,4 +1,4 @@
-"""The server-backed Public API's requests: ``trackwell.transport`` plus what reading needs.
+"""The server-backed Public API's requests: ``trackwell._pipeline.transport`` plus what reading needs.
 
 The SDK's ``Transport`` does the HTTP (URL, key, error mapping to ``CommError``, a
 pool of connections shared by threads, retries). What the Public API adds: more
@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from trackwell.transport import Transport, decode_floats, encode_floats
+from trackwell._pipeline.transport import Transport, decode_floats, encode_floats
 
 __all__ = ["ServerClient", "decode_floats", "dumps", "encode_floats"]
 

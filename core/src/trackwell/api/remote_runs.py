@@ -21,7 +21,7 @@ from trackwell.api import remote_history as _remote_history
 from trackwell.api.base import SummaryView
 from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
-from trackwell.transport import file_path, run_path
+from trackwell._pipeline.transport import file_path, run_path
 
 if TYPE_CHECKING:
     from trackwell.table import Table

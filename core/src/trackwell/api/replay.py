@@ -13,7 +13,7 @@ from typing import Any
 
 from trackwell.errors import UsageError
 from trackwell.metrics import MetricRule, SummaryState
-from trackwell.runlog import Kind, Record
+from trackwell._pipeline.runlog import Kind, Record
 
 
 def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

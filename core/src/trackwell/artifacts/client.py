@@ -1,7 +1,7 @@
 """HTTP for artifacts (docs/server-api.md, "Artifacts"): blobs, versions, lineage, links.
 
-Built on ``trackwell.transport.Transport``, the SDK's one HTTP client: its retry
-policy (connection failures, 429, 503 and the like, ``trackwell.httpclient``) covers
+Built on ``trackwell._pipeline.transport.Transport``, the SDK's one HTTP client: its retry
+policy (connection failures, 429, 503 and the like, ``trackwell._pipeline.httpclient``) covers
 every request here, and one ``Transport`` with a pool of kept-alive connections is
 shared by the transfer threads (``trackwell.artifacts.transfers``). Downloads stream
 to disk (never a whole file in memory) and, when a body breaks off midway, resume
@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from trackwell.artifacts.cache import hash_file
 from trackwell.errors import CommError
-from trackwell.transport import Transport
+from trackwell._pipeline.transport import Transport
 
 #: Files above this go up in parts (``TRACKWELL_X_ARTIFACT_PART_BYTES`` overrides it, for tests).
 PART_BYTES = 16 * 1024 * 1024

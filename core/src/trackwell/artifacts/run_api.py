@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from trackwell.artifacts.artifact import Artifact, _client_for, parse_name
 from trackwell.artifacts.manifest import ArtifactError
 from trackwell.errors import NotFoundError
-from trackwell.runlog import Kind
+from trackwell._pipeline.runlog import Kind
 
 if TYPE_CHECKING:
     from trackwell.run import Run

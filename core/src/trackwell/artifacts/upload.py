@@ -21,7 +21,7 @@ from trackwell.artifacts.cache import Cache
 from trackwell.artifacts.client import ArtifactClient, ChangedFileError, artifact_path, env_workers
 from trackwell.artifacts.transfers import TransferPool
 from trackwell.errors import CommError
-from trackwell.transport import Transport, run_path
+from trackwell._pipeline.transport import Transport, run_path
 
 
 def target_collection(target: str, entity: str, project: str) -> tuple[str, str, str]:

@@ -15,12 +15,12 @@ from trackwell.errors import AuthenticationError, CommError, NotFoundError
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
-    from trackwell.transport import Transport
+    from trackwell._pipeline.transport import Transport
 
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One request to the configured server, with errors as one clear line."""
-    from trackwell.transport import Transport
+    from trackwell._pipeline.transport import Transport
 
     s = Settings.resolve()
     if not s.base_url:

@@ -13,8 +13,8 @@ from trackwell.errors import CommError, TrackwellError
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
-    from trackwell.sync import LocalRun
-    from trackwell.transport import Transport
+    from trackwell._pipeline.sync import LocalRun
+    from trackwell._pipeline.transport import Transport
 
 
 def register(cli: click.Group) -> None:
@@ -46,8 +46,8 @@ def register(cli: click.Group) -> None:
         once, however often you sync: a second sync uploads nothing. The server is
         the one `trackwell login` saved, or TRACKWELL_BASE_URL.
         """
-        from trackwell.sync import find_runs
-        from trackwell.transport import Transport
+        from trackwell._pipeline.sync import find_runs
+        from trackwell._pipeline.transport import Transport
 
         s = Settings.resolve()
         if not s.base_url:
@@ -100,7 +100,7 @@ def register(cli: click.Group) -> None:
 
 
 def _sync_one(run: LocalRun, transport: Transport, entity: str | None, project: str | None) -> bool:
-    from trackwell.sync import sync_run
+    from trackwell._pipeline.sync import sync_run
 
     assert run.log is not None
     total = run.log.stat().st_size
@@ -120,7 +120,7 @@ def _sync_one(run: LocalRun, transport: Transport, entity: str | None, project: 
         click.echo(f"Could not sync {run.dir}: {exc}", err=True)
         return False
     if up.tail.skipped:
-        from trackwell.runlog import describe_skipped
+        from trackwell._pipeline.runlog import describe_skipped
 
         click.echo(f"Warning: {describe_skipped(run.log, up.tail.skipped)}", err=True)
     if up.error:

@@ -83,7 +83,7 @@ def ui_command(directory: Path | None, port: int, data_dir: Path | None, interva
             "`trackwell ui` needs the server package: pip install trackwell-server"
         ) from None
     from trackwell.mirror import Mirror
-    from trackwell.transport import Transport
+    from trackwell._pipeline.transport import Transport
 
     data = data_dir or default_data_dir(root)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from trackwell import runlog
+from trackwell._pipeline import runlog
 from trackwell.errors import CommError
-from trackwell.runlog import Kind
-from trackwell.transport import Transport, run_path
+from trackwell._pipeline.runlog import Kind
+from trackwell._pipeline.transport import Transport, run_path
 
 #: MLflow run status -> trackwell state; RUNNING and SCHEDULED runs get no EXIT record.
 STATES = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
@@ -567,7 +567,7 @@ class MlflowImporter:
             self.hooks.run_done(mrun, "failed")
 
     def _import_log(self, mrun: MlflowRun, entity: str, project: str, work: Path) -> str:
-        from trackwell.sender import Uploader
+        from trackwell._pipeline.sender import Uploader
 
         t = self.transport()
         rid = mrun.run_id()

@@ -1,7 +1,7 @@
 """HTTP to a trackwell server: the sender, artifacts, ``login``, ``sync``, the Public API.
 
 One client for all of them: ``Transport``, on ``requests`` with urllib3's ``Retry``
-(``trackwell.httpclient`` holds that half, and says which failures it retries
+(``trackwell._pipeline.httpclient`` holds that half, and says which failures it retries
 inline and which it leaves to the sender's loop). This module itself imports only
 the standard library: ``requests`` is imported at the first request, which for an
 online run is the sender thread's, so neither ``import trackwell`` nor ``init()``
@@ -33,7 +33,7 @@ MSGPACK = "application/x-msgpack"
 MAX_RETRY_AFTER = 120.0
 #: The longest wait for a connection to be accepted (``timeout`` when that is shorter).
 CONNECT_TIMEOUT = 10.0
-#: Inline retries of a failed connection or a 429/503 (``trackwell.httpclient``).
+#: Inline retries of a failed connection or a 429/503 (``trackwell._pipeline.httpclient``).
 RETRIES = 2
 #: The longest ``Retry-After`` a request sits out inline; a longer one is the caller's to wait.
 INLINE_RETRY_AFTER = 5.0
@@ -74,7 +74,7 @@ class Stream:
 
     def read(self, size: int) -> bytes:
         """Up to ``size`` bytes (fewer only at the end of the body)."""
-        from trackwell.httpclient import read_errors
+        from trackwell._pipeline.httpclient import read_errors
 
         try:
             data: bytes = self._raw.read(size)
@@ -179,7 +179,7 @@ class Transport:
             content_type = JSON
         response = self._send(method, path, params, data, content_type, {"Accept": accept}, timeout, False)
         with response:
-            from trackwell.httpclient import RequestException
+            from trackwell._pipeline.httpclient import RequestException
 
             try:
                 raw = response.content
@@ -223,7 +223,7 @@ class Transport:
     def _http(self) -> requests.Session:
         with self._lock:
             if self._session is None:
-                from trackwell.httpclient import new_session
+                from trackwell._pipeline.httpclient import new_session
 
                 self._session = new_session(self.base_url, self.retries, self.max_retry_wait, self.pool_size)
             return self._session
@@ -240,7 +240,7 @@ class Transport:
         stream: bool,
     ) -> requests.Response:
         """Send; an error answer (or a redirect that was not followed) raises ``CommError``."""
-        from trackwell.httpclient import RequestException, bearer
+        from trackwell._pipeline.httpclient import RequestException, bearer
 
         session = self._http()
         headers = {**headers, "User-Agent": f"trackwell/{__version__}"}
@@ -271,7 +271,7 @@ class Transport:
         raise self._error(method, path, response.status_code, headers, raw)
 
     def _unreachable(self, exc: BaseException) -> CommError:
-        from trackwell.httpclient import reason
+        from trackwell._pipeline.httpclient import reason
 
         return CommError(f"cannot reach the trackwell server at {self.base_url}: {reason(exc)}", exc=exc)
 

@@ -1,4 +1,4 @@
-"""The ``requests`` half of ``trackwell.transport``: a session, its retry policy, its redirects.
+"""The ``requests`` half of ``trackwell._pipeline.transport``: a session, its retry policy, its redirects.
 
 Imported by ``Transport`` on its first request, never by ``import trackwell`` or an
 offline ``init()``: ``requests`` and ``urllib3`` cost tens of milliseconds to import,

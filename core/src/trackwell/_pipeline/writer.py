@@ -37,13 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from trackwell import limits, runlog
+from trackwell import limits
+
+from trackwell._pipeline import runlog
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.media.base import DirContext, Media
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import storable
-from trackwell.runlog import Kind
+from trackwell._pipeline.runlog import Kind
 from trackwell.terminal import Sparks
 
 if TYPE_CHECKING:

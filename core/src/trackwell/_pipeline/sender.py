@@ -40,8 +40,8 @@ from typing import Any
 import msgpack
 
 from trackwell.errors import CommError, TrackwellError
-from trackwell.runlog import Kind, LogTail, Record, describe_skipped, log_stream
-from trackwell.transport import Transport, file_path, run_path
+from trackwell._pipeline.runlog import Kind, LogTail, Record, describe_skipped, log_stream
+from trackwell._pipeline.transport import Transport, file_path, run_path
 
 MARKER = "sync.json"
 #: Most records and bytes per ingest request (the server takes up to 25 MB).

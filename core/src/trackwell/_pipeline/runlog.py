@@ -30,28 +30,12 @@ from typing import Any, BinaryIO
 import msgpack
 
 from trackwell.errors import CorruptRunLog
+from trackwell.records import Kind
 
 MAGIC = b"TWLOG\x00\x01\n"
 _FRAME = struct.Struct("<II")
 #: A frame longer than this is treated as corruption, not an allocation request.
 MAX_RECORD_BYTES = 256 * 1024 * 1024
-
-
-class Kind:
-    """Record kinds. Short strings keep the log readable with any msgpack tool."""
-
-    RUN = "run"  # run identity: id, name, project, ... (always the first record)
-    META = "meta"  # host, OS, Python, program, args, git
-    CONFIG = "config"  # a partial config update, merged key by key
-    HISTORY = "history"  # one committed history row, with _step, _timestamp, _runtime
-    SUMMARY = "summary"  # explicit user summary edits: {"update": {...}, "remove": [...]}
-    METRIC = "metric"  # a define_metric rule
-    STATS = "stats"  # one system-metrics sample, keyed system/..., own time axis
-    ALERT = "alert"  # a run.alert() call
-    FILES = "files"  # files saved into the run directory with run.save()
-    ARTIFACT = "artifact"  # log/link/use of an artifact (trackwell.artifacts.upload)
-    FINAL_SUMMARY = "final_summary"  # the summary computed at finish (authoritative)
-    EXIT = "exit"  # exit_code, state, runtime: the run ended
 
 
 def _default(obj: Any) -> Any:

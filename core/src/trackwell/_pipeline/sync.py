@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from trackwell import rundir, runlog
+from trackwell import rundir
+
+from trackwell._pipeline import runlog
 from trackwell.errors import CommError, CorruptRunLog
-from trackwell.sender import Uploader, read_marker
-from trackwell.transport import Transport, run_path
+from trackwell._pipeline.sender import Uploader, read_marker
+from trackwell._pipeline.transport import Transport, run_path
 
 #: Consecutive failed requests after which a sync gives up on a run (~15 s of retries).
 MAX_FAILURES = 8
