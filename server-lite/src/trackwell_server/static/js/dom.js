@@ -100,3 +100,11 @@ export function fmtDurationTicks(ticks) {
   if (ticks.every((v) => typeof v !== "number" || Number.isInteger(v))) return whole;
   return exactLabels(ticks, (v, p) => `${+v.toFixed(p)}s`, 6) || whole;
 }
+
+/** A key/value table (sorted by key), shared by the run and artifact pages so neither page imports the other. */
+export function kvTable(obj, id) {
+  const entries = Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b));
+  if (!entries.length) return h("p", { class: "muted" }, "Nothing.");
+  return h("table", { class: "kv", id }, h("tbody", {}, entries.map(([k, v]) =>
+    h("tr", {}, h("td", {}, k), h("td", {}, fmt(v))))));
+}

@@ -3,9 +3,8 @@
 // this version -> the runs that used it) drawn as SVG boxes and arrows. Also the run
 // page's Artifacts tab (what a run logged and used).
 import { get, runPath, enc } from "../api.js";
-import { h, clear, fmtTime } from "../dom.js";
+import { h, clear, fmtTime, kvTable } from "../dom.js";
 import { crumbs } from "../app.js";
-import { kvTable } from "./run.js";
 import { s } from "../svg.js";
 
 const artPath = (e, p) => `/artifacts/${enc(e)}/${enc(p)}`;

@@ -2,7 +2,7 @@
 // metric and of system metrics, console logs, files. Tab and chart settings in the URL.
 // Media, tables, custom charts and artifacts are tabs drawn by their own modules.
 import { get, buckets, fileText, runPath, enc } from "../api.js";
-import { h, clear, fmt, fmtTime, fmtDuration } from "../dom.js";
+import { h, clear, fmtTime, fmtDuration, kvTable } from "../dom.js";
 import { crumbs } from "../app.js";
 import { runColor } from "../colors.js";
 import { param, setParams, chartSettings } from "../state.js";
@@ -17,13 +17,6 @@ const TABS = [["overview", "Overview"], ["charts", "Charts"], ["media", "Media"]
   ["plots", "Custom charts"], ["artifacts", "Artifacts"], ["logs", "Logs"], ["files", "Files"]];
 /** Tabs drawn once: polling a running run does not redraw them (a slider would jump). */
 const STILL = new Set(["files", "media", "tables", "plots", "artifacts"]);
-
-export function kvTable(obj, id) {
-  const entries = Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b));
-  if (!entries.length) return h("p", { class: "muted" }, "Nothing.");
-  return h("table", { class: "kv", id }, h("tbody", {}, entries.map(([k, v]) =>
-    h("tr", {}, h("td", {}, k), h("td", {}, fmt(v))))));
-}
 
 /** Records the server refused (over a limit, a bad key or step): how many, and the last few with why. */
 function refusals(refused) {
