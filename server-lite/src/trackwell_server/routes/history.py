@@ -112,7 +112,7 @@ def _scan(
     max_step: int | None, page_size: int,
 ) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
     rows: list[dict[str, Any]] = []
-    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step, wanted):
+    for row in history.iter_rows(conn, run_pk, history.HISTORY, archive, after, max_step, wanted):
         rows.append(row)
         if len(rows) > page_size:
             break
@@ -177,7 +177,7 @@ def _fill_others(
     shows up."""
     after = None if min_step is None else min_step - 1
     found: list[dict[str, Any]] = []
-    for row in history.iter_rows(conn, run_pk, "history", archive, after, max_step, others):
+    for row in history.iter_rows(conn, run_pk, history.HISTORY, archive, after, max_step, others):
         step = row["_step"]
         if step in by_step:
             by_step[step].update(row)
@@ -236,7 +236,7 @@ def get_system(
     """System-metrics samples (their own time axis: ``_timestamp``, ``_runtime``)."""
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
-        rows = list(history.iter_rows(conn, run.pk, "system"))
+        rows = list(history.iter_rows(conn, run.pk, history.SYSTEM))
     if samples is not None and len(rows) > samples:
         rows = [rows[i] for i in _evenly(len(rows), samples)]
     return _encode(request, {"rows": rows, "next_cursor": None})

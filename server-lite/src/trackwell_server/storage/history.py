@@ -25,6 +25,7 @@ import msgpack
 import numpy as np
 import sqlalchemy as sa
 
+from trackwell.records import Kind
 from trackwell_server.db.schema import row_chunks, series_chunks
 from trackwell_server.storage.cache import series_cache
 
@@ -32,6 +33,10 @@ from trackwell_server.storage.cache import series_cache
 SERIES_TARGET = 4096
 ROWS_TARGET = 1024
 LIVE = 0
+#: The two streams of stored rows (``row_chunks.kind``): history rows, named as the SDK's
+#: record kind, and system-metric samples (``Kind.STATS`` records), stored whole.
+HISTORY = Kind.HISTORY
+SYSTEM = "system"
 
 _I8 = np.dtype("<i8")
 _F8 = np.dtype("<f8")
@@ -367,7 +372,7 @@ def sample_indices(values: np.ndarray, samples: int) -> np.ndarray:
 def iter_rows(
     conn: sa.Connection,
     run_pk: int,
-    kind: str = "history",
+    kind: str = HISTORY,
     archive: int = LIVE,
     after: int | None = None,
     max_step: int | None = None,
@@ -388,7 +393,7 @@ def iter_rows(
     if max_step is not None:
         query = query.where(t.min_step <= max_step)
     windows = conn.execute(query.order_by(t.min_step, t.id)).all()
-    if kind != "history":
+    if kind != HISTORY:
         for window in windows:
             yield from unpack_rows(window.rows)
         return
@@ -498,13 +503,13 @@ def archive_after(conn: sa.Connection, run_pk: int, step: int, archive: int) -> 
         keep, moved = _split_series(chunk, step)
         conn.execute(sa.update(series_chunks).where(s.id == chunk.id).values(**keep))
         conn.execute(sa.insert(series_chunks).values(run_pk=run_pk, archive=archive, key=chunk.key, **moved))
-    live_history = (r.run_pk == run_pk) & (r.kind == "history") & (r.archive == LIVE)
+    live_history = (r.run_pk == run_pk) & (r.kind == HISTORY) & (r.archive == LIVE)
     conn.execute(sa.update(row_chunks).where(live_history, r.min_step > step).values(archive=archive))
     for chunk in conn.execute(sa.select(row_chunks).where(live_history, r.max_step > step)).all():
         keep_rows, moved_rows = _split_rows(chunk, step)
         conn.execute(sa.update(row_chunks).where(r.id == chunk.id).values(**keep_rows))
         conn.execute(
-            sa.insert(row_chunks).values(run_pk=run_pk, kind="history", archive=archive, **moved_rows)
+            sa.insert(row_chunks).values(run_pk=run_pk, kind=HISTORY, archive=archive, **moved_rows)
         )
 
 
@@ -540,7 +545,7 @@ def copy_until(conn: sa.Connection, src_pk: int, dst_pk: int, step: int) -> None
         keep, _ = _split_series(chunk, step)
         conn.execute(sa.insert(series_chunks).values(run_pk=dst_pk, archive=LIVE, key=chunk.key, **keep))
     rcols = [r.kind, r.archive, r.n, r.min_step, r.max_step, r.rows]
-    src_history = (r.run_pk == src_pk) & (r.kind == "history") & (r.archive == LIVE)
+    src_history = (r.run_pk == src_pk) & (r.kind == HISTORY) & (r.archive == LIVE)
     conn.execute(
         sa.insert(row_chunks).from_select(
             ["run_pk", *[c.name for c in rcols]],
@@ -551,4 +556,4 @@ def copy_until(conn: sa.Connection, src_pk: int, dst_pk: int, step: int) -> None
         sa.select(row_chunks).where(src_history, r.min_step <= step, r.max_step > step)
     ).all():
         keep_rows, _ = _split_rows(chunk, step)
-        conn.execute(sa.insert(row_chunks).values(run_pk=dst_pk, kind="history", archive=LIVE, **keep_rows))
+        conn.execute(sa.insert(row_chunks).values(run_pk=dst_pk, kind=HISTORY, archive=LIVE, **keep_rows))

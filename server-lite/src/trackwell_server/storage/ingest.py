@@ -21,6 +21,7 @@ from trackwell.api.replay import flatten
 from trackwell.errors import UsageError
 from trackwell.limits import key_problem
 from trackwell.metrics import MetricRule
+from trackwell.records import Kind
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.schema import runs, streams
 from trackwell_server.errors import ApiError
@@ -148,8 +149,8 @@ class _Folder:
         kinds = list(map(itemgetter(0), records))
         # runs of history records go in bulk, in log order, between the other records
         others = (
-            [i for i, kind in enumerate(kinds) if kind != "history"]
-            if kinds.count("history") != len(kinds)
+            [i for i, kind in enumerate(kinds) if kind != Kind.HISTORY]
+            if kinds.count(Kind.HISTORY) != len(kinds)
             else []
         )
         start = 0
@@ -161,7 +162,7 @@ class _Folder:
                 break
             body = records[i][2]
             kind = kinds[i]
-            if kind == "stats":
+            if kind == Kind.STATS:
                 if isinstance(body, dict):
                     self.system.append(flatten(body))
             else:
@@ -169,14 +170,14 @@ class _Folder:
                     self._other(kind, body)
                 except (TypeError, ValueError, AttributeError, KeyError, OverflowError, UsageError):
                     pass  # a malformed record is skipped, as the SDK's own reader does
-        if isinstance(self.last_runtime, (int, float)) and "exit" not in kinds:
+        if isinstance(self.last_runtime, (int, float)) and Kind.EXIT not in kinds:
             self.runtime = float(self.last_runtime)  # an EXIT in the batch has the final runtime
         if self.state == "crashed":  # it was only silent: data arriving means it is alive
             self.state = "running"
         self._write()
 
     def _refuse(self, seq: int, reason: str, key: Any = None) -> None:
-        self.refused.append(refusal(seq, "history", reason, key))
+        self.refused.append(refusal(seq, Kind.HISTORY, reason, key))
 
     def _history(self, bodies: list[Any], seqs: list[int]) -> None:
         """Fold a run of history rows: per batch where possible, per row only where needed.
@@ -319,7 +320,7 @@ class _Folder:
     def _other(self, kind: str, body: Any) -> None:
         if not isinstance(body, dict):
             return
-        if kind == "run":
+        if kind == Kind.RUN:
             for field, column in (("name", "name"), ("group", "group_name"), ("job_type", "job_type"),
                                   ("notes", "notes")):  # fmt: skip
                 if isinstance(body.get(field), str):
@@ -329,23 +330,23 @@ class _Folder:
             if body.get("resumed"):
                 self.state = "running"
                 self.values.update(finished_at=None, exit_code=None)
-        elif kind == "meta":
+        elif kind == Kind.META:
             self.metadata.update(body)
-        elif kind == "config":
+        elif kind == Kind.CONFIG:
             update = body.get("update")
             if isinstance(update, dict):
                 self.config.update(update)
             for key in body.get("remove") or ():
                 self.config.pop(key, None)
-        elif kind == "summary":
+        elif kind == Kind.SUMMARY:
             self.summary.edit(body.get("update"), body.get("remove"))
-        elif kind == "metric":
+        elif kind == Kind.METRIC:
             self.summary.define(MetricRule.from_dict(body))
-        elif kind == "alert":
+        elif kind == Kind.ALERT:
             self.alerts.append(body)
-        elif kind == "final_summary":
+        elif kind == Kind.FINAL_SUMMARY:
             self.summary.edit(body, [k for k in self.summary.values if k not in body])
-        elif kind == "exit":
+        elif kind == Kind.EXIT:
             if body.get("primary") is False:  # a process attached to a shared run ended, not the run
                 return
             state = body.get("state")
@@ -356,7 +357,7 @@ class _Folder:
             self.values["finished_at"] = float(at) if isinstance(at, (int, float)) else self.now
             if isinstance(body.get("runtime"), (int, float)):
                 self.runtime = float(body["runtime"])
-        # "files": the files arrive by upload; unknown kinds come from newer SDKs: skipped
+        # Kind.FILES: the files arrive by upload; unknown kinds come from newer SDKs: skipped
 
     def _write(self) -> None:
         run = self.run
@@ -373,13 +374,13 @@ class _Folder:
                             had[0] + column[0], had[1] + column[1], had[2] and column[2]
                         )
             steps = [r["_step"] for r in rows]
-            history.write_rows(self.conn, run.pk, "history", residual, len(rows), min(steps), max(steps))
+            history.write_rows(self.conn, run.pk, history.HISTORY, residual, len(rows), min(steps), max(steps))
             history.write_series(self.conn, run.pk, cols)
         if self.system:
             stamps = [int(1000 * r["_timestamp"]) if isinstance(r.get("_timestamp"), (int, float)) else 0
                       for r in self.system]  # fmt: skip
             history.write_rows(
-                self.conn, run.pk, "system", self.system, len(stamps), min(stamps), max(stamps)
+                self.conn, run.pk, history.SYSTEM, self.system, len(stamps), min(stamps), max(stamps)
             )
         values = dict(self.values)
         values.update(
