@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trackwell import _post_import, errors
+from trackwell import _post_import, active, errors
 from trackwell._version import __version__
 from trackwell.alerts import AlertLevel
 from trackwell.errors import CommError, TrackwellError, UsageError
@@ -176,6 +176,10 @@ def __dir__() -> list[str]:
     lazy |= {"sweep", "agent", "controller", "Media", "WBValue", "util"}
     return sorted(set(globals()) | lazy | _MEDIA)
 
+
+# Code below the session (an artifact saved with no run) starts a run through this,
+# without importing the session back into its package.
+active.set_init(init)
 
 # Integrations that must hook into their framework at import time (Hugging Face's
 # report_to table) get the chance here; costs one finder on sys.meta_path.
