@@ -177,9 +177,17 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | lazy | _MEDIA)
 
 
-# Code below the session (an artifact saved with no run) starts a run through this,
-# without importing the session back into its package.
+def _server_api(base_url: str, api_key: str | None) -> Any:
+    """The Public API on a server, for an artifact's lineage (loaded only when asked)."""
+    from trackwell.api.remote import ServerApi
+
+    return ServerApi(overrides={"base_url": base_url}, api_key=api_key)
+
+
+# Code below the session (an artifact saved with no run, or asked who logged it) reaches
+# init() and the Public API through these, without importing them into its package.
 active.set_init(init)
+active.set_api(_server_api)
 
 # Integrations that must hook into their framework at import time (Hugging Face's
 # report_to table) get the chance here; costs one finder on sys.meta_path.

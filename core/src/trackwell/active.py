@@ -5,8 +5,10 @@ agent finishing its trial) needs the run that ``trackwell.init`` made current. R
 it from ``trackwell`` or ``trackwell.session`` would import the run and its pipeline
 back into the artifacts and sweeps packages, a cycle; this module breaks it: the
 session calls ``set()``, those packages call ``get()``. An artifact saved with no
-current run starts one of its own as W&B does, through the ``init`` the package
-registers here with ``set_init()`` (``trackwell/__init__.py``).
+current run starts one of its own as W&B does, and an artifact's lineage names runs
+of the Public API, a layer above artifacts: both come through what the package
+registers here (``set_init()``, ``set_api()``, called by ``trackwell/__init__.py``),
+so this module, and what reads it, imports neither.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 _current: Run | None = None
 _init: Callable[..., Run] | None = None
+_api: Callable[[str, str | None], Any] | None = None
 
 
 def get() -> Run | None:
@@ -40,6 +43,19 @@ def set_init(init: Callable[..., Run]) -> None:
 
 def start(**kwargs: Any) -> Run:
     """A new run, as ``trackwell.init(**kwargs)``: for a draft artifact saved with no run."""
-    if _init is None:  # only if trackwell/__init__.py did not run, which importing us implies
+    if _init is None:  # importing this module runs trackwell/__init__.py first, which sets it
         raise RuntimeError("trackwell.active.start() before trackwell registered its init()")
     return _init(**kwargs)
+
+
+def set_api(factory: Callable[[str, str | None], Any]) -> None:
+    """Register how to open the Public API on a server: ``factory(base_url, api_key)``."""
+    global _api
+    _api = factory
+
+
+def api(base_url: str, api_key: str | None) -> Any:
+    """The Public API (``trackwell.Api``) on ``base_url``: for ``Artifact.logged_by()``/``used_by()``."""
+    if _api is None:
+        raise RuntimeError("trackwell.active.api() before trackwell registered its Public API")
+    return _api(base_url, api_key)

@@ -10,12 +10,12 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell._pipeline.transport import run_path
 from trackwell.api.remote_http import Fetched
 from trackwell.artifacts.artifact import Artifact, parse_name
 from trackwell.artifacts.client import ArtifactClient, artifact_path
 from trackwell.artifacts.manifest import ArtifactError
 from trackwell.errors import NotFoundError
-from trackwell._pipeline.transport import run_path
 
 if TYPE_CHECKING:
     from trackwell.api.remote import ServerApi

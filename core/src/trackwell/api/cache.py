@@ -11,9 +11,9 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from trackwell._pipeline.runlog import describe_skipped, read_log
 from trackwell.api.replay import RunData, replay
 from trackwell.errors import warn_user
-from trackwell._pipeline.runlog import describe_skipped, read_log
 
 _Key = tuple[str, int, int]
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell._pipeline.transport import run_path
 from trackwell.api.base import Api, server_settings
 from trackwell.api.remote_http import Fetched, ServerClient
 from trackwell.api.remote_runs import ServerRun, ServerRuns
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
-from trackwell._pipeline.transport import run_path
 
 if TYPE_CHECKING:
     from trackwell.api.sweeps import Sweep

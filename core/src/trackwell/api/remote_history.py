@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from trackwell._pipeline.transport import MSGPACK, run_path
 from trackwell.api import history as _history
 from trackwell.api.remote_http import ServerClient, decode_floats
 from trackwell.api.system_names import SYSTEM_STREAMS, api_rows, stored_keys, stored_name
 from trackwell.errors import UsageError
-from trackwell._pipeline.transport import MSGPACK, run_path
 
 _RunKey = tuple[str, str, str]
 #: Rows per request when ``history(samples=None)`` reads every row: big pages, few round trips.

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
+from trackwell._pipeline.transport import file_path, run_path
 from trackwell.api import remote_history as _remote_history
 from trackwell.api.base import SummaryView
 from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
-from trackwell._pipeline.transport import file_path, run_path
 
 if TYPE_CHECKING:
     from trackwell.table import Table

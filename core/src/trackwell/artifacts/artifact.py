@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from trackwell import active
 from trackwell.artifacts.cache import Cache, cache_root, copy_and_hash, hash_file, place
 from trackwell.artifacts.manifest import (
     ArtifactError,
@@ -35,6 +36,7 @@ from trackwell.artifacts.manifest import (
     clean_path,
 )
 from trackwell.errors import CommError
+from trackwell.settings import Settings
 
 if TYPE_CHECKING:
     from trackwell.artifacts.client import ArtifactClient
@@ -757,13 +759,12 @@ class Artifact:
         returns, so the version is on the server (or in the offline run) by then.
         """
         if self._state == "PENDING":
-            import trackwell
-
-            if trackwell.run is not None:
-                trackwell.run.log_artifact(self)
+            current = active.get()
+            if current is not None:
+                current.log_artifact(self)
                 return
-            quiet = trackwell.Settings(silent=True) if settings is None else settings  # as W&B
-            with trackwell.init(project=project, job_type="auto", settings=quiet) as run:
+            quiet = Settings(silent=True) if settings is None else settings  # as W&B
+            with active.start(project=project, job_type="auto", settings=quiet) as run:
                 run.log_artifact(self)
             return
         client, (e, p, n, v) = self._remote()
@@ -791,13 +792,11 @@ class Artifact:
             body = {"source": f"{self._entity}/{self._project}/{self._name}:{self.version}", "aliases": names}
             info = self._client.send("POST", artifact_path(e, p, collection, "links"), body)
             return Artifact._from_info(info, self._client)
-        import trackwell
-
-        run = self._run if self._state == "LOGGED" and self._run is not None else trackwell.run
+        run = self._run if self._state == "LOGGED" and self._run is not None else active.get()
         if run is not None:
             run.link_artifact(self, target_path, aliases)
             return None
-        with trackwell.init(job_type="auto", settings=trackwell.Settings(silent=True)) as auto:
+        with active.start(job_type="auto", settings=Settings(silent=True)) as auto:
             auto.link_artifact(self, target_path, aliases)
         return None
 
@@ -979,9 +978,8 @@ def _client_for(run: Run) -> ArtifactClient:
 
 
 def _api_run(client: ArtifactClient, ref: Mapping[str, Any]) -> Any:
-    from trackwell.api.remote import ServerApi
-
-    api = ServerApi(overrides={"base_url": client.base_url}, api_key=client.api_key)
+    """The Public API run ``ref`` names (the Public API is a layer above: reached via ``active``)."""
+    api = active.api(client.base_url, client.api_key)
     return api.run(f"{ref['entity']}/{ref['project']}/{ref['run_id']}")
 
 

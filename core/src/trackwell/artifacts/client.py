@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from trackwell._pipeline.transport import Transport
 from trackwell.artifacts.cache import hash_file
 from trackwell.errors import CommError
-from trackwell._pipeline.transport import Transport
 
 #: Files above this go up in parts (``TRACKWELL_X_ARTIFACT_PART_BYTES`` overrides it, for tests).
 PART_BYTES = 16 * 1024 * 1024

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from trackwell._pipeline.runlog import Kind
 from trackwell.artifacts.artifact import Artifact, _client_for, parse_name
 from trackwell.artifacts.manifest import ArtifactError
 from trackwell.errors import NotFoundError
-from trackwell._pipeline.runlog import Kind
 
 if TYPE_CHECKING:
     from trackwell.run import Run
@@ -72,9 +72,21 @@ def log_artifact(
     if run.disabled or run._writer is None:
         return art
     body = art._log_body(run, _aliases(aliases), tags)
-    run._queue.append(("art", art, body))
-    run._writer.wake.set()  # staged now, not at the next flush tick: the sender starts sooner
+    run._stage(art._materialize, body)
     return art
+
+
+def stage_run_table(run: Run, key: str, table: Any) -> dict[str, Any]:
+    """On the writer thread: stage the ``run_table`` artifact ``run-<run id>-<key>`` of a
+    table logged under ``key`` (as W&B does; ``artifact.get(key)`` gives the table back)
+    into the run directory, and return the body of its ARTIFACT record. The writer gets
+    this function injected (``trackwell._pipeline.ports.Encoding``) and never imports
+    artifacts."""
+    art = Artifact(_safe(f"run-{run.id}-{key}"), "run_table")
+    art.add(table, key)
+    body = art._log_body(run, None, None)
+    art._materialize(Path(run.dir).parent, body)
+    return body
 
 
 def use_artifact(

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from trackwell._pipeline.transport import Transport, run_path
 from trackwell.artifacts.artifact import _COMMITTED, Progress, notify, parse_name
 from trackwell.artifacts.cache import Cache
 from trackwell.artifacts.client import ArtifactClient, ChangedFileError, artifact_path, env_workers
 from trackwell.artifacts.transfers import TransferPool
 from trackwell.errors import CommError
-from trackwell._pipeline.transport import Transport, run_path
 
 
 def target_collection(target: str, entity: str, project: str) -> tuple[str, str, str]:
