@@ -30,7 +30,7 @@ def test_static_imports_have_no_cycle() -> None:
 
     def visit(node: Path, stack: list[Path]) -> None:
         if node in stack:
-            cycle = stack[stack.index(node):] + [node]
+            cycle = [*stack[stack.index(node) :], node]
             raise AssertionError("import cycle: " + " -> ".join(str(p.relative_to(JS)) for p in cycle))
         if node in done:
             return

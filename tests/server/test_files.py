@@ -14,7 +14,7 @@ import pytest
 
 from trackwell_server.db.engine import make_engine, sqlite_url
 from trackwell_server.jobs import collect_blobs
-from trackwell_server.storage.blobs import open_blob_store
+from trackwell_server.plugin_manager import open_blob_store
 from trackwell_server.testing import ServerHandle, start_server
 
 from .conftest import Client

@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from trackwell_server._version import __version__
-from trackwell_server.auth import Authenticator
 from trackwell_server.bootstrap import ensure_admin
 from trackwell_server.config import ServerConfig
 from trackwell_server.dashboard import routes as dashboard
@@ -26,6 +25,7 @@ from trackwell_server.deps import Server
 from trackwell_server.errors import ERROR_RESPONSES, install_handlers
 from trackwell_server.jobs import collect_blobs, every, mark_crashed
 from trackwell_server.limits import LimitsMiddleware, TokenBucket
+from trackwell_server.plugin_manager import ServerPlugins, load_plugins
 from trackwell_server.private import SECRETS, private_dir
 from trackwell_server.responses import JSONResponse
 from trackwell_server.routes import (
@@ -39,23 +39,27 @@ from trackwell_server.routes import (
     runs,
     sweeps,
 )
-from trackwell_server.storage.blobs import open_blob_store
 
 API_PREFIX = "/api/v1"
 #: How ``trackwell server --workers N`` hands its settings to each worker process.
 CONFIG_ENV = "TRACKWELL_SERVER_CONFIG"
 
 
-def open_server(config: ServerConfig) -> tuple[Server, str | None]:
-    """Connect to the database (migrating it) and the blob store; return the admin key if known."""
+def open_server(config: ServerConfig, plugins: ServerPlugins | None = None) -> tuple[Server, str | None]:
+    """Connect to the database (migrating it) and the blob store; return the admin key if known.
+
+    ``plugins``: the server plugins to open the blob store and authentication with
+    (default: the built-in and installed ones).
+    """
+    plugins = plugins if plugins is not None else load_plugins()
     private_dir(config.data_dir, SECRETS)
     engine = make_engine(config.db_url or sqlite_url(config.data_dir), config.sqlite_synchronous)
     migrate(engine, lock_dir=config.data_dir)
     admin_key = ensure_admin(engine, config.data_dir)
-    blobs = open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)
+    blobs = plugins.open_blob_store(config.blob_store, config.data_dir, config.s3_endpoint_url)
     sessions = Sessions(load_secret(config.data_dir))
-    authenticator = Authenticator(engine, config.auth, sessions, config.auth_failures_per_minute)
-    return Server(config, engine, blobs, authenticator), admin_key
+    authenticator = plugins.authenticator(engine, config, sessions)
+    return Server(config, engine, blobs, authenticator, plugins), admin_key
 
 
 def _build_routes(routes: Sequence[Any]) -> None:

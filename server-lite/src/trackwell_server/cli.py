@@ -112,10 +112,15 @@ def _pick_port(host: str) -> int:
     is_flag=True,
     help="Serve the interactive /docs and /redoc pages (they load scripts from a public CDN).",
 )
+@click.option(
+    "--list-plugins",
+    is_flag=True,
+    help="List the server's plugins and what each registered (blob stores, auth back ends, ...), then exit.",
+)
 def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, sqlite_synchronous: str,
                    blob_store: str | None, s3_endpoint_url: str | None, no_auth: bool, workers: int,
                    heartbeat_timeout: float, rate_limit: float, no_offer: bool,
-                   api_docs: bool) -> None:  # fmt: skip
+                   api_docs: bool, list_plugins: bool) -> None:  # fmt: skip
     """Start the trackwell server (REST API for runs, history and files).
 
     One person: `trackwell server` (SQLite and files in the data directory).
@@ -126,6 +131,9 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
     from trackwell_server.bootstrap import offer_to_sdk
     from trackwell_server.config import ServerConfig, default_data_dir
 
+    if list_plugins:
+        _list_plugins()
+        return
     if no_auth and not _is_loopback(host):
         raise click.UsageError("--no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)")
     port = port or _pick_port(host)
@@ -172,6 +180,15 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
         serve("trackwell_server.app:app_from_env", host, port, workers)
     else:
         serve(create_app(config, srv), host, port, 1)
+
+
+def _list_plugins() -> None:
+    """One line per server plugin: its name and what it registered (provenance), or why it did not load."""
+    from trackwell_server.plugin_manager import load_plugins
+
+    for plugin in load_plugins().info():
+        what = plugin.get("error") or ", ".join(plugin["registered"]) or "(registers nothing)"
+        click.echo(f"{plugin['name']}: {what}")
 
 
 def serve(app: Any, host: str, port: int, workers: int) -> None:

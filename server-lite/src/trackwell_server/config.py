@@ -38,6 +38,8 @@ class ServerConfig:
     blob_store: str | None = None  # None: data_dir/blobs; "s3://bucket/prefix": S3
     s3_endpoint_url: str | None = None
     auth: bool = True
+    #: the authentication back end (a name registered through ``register_auth_backends``)
+    auth_backend: str = "api_keys"
     heartbeat_timeout: float = 300.0
     #: how often each process looks for runs whose heartbeat stopped
     crash_check_interval: float = 30.0

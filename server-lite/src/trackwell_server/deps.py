@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from trackwell_server.auth import Authenticator, Principal
 from trackwell_server.config import ServerConfig
 from trackwell_server.names import NAME_PATTERN
+from trackwell_server.plugin_manager import ServerPlugins
 from trackwell_server.storage.blobs import BlobStore
 
 # Declared so /openapi.json documents the scheme; the Authenticator reads the header
@@ -27,6 +28,7 @@ class Server:
     engine: Engine
     blobs: BlobStore
     auth: Authenticator
+    plugins: ServerPlugins
 
 
 def server(request: Request) -> Server:

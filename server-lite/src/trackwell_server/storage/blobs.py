@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
-from urllib.parse import urlparse
 
 from trackwell_server.private import make_dirs, private_dir
 
@@ -445,12 +444,3 @@ class S3BlobStore:
         where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         return f"{where} ({self.endpoint_url})" if self.endpoint_url else where
 
-
-def open_blob_store(spec: str | None, data_dir: Path, endpoint_url: str | None = None) -> BlobStore:
-    """``None`` or a path: a local store; ``s3://bucket/prefix``: S3."""
-    if spec and spec.startswith("s3://"):
-        parsed = urlparse(spec)
-        if not parsed.netloc:
-            raise ValueError(f"--blob-store {spec!r}: name a bucket, as in s3://bucket/prefix")
-        return S3BlobStore(parsed.netloc, parsed.path, endpoint_url)
-    return LocalBlobStore(Path(spec) if spec else data_dir / "blobs")

@@ -374,7 +374,9 @@ class _Folder:
                             had[0] + column[0], had[1] + column[1], had[2] and column[2]
                         )
             steps = [r["_step"] for r in rows]
-            history.write_rows(self.conn, run.pk, history.HISTORY, residual, len(rows), min(steps), max(steps))
+            history.write_rows(
+                self.conn, run.pk, history.HISTORY, residual, len(rows), min(steps), max(steps)
+            )
             history.write_series(self.conn, run.pk, cols)
         if self.system:
             stamps = [int(1000 * r["_timestamp"]) if isinstance(r.get("_timestamp"), (int, float)) else 0
