@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trackwell import active
 from trackwell.sweeps import commands
 from trackwell.sweeps.client import SweepClient
 from trackwell.sweeps.config import nest, parse
@@ -146,9 +147,7 @@ class Agent:
 
     @staticmethod
     def _finish_run(run_id: str, state: str) -> None:
-        import trackwell
-
-        run = trackwell.run
+        run = active.get()  # the trial's run, if ``function`` left it open
         if run is not None and run.id == run_id and not run._finished:
             run.finish(exit_code=0 if state in ("finished", "stopped") else 1)
 
