@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from trackwell import rundir
-
 from trackwell._pipeline import runlog
 from trackwell.errors import CorruptRunLog, UsageError, warn_user
 from trackwell.run import Run

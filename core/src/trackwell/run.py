@@ -10,25 +10,27 @@ from __future__ import annotations
 import operator
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from trackwell._pipeline import ops
+from trackwell._pipeline.writer import BACKLOG_LIMIT, WAKE_AT, Writer
 from trackwell.alerts import AlertLevel, AlertThrottle, make_alert
 from trackwell.config import Config
 from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError, warn_user
 from trackwell.limits import MAX_STEP
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import DROP, convert, normalize_row
-from trackwell._pipeline.runlog import Kind
+from trackwell.records import Kind
 from trackwell.settings import Settings
-from trackwell._pipeline.writer import BACKLOG_LIMIT, WAKE_AT, Writer
 
 if TYPE_CHECKING:
     from trackwell._pipeline.sender import Sender
 
 _now = time.time
+_HISTORY = ops.HISTORY  # a module global: log() builds one tuple per call
 SAVE_POLICIES = ("live", "now", "end")
 
 
@@ -64,7 +66,6 @@ class Run:
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._finished = False
-        self._in_finish_hooks = False  # on_run_finish plugins may still log
         self._killed = False
         self._preempting = False  # mark_preempting() was called
         self._throttle = AlertThrottle()
@@ -73,12 +74,17 @@ class Run:
         self._sender: Sender | None = None  # online runs only
         self._console: Any = None
         self._on_finish: list[Any] = []
-        self._plugins: Any = None  # the plugin manager, set by session.init()
         self.config = Config(self._emit_config)
         self.summary = Summary(self)
         self._local_summary = SummaryState()  # used only when there is no writer
         if settings.mode == "disabled":
             self.log = self._log_disabled  # type: ignore[method-assign]
+
+    @property
+    def _in_finish_hooks(self) -> bool:
+        """on_run_finish plugins are running (on the writer thread): they may still log."""
+        writer = self._writer
+        return writer is not None and writer.in_finish_hooks
 
     # -- identity ----------------------------------------------------------
     @property
@@ -192,7 +198,7 @@ class Run:
                     return
                 with self._lock:
                     q = self._queue
-                    q.append(("h", row, self._step, _now()))
+                    q.append((_HISTORY, row, self._step, _now()))
                     self._step += 1
                 if len(q) > WAKE_AT:
                     self._backpressure(q)
@@ -204,7 +210,7 @@ class Run:
                         pending = self._pending
                         if pending:
                             q = self._queue
-                            q.append(("h", pending, self._step, _now()))
+                            q.append((_HISTORY, pending, self._step, _now()))
                             if len(q) > WAKE_AT:
                                 self._backpressure(q)
                         self._pending = row
@@ -269,7 +275,7 @@ class Run:
         row = self._pending
         self._pending = None
         if row:
-            self._queue.append(("h", row, self._step, _now()))
+            self._queue.append((_HISTORY, row, self._step, _now()))
             self._step += 1
 
     def _log_disabled(
@@ -313,7 +319,7 @@ class Run:
         self._check_live("alert")
         if self._writer is None or not self._throttle.allow(alert):
             return
-        self._queue.append(("a", alert))
+        self._queue.append((ops.ALERT, alert))
 
     def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> bool:
         """Copy files matching ``glob_str`` into the run's ``files/`` directory.
@@ -327,7 +333,7 @@ class Run:
             raise UsageError("save() needs a file path or glob pattern")
         self._check_live("save")
         if self._writer is not None:
-            self._queue.append(("save", glob_str, base_path, policy))
+            self._queue.append((ops.SAVE, glob_str, base_path, policy))
         return True
 
     def watch(
@@ -431,7 +437,14 @@ class Run:
 
     def _record(self, kind: str, body: Any) -> None:
         if self._writer is not None:
-            self._queue.append(("r", kind, body))
+            self._queue.append((ops.RECORD, kind, body))
+
+    def _stage(self, stage: Callable[[Path, dict[str, Any]], None], body: dict[str, Any]) -> None:
+        """Queue a logged artifact: the writer calls ``stage(run_dir, body)`` (which moves its
+        files into the run directory and completes ``body``), then records ``body``."""
+        if self._writer is not None:
+            self._queue.append((ops.STAGE, stage, body))
+            self._wake.set()  # staged now, not at the next flush tick: the sender starts sooner
 
     def _emit_config(self, update: dict[str, Any], remove: list[str]) -> None:
         if self._finished:

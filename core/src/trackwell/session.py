@@ -14,17 +14,18 @@ import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from trackwell import rundir
+from trackwell._pipeline import ops, ports
+from trackwell._pipeline.runlog import Kind, new_stream_id
+from trackwell._pipeline.writer import Writer
 from trackwell.config import config_from_input, load_yaml_config
 from trackwell.errors import RunDirError, UsageError, warn_user
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Kind, new_stream_id
 from trackwell.settings import Settings
-from trackwell._pipeline.writer import Writer
 
 _active: list[Run] = []
 _current: Run | None = None
@@ -135,13 +136,13 @@ def init(
     if run._writer is not None:
         from trackwell.plugins import get_plugin_manager
 
-        run._plugins = get_plugin_manager(s)
-        if s.sync_tensorboard and not run._plugins.has_plugin("tensorboard"):
+        plugins = get_plugin_manager(s)
+        if s.sync_tensorboard and not plugins.has_plugin("tensorboard"):
             warn_user(
                 "trackwell.init(sync_tensorboard=True) needs the trackwell-tensorboard plugin "
                 "(pip install trackwell-tensorboard); TensorBoard events are not logged to this run"
             )
-        run._writer.start()
+        run._writer.start(plugins)
         if s.mode == "online":
             from trackwell._pipeline.online import start_sender
 
@@ -150,7 +151,7 @@ def init(
             from trackwell.console import ConsoleCapture
 
             queue = run._writer.queue
-            run._console = ConsoleCapture(lambda text: queue.append(("o", text)))
+            run._console = ConsoleCapture(lambda text: queue.append((ops.OUTPUT, text)))
             run._console.start()
         from trackwell.terminal import print_start
 
@@ -337,11 +338,41 @@ def attach_writer(run: Run, log_file: Path, seq: int = 0, summary: Any = None) -
     if seq == 0 and run.stream is None:
         run.stream = new_stream_id()  # names this log's records on a server (docs/server-api.md)
     try:
-        writer = Writer(run, log_file, seq=seq, summary=summary)
+        writer = Writer(run, log_file, _encoding(), seq=seq, summary=summary)
     except OSError as exc:
         raise RunDirError(f"cannot open the run log {log_file}: {exc.strerror or exc}") from None
     run._attach(writer)
-    writer.queue.append(("r", Kind.RUN, run.run_info()))
+    writer.queue.append((ops.RECORD, Kind.RUN, run.run_info()))
+
+
+def _encoding() -> ports.Encoding:
+    """How the writer encodes media and tables: through their own interfaces, handed to it
+    here so that the pipeline never imports them (``trackwell._pipeline.ports``)."""
+    global _writer_encoding
+    if _writer_encoding is None:
+        from trackwell.media.base import DirContext, Media, to_records
+
+        _writer_encoding = ports.Encoding(Media, DirContext, to_records, _stage_run_table)
+    return _writer_encoding
+
+
+_writer_encoding: ports.Encoding | None = None
+
+
+def _stage_run_table(run: Run, key: str, table: Any) -> dict[str, Any]:
+    from trackwell.artifacts.run_api import stage_run_table  # only once a run logs a table
+
+    return stage_run_table(run, key, table)
+
+
+def _artifact_jobs(run_dir: Path, moved: Callable[[], None]) -> ports.ArtifactJobs:
+    from trackwell.artifacts.upload import ArtifactJobs  # only once a run log holds an artifact
+
+    return ArtifactJobs(run_dir, moved=moved)
+
+
+# The sender uploads ARTIFACT records through this (every Uploader: live runs, sync, import).
+ports.set_artifact_jobs(_artifact_jobs)
 
 
 def _forget(run: Run) -> None:

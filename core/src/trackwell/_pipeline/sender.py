@@ -39,9 +39,10 @@ from typing import Any
 
 import msgpack
 
-from trackwell.errors import CommError, TrackwellError
+from trackwell._pipeline import ports
 from trackwell._pipeline.runlog import Kind, LogTail, Record, describe_skipped, log_stream
 from trackwell._pipeline.transport import Transport, file_path, run_path
+from trackwell.errors import CommError, TrackwellError
 
 MARKER = "sync.json"
 #: Most records and bytes per ingest request (the server takes up to 25 MB).
@@ -112,6 +113,8 @@ class Uploader:
     ``markers=False`` leaves the run directory untouched (no ``sync.json`` read or
     written): ``trackwell ui`` imports runs into a throwaway server that way, so the
     user's own upload bookkeeping for their real server stays as it was.
+    ``artifact_jobs`` makes the handler of the log's ARTIFACT records (default: the one
+    ``trackwell.session`` installs, see ``ports.py``).
     """
 
     def __init__(
@@ -126,8 +129,10 @@ class Uploader:
         on_identity: Callable[[str, str, str], None] | None = None,
         committed: Callable[[], int] | None = None,
         markers: bool = True,
+        artifact_jobs: ports.ArtifactJobsFactory | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self._artifact_jobs = artifact_jobs or ports.artifact_jobs
         self.markers = markers
         self.files_dir = run_dir / "files"
         self.transport = transport
@@ -169,7 +174,7 @@ class Uploader:
         self._batches = True  # the server takes file batches (an older one answers 405)
         self.last_contact = time.monotonic()
         self._packer = msgpack.Packer(use_bin_type=True)
-        self.artifacts: Any = None  # trackwell.artifacts.upload.ArtifactJobs, once the log has one
+        self.artifacts: ports.ArtifactJobs | None = None  # made when the log has its first ARTIFACT record
 
     # -- identity --------------------------------------------------------------
     def _run_path(self, *rest: str) -> str:
@@ -382,9 +387,7 @@ class Uploader:
                 self._listed.extend(listed)
         elif rec.kind == Kind.ARTIFACT and not acked:
             if self.artifacts is None:
-                from trackwell.artifacts.upload import ArtifactJobs
-
-                self.artifacts = ArtifactJobs(self.run_dir, moved=self._moved)
+                self.artifacts = self._artifact_jobs(self.run_dir, self._moved)
             self.artifacts.add(rec.body, rec.seq)
 
     def _send_batch(self) -> None:

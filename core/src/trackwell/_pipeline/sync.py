@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from trackwell import rundir
-
 from trackwell._pipeline import runlog
-from trackwell.errors import CommError, CorruptRunLog
 from trackwell._pipeline.sender import Uploader, read_marker
 from trackwell._pipeline.transport import Transport, run_path
+from trackwell.errors import CommError, CorruptRunLog
 
 #: Consecutive failed requests after which a sync gives up on a run (~15 s of retries).
 MAX_FAILURES = 8

@@ -6,17 +6,8 @@ seconds, or sooner when the queue grows long or someone waits on it, encodes
 everything queued into framed records, appends them to the run log in one write,
 and flushes. A kill -9 therefore loses at most one flush interval of rows.
 
-Queue items are tuples whose first element says what they are:
-
-    ("h", row, step, timestamp)     a committed history row
-    ("r", kind, body)               any other record, written as is
-    ("s", sample)                   a system-metrics sample
-    ("o", text)                     console output for files/output.log
-    ("a", alert)                    an alert to record and deliver
-    ("save", glob, base, policy)    run.save()
-    ("art", artifact, body)         run.log_artifact(): stage into the run dir, then record
-    ("sync", event, fsync)          set ``event`` once everything before it is written
-    ("fin", exit_code, state, event)  finish the run; the thread ends after it
+Queue items are tuples whose first element is an op code of ``ops.py``, which lists
+them with their arguments.
 """
 
 from __future__ import annotations
@@ -38,14 +29,13 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from trackwell import limits
-
-from trackwell._pipeline import runlog
+from trackwell._pipeline import ops, ports, runlog
+from trackwell._pipeline.runlog import Kind
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
-from trackwell.media.base import DirContext, Media
+from trackwell.flatten import flatten
 from trackwell.metrics import MetricRule, SummaryState
 from trackwell.normalize import storable
-from trackwell._pipeline.runlog import Kind
 from trackwell.terminal import Sparks
 
 if TYPE_CHECKING:
@@ -76,8 +66,16 @@ def _labelled(row: dict[str, Any], label: str) -> dict[str, Any]:
 class Writer:
     """Owns the run log file and everything derived from the stream of records."""
 
-    def __init__(self, run: Run, log_file: Path, seq: int = 0, summary: SummaryState | None = None) -> None:
+    def __init__(
+        self,
+        run: Run,
+        log_file: Path,
+        encoding: ports.Encoding,
+        seq: int = 0,
+        summary: SummaryState | None = None,
+    ) -> None:
         self.run = run
+        self._encoding = encoding
         self.queue: deque[tuple[Any, ...]] = deque()
         self.wake = threading.Event()
         self._urgent = threading.Event()  # a sync() or finish() waits: don't nap between batches
@@ -86,7 +84,8 @@ class Writer:
         self.lock = threading.RLock()
         self.summary = summary or SummaryState()
         self.sparks = Sparks()
-        self.files_dir = run._run_dir / "files"
+        self.files_dir = Path(run.dir)  # the run's files/ folder
+        self.run_dir = self.files_dir.parent
         self.config: dict[str, Any] = {}
         self.alert_count = 0
         self._seq = seq
@@ -95,8 +94,8 @@ class Writer:
         self.flushed: threading.Event | None = None
         # A Media object in a row stops the packer (see _pack_default), so rows of plain
         # values never pay for a media check: the row is encoded first, as before.
-        self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default)
-        self._media: DirContext | None = None
+        self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default(encoding.object_type))
+        self._media: ports.MediaDir | None = None
         self._table_digests: dict[str, Any] = {}  # key -> sha256 of the table last made an artifact
         # Unbuffered: each batch is one write() we can undo if the disk refuses it.
         self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
@@ -110,6 +109,8 @@ class Writer:
         self._nested: set[str] = set()  # top-level keys holding plain dicts (rechecked per row)
         self._flat_keys: set[str] = set()
         self._write_failed = False
+        #: True while on_run_finish hooks run: the finished run still takes their rows.
+        self.in_finish_hooks = False
         if self._size == 0:
             self._append(runlog.MAGIC)
         self._out: Any = None
@@ -126,7 +127,9 @@ class Writer:
         self._thread = threading.Thread(target=self._main, name="trackwell-writer", daemon=True)
 
     # -- called from other threads ------------------------------------------
-    def start(self) -> None:
+    def start(self, plugins: pluggy.PluginManager | None = None) -> None:
+        """Start the thread; ``plugins`` get the run's hooks (none for a run without them)."""
+        self._pm = plugins
         self._thread.start()
 
     @property
@@ -150,14 +153,14 @@ class Writer:
         if threading.current_thread() is self._thread:
             return True  # a hook asking: it runs between batches, so nothing older waits
         done = threading.Event()
-        self.queue.append(("sync", done, fsync))
+        self.queue.append((ops.SYNC, done, fsync))
         self._urgent.set()
         self.wake.set()
         return done.wait(timeout) and not self._held
 
     def finish(self, exit_code: int, state: str, timeout: float) -> bool:
         done = threading.Event()
-        self.queue.append(("fin", exit_code, state, done))
+        self.queue.append((ops.FINISH, exit_code, state, done))
         self._urgent.set()
         self.wake.set()
         finished = done.wait(timeout) if self._thread.is_alive() else False
@@ -190,7 +193,7 @@ class Writer:
                 logger.exception("trackwell: the writer failed to write a batch")
 
     def _start_plugins(self) -> None:
-        pm = self._pm = self.run._plugins
+        pm = self._pm
         if pm is None:
             return
 
@@ -223,7 +226,7 @@ class Writer:
         except Exception:
             logger.exception("trackwell: could not collect run metadata")
             return
-        self.queue.append(("r", Kind.META, meta))
+        self.queue.append((ops.RECORD, Kind.META, meta))
 
     @property
     def _row_label(self) -> str | None:
@@ -236,7 +239,7 @@ class Writer:
         label = self.run.settings.x_label
         if label:  # several processes write one shared run: say whose machine this is
             sample = {k.replace("system/", f"system/{label}/", 1): v for k, v in sample.items()}
-        self.queue.append(("s", sample))
+        self.queue.append((ops.STATS, sample))
 
     def _call_hook(self, name: str, **kwargs: Any) -> None:
         if self._pm is None:
@@ -283,10 +286,11 @@ class Writer:
         known = self._keys
         nested = self._nested
         max_value = limits.current().max_value_bytes
+        history, finish = ops.HISTORY, ops.FINISH  # locals: compared once per queued item
         while q and left:
             left -= 1
             item = popleft()
-            if item[0] == "h":
+            if item[0] == history:
                 row = item[1] if label is None else _labelled(item[1], label)
                 row["_step"] = item[2]
                 row["_timestamp"] = item[3]
@@ -324,7 +328,7 @@ class Writer:
                     logger.exception("trackwell: could not fold step %s into the summary", item[2])
                 if rows is not None:
                     rows.append(row)
-            elif item[0] == "fin":
+            elif item[0] == finish:
                 if closing:  # a second finish() while closing: already on its way
                     item[3].set()
                     continue
@@ -380,8 +384,6 @@ class Writer:
         cannot store one) and the run's number of distinct keys, nested dicts counted as
         their flattened ``a.b`` names.
         """
-        from trackwell.api.replay import flatten
-
         lim = limits.current()
         nested = self._nested
         refused: list[tuple[Any, str]] = []
@@ -422,8 +424,6 @@ class Writer:
         Sized as the server sizes them: a string or bytes by its length, anything else
         by its msgpack encoding; a plain dict's values one by one, as they are flattened.
         """
-        from trackwell.api.replay import flatten
-
         lim = limits.current()
         for key in list(row):
             value = row[key]
@@ -450,16 +450,17 @@ class Writer:
         ``files/media/``. A value whose encoding fails is dropped with a warning; the
         rest of the row is kept. Returns the ``(key, table, record)`` of each Table
         logged directly under a key (each also becomes a ``run_table`` artifact)."""
+        encoding = self._encoding
         if self._media is None:
-            self._media = DirContext(self.files_dir)
+            self._media = encoding.media_dir(self.files_dir)
         tables = []
         for key in list(row):
             value = row[key]
             if type(value) in _SCALARS:
                 continue
             try:
-                row[key] = _to_records(value, self._media)
-                if isinstance(value, Media) and row[key].get("_type") == "table-file":
+                row[key] = encoding.encode(value, self._media)
+                if isinstance(value, encoding.object_type) and row[key].get("_type") == "table-file":
                     tables.append((key, value, row[key]))
             except Exception as exc:
                 del row[key]
@@ -478,18 +479,12 @@ class Writer:
         staged here, uploaded by the sender like any logged artifact (at sync, offline).
         A table whose bytes did not change since it was last logged under the key adds
         no version. Records get seqs from ``seq`` on; returns how many were added."""
-        from trackwell.artifacts.artifact import Artifact
-        from trackwell.artifacts.run_api import _safe
-
         added = 0
         for key, table, record in tables:
             if self._table_digests.get(key) == record.get("sha256"):
                 continue
             try:
-                art = Artifact(_safe(f"run-{self.run.id}-{key}"), "run_table")
-                art.add(table, key)
-                body = art._log_body(self.run, None, None)
-                art._materialize(self.run._run_dir, body)
+                body = self._encoding.stage_table(self.run, key, table)
             except Exception as exc:  # the row is logged; only its artifact copy is lost
                 warn_user(
                     f"trackwell.log(): the table under {key!r} was logged, but its run_table artifact "
@@ -516,32 +511,32 @@ class Writer:
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
         op = item[0]
         add = self._add
-        if op == "r":
+        if op == ops.RECORD:
             if item[1] == Kind.SUMMARY and item[2].get("update"):
                 # Media set in the summary (a Histogram, an Image) are stored as their
                 # records, files under media/, as history rows do; never the raw object.
                 self._encode_media(item[2]["update"])
             if add(out, item[1], item[2]):
                 self._apply_record(item[1], item[2])
-        elif op == "s":
+        elif op == ops.STATS:
             sample = item[1]
             now = time.time()
             sample["_timestamp"] = now
             sample["_runtime"] = now - self.run.start_time
             add(out, Kind.STATS, sample)
-        elif op == "o":
+        elif op == ops.OUTPUT:
             self._write_output(item[1])
-        elif op == "a":
+        elif op == ops.ALERT:
             add(out, Kind.ALERT, item[1].to_dict())
             self._deliver_alert(item[1])
-        elif op == "save":
+        elif op == ops.SAVE:
             paths = self._save(item[1], item[2], item[3])
             if paths:
                 add(out, Kind.FILES, {"paths": paths, "policy": item[3]})
-        elif op == "art":
-            item[1]._materialize(self.run._run_dir, item[2])
+        elif op == ops.STAGE:
+            item[1](self.run_dir, item[2])
             add(out, Kind.ARTIFACT, item[2])
-        elif op == "sync":
+        elif op == ops.SYNC:
             self._write(out, fsync=item[2])
             out.clear()
             if self._on_log:
@@ -725,11 +720,11 @@ class Writer:
         if self._monitor is not None:
             self._monitor.stop()
             self._monitor = None
-        self.run._in_finish_hooks = True
+        self.in_finish_hooks = True  # the run takes what on_run_finish plugins log
         try:
             self._call_hook("on_run_finish", run=self.run, exit_code=exit_code, state=state)
         finally:
-            self.run._in_finish_hooks = False
+            self.in_finish_hooks = False
         # Rows or stats that plugins or the monitor queued while we stopped them.
         out: list[bytes] = []
         self._consume(out, None, closing=True)
@@ -784,28 +779,19 @@ class _MediaInRow(Exception):
     encode_record would turn into a repr."""
 
 
-def _pack_default(obj: Any) -> Any:
-    if isinstance(obj, Media):
-        raise _MediaInRow
-    return runlog._default(obj)
+def _pack_default(media_type: type) -> Callable[[Any], Any]:
+    """The packer's ``default``: stop at the first ``media_type`` object (the row is then
+    encoded again with its media replaced by records), else what the run log stores."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, media_type):
+            raise _MediaInRow
+        return runlog._default(obj)
+
+    return default
 
 
 _SCALARS = frozenset((float, int, bool, str, type(None)))
-
-
-def _to_records(value: Any, ctx: DirContext) -> Any:
-    """``value`` with every Media object in it replaced by its record."""
-    if isinstance(value, Media):
-        return value.to_record(ctx)
-    if isinstance(value, dict):
-        return {k: _to_records(v, ctx) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        from trackwell.media.image import Image, separated_record
-
-        if value and all(isinstance(v, Image) for v in value):
-            return separated_record(list(value), ctx)
-        return [_to_records(v, ctx) for v in value]
-    return value
 
 
 def _value_size(value: Any) -> int:

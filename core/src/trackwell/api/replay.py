@@ -11,24 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from trackwell.errors import UsageError
-from trackwell.metrics import MetricRule, SummaryState
 from trackwell._pipeline.runlog import Kind, Record
-
-
-def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts with ``.`` ({"b": {"c": 1}} -> {"b.c": 1}), as W&B's history does.
-
-    Typed records (dicts with a ``_type``: images, tables, histograms, charts) stay whole,
-    as in W&B, so a reader gets the record ``from_record`` needs."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value and "_type" not in value:
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
+from trackwell.errors import UsageError
+from trackwell.flatten import flatten
+from trackwell.metrics import MetricRule, SummaryState
 
 
 def _has_nested(row: Mapping[str, Any]) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "register_converter",
     "register_media_type",
     "require",
+    "to_records",
 ]
 
 HASH_CHARS = 20  # hex digits of sha256 in a file name: 80 bits, plenty within one run
@@ -96,6 +97,28 @@ class Media:
     def from_record(cls, record: Mapping[str, Any], read: Callable[[str], bytes]) -> Media:
         """Rebuild from a record; ``read(path)`` returns the bytes of a file named in the record."""
         raise NotImplementedError
+
+    @classmethod
+    def list_record(cls, values: list[Any], ctx: MediaContext) -> Any:
+        """The record of a list logged under one key whose first item is of this type,
+        called off the caller's thread like ``to_record``: by default the list of the
+        items' records; a type W&B stores as one record (``Image``: ``images/separated``)
+        overrides it."""
+        return [to_records(v, ctx) for v in values]
+
+
+def to_records(value: Any, ctx: MediaContext) -> Any:
+    """``value`` with every Media object in it (nested in dicts and lists) replaced by its
+    record: what the run's writer stores for a logged value (see ``Media.list_record``)."""
+    if isinstance(value, Media):
+        return value.to_record(ctx)
+    if isinstance(value, dict):
+        return {k: to_records(v, ctx) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], Media):  # the first item's type decides the list's record
+            return type(value[0]).list_record(list(value), ctx)
+        return [to_records(v, ctx) for v in value]
+    return value
 
 
 def _safe_part(text: str, what: str) -> str:

@@ -152,6 +152,15 @@ class Image(Media):
         out.file_type = record.get("format", "png")
         return out
 
+    @classmethod
+    def list_record(cls, values: list[Any], ctx: MediaContext) -> Any:
+        """A list of images under one key is one record, W&B's ``images/separated``
+        (a list that mixes in other values is a list of records, as for any type)."""
+        if not all(isinstance(v, Image) for v in values):
+            return super().list_record(values, ctx)
+        items = [img.to_record(ctx) for img in values]
+        return {"_type": "images/separated", "count": len(items), "items": items}
+
     @property
     def image(self) -> Any:
         """The image as a PIL image (W&B's ``Image.image``, a property there too)."""
@@ -317,9 +326,3 @@ def _classes(classes: Any) -> list[dict[str, Any]]:
             raise ValueError(f"trackwell.Image: classes must be dicts with 'id' and 'name', got {c!r}")
         out.append({"id": int(c["id"]), "name": str(c.get("name", c["id"]))})
     return out
-
-
-def separated_record(images: list[Image], ctx: MediaContext) -> dict[str, Any]:
-    """The record for a list of images under one key (W&B's ``images/separated``)."""
-    items = [img.to_record(ctx) for img in images]
-    return {"_type": "images/separated", "count": len(items), "items": items}
