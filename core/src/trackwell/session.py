@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from trackwell import rundir
+from trackwell import active, rundir
 from trackwell._pipeline import ops, ports
 from trackwell._pipeline.runlog import Kind, new_stream_id
 from trackwell._pipeline.writer import Writer
@@ -399,6 +399,7 @@ _BOUND = (
 def _bind_module(run: Run) -> None:
     import trackwell
 
+    active.set(run)  # for the layers below the session (artifacts, sweeps): see trackwell.active
     trackwell.run = run
     trackwell.config = run.config
     trackwell.summary = run.summary
@@ -409,6 +410,7 @@ def _bind_module(run: Run) -> None:
 def _unbind_module() -> None:
     import trackwell
 
+    active.set(None)
     trackwell.run = None
     trackwell.config = PreInit("config")
     trackwell.summary = PreInit("summary")
