@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     import pluggy
 
 logger = logging.getLogger(__name__)
@@ -144,53 +140,14 @@ def _setup(source: MetricsSource) -> bool:
 
 # -- collecting sources from plugins -----------------------------------------------
 
-_REQUIRED_METHODS = ("setup", "sample", "close")
-
 
 def collect_sources(pm: pluggy.PluginManager) -> list[MetricsSource]:
     """Call ``register_system_metrics`` and return the sources plugins registered.
 
-    Raises ``TypeError`` naming the plugin when a source lacks ``name`` or one of
-    ``setup``/``sample``/``close``, and ``ValueError`` when two share a name.
+    The registrar (``trackwell.plugins.registrar``) rejects, naming the plugin, a source
+    lacking ``name`` or one of ``setup``/``sample``/``close`` (``TypeError``) and a name
+    registered twice (``ValueError`` naming both plugins).
     """
-    sources: list[MetricsSource] = []
-    owners: dict[str, str] = {}
-    caller = pm.hook.register_system_metrics
+    from trackwell.plugins.registrar import SYSTEM_METRICS, collect
 
-    def register(source: MetricsSource) -> None:
-        plugin = _registering_plugin(caller.get_hookimpls())
-        name = getattr(source, "name", None)
-        missing = [m for m in _REQUIRED_METHODS if not callable(getattr(source, m, None))]
-        if not isinstance(name, str) or not name:
-            missing.insert(0, "name")
-        if missing or not isinstance(name, str):
-            raise TypeError(
-                f"plugin {plugin!r} registered an invalid system metrics source {source!r}: "
-                f"missing {', '.join(missing)}"
-            )
-        if name in owners:
-            raise ValueError(
-                f"plugin {plugin!r} registered a system metrics source named {name!r}, "
-                f"already registered by plugin {owners[name]!r} (names must be unique; "
-                "block one plugin with TRACKWELL_DISABLE_PLUGINS)"
-            )
-        owners[name] = plugin
-        sources.append(source)
-
-    caller(register=register)
-    return sources
-
-
-def _registering_plugin(impls: list[pluggy.HookImpl]) -> str:
-    """Name the plugin whose hook implementation is on the stack calling ``register``."""
-    codes = {}
-    for impl in impls:
-        code = getattr(inspect.unwrap(impl.function), "__code__", None)
-        if code is not None:
-            codes[code] = impl.plugin_name
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code in codes:
-            return codes[frame.f_code]
-        frame = frame.f_back
-    return "<unknown>"
+    return list(collect(pm, SYSTEM_METRICS).values())

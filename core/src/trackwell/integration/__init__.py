@@ -37,16 +37,9 @@ KNOWN: dict[str, tuple[str, str]] = {
 def registered() -> dict[str, str]:
     """``name -> module`` from the installed plugins' ``register_integrations`` hooks."""
     from trackwell.plugins import get_plugin_manager
+    from trackwell.plugins.registrar import INTEGRATIONS, collect
 
-    found: dict[str, str] = {}
-
-    def register(name: str, module: str) -> None:
-        if not (isinstance(name, str) and name.isidentifier() and isinstance(module, str) and module):
-            raise TypeError(f"register_integrations: register() takes two names: {name!r}, {module!r}")
-        found.setdefault(name, module)
-
-    get_plugin_manager().hook.register_integrations(register=register)
-    return found
+    return collect(get_plugin_manager(), INTEGRATIONS)
 
 
 def load(name: str) -> ModuleType:

@@ -301,22 +301,9 @@ def register_converter(module: str, class_name: str, convert: Callable[[Any], Me
         _converters[(module, class_name)] = convert
 
 
-def _register_from_plugin(obj: Any, converter: Any = None) -> None:
-    """The ``register`` callable passed to the ``register_media_types`` hook:
-    ``register(MediaSubclass)`` adds a type, ``register((module, class_name),
-    converter)`` adds a converter for a foreign object type."""
-    if isinstance(obj, tuple) and len(obj) == 2 and callable(converter):
-        register_converter(obj[0], obj[1], converter)
-        return
-    if converter is not None:
-        raise TypeError(
-            "register(cls) takes one Media subclass, or register((module, class_name), converter)"
-        )
-    register_media_type(obj)
-
-
 def load_plugins() -> None:
-    """Call every plugin's ``register_media_types`` hook, once per process."""
+    """Call every plugin's ``register_media_types`` hook, once per process (through the
+    registrar, which validates each registration and records which plugin made it)."""
     global _plugins_loaded
     if _plugins_loaded:
         return
@@ -325,11 +312,14 @@ def load_plugins() -> None:
             return
         _plugins_loaded = True
         from trackwell.plugins import get_plugin_manager
+        from trackwell.plugins.registrar import MEDIA_TYPES, collect
 
-        pm = get_plugin_manager()
-        hook = getattr(pm.hook, "register_media_types", None)
-        if hook is not None:
-            hook(register=_register_from_plugin)
+        for name, value in collect(get_plugin_manager(), MEDIA_TYPES).items():
+            if isinstance(value, tuple):
+                (module, class_name), convert = value
+                register_converter(module, class_name, convert)
+            else:
+                register_media_type(name, value)
 
 
 def reset_plugins() -> None:

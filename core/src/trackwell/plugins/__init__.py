@@ -198,7 +198,7 @@ class TrackwellPluginManager(pluggy.PluginManager):
         return proxy
 
     def _guard(self, plugin_name: str, hook_name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        report = self._report
+        report = self.report_error
 
         @functools.wraps(fn)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -210,7 +210,9 @@ class TrackwellPluginManager(pluggy.PluginManager):
 
         return guarded
 
-    def _report(self, plugin_name: str, hook_name: str, exc: Exception) -> None:
+    def report_error(self, plugin_name: str, hook_name: str, exc: Exception) -> None:
+        """Warn once per plugin and hook that ``exc`` made the plugin skip that call
+        (also used by the registrar for an error it finds after a plugin's call)."""
         logger.debug("plugin %r raised in %s", plugin_name, hook_name, exc_info=exc)
         with self._reported_lock:
             if (plugin_name, hook_name) in self._reported:
@@ -384,8 +386,11 @@ def get_plugin_manager(settings: Settings | None = None) -> pluggy.PluginManager
 def reset_plugin_manager() -> None:
     """Forget the plugin manager so the next use rebuilds it (tests, env changes)."""
     global _pm
+    from trackwell.plugins.registrar import reset_provenance
+
     with _lock:
         _pm = None
+    reset_provenance()
 
 
 def plugin_info(pm: pluggy.PluginManager | None = None) -> list[dict[str, Any]]:

@@ -43,22 +43,12 @@ class SearchMethod(Protocol):
 
 
 def methods() -> dict[str, SearchMethod]:
-    """Every search method the installed plugins register, by name."""
+    """Every search method the installed plugins register, by name (through the registrar:
+    a name registered twice is an error naming both plugins)."""
     from trackwell.plugins import get_plugin_manager
+    from trackwell.plugins.registrar import SWEEP_METHODS, collect
 
-    found: dict[str, SearchMethod] = {}
-
-    def register(name: str, method: SearchMethod) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"a sweep method name is a non-empty string, got {name!r}")
-        if not callable(getattr(method, "suggest", None)):
-            raise TypeError(f"sweep method {name!r} has no suggest(config, trials, rng)")
-        if name in found:
-            raise ValueError(f"sweep method {name!r} is registered twice")
-        found[name] = method
-
-    get_plugin_manager().hook.register_sweep_methods(register=register)
-    return found
+    return collect(get_plugin_manager(), SWEEP_METHODS)
 
 
 def validate(raw: Mapping[str, Any]) -> SweepConfig:
