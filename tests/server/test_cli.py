@@ -48,9 +48,11 @@ def test_server_command_comes_from_the_plugin() -> None:
 def test_hint_without_the_package() -> None:
     group = click.Group()
     server_hint.register(group)
-    result = CliRunner().invoke(group, ["server", "--port", "1"])
-    assert result.exit_code == 1
-    assert "pip install trackwell-server" in result.output
+    for args in (["server", "--port", "1"], ["ui", "."], ["demo"]):
+        result = CliRunner().invoke(group, args)
+        assert result.exit_code == 1
+        assert "pip install -e server-lite" in result.output, result.output
+        assert f"`trackwell {args[0]}`" in result.output
 
 
 def test_no_auth_needs_a_loopback_address(tmp_path: Path) -> None:

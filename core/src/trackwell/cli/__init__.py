@@ -20,9 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.sync",
     "trackwell.cli.sweeps",
     "trackwell.cli.admin",
-    "trackwell.cli.demo",
-    "trackwell.cli.ui",
-    "trackwell.cli.server_hint",  # replaced by trackwell-server's real command when installed
+    "trackwell.cli.server_hint",  # replaced by trackwell-server's real commands when installed
 )
 
 

@@ -1,22 +1,40 @@
-"""``trackwell server`` before trackwell-server is installed: say how to get it.
+"""``trackwell server``, ``ui`` and ``demo`` before trackwell-server is installed: say how to get them.
 
-The real command comes from the trackwell-server package through the
-``register_commands`` hook, which runs after the built-ins and so replaces this one.
+The real commands come from the trackwell-server package (``server-lite/`` in the
+repository; it is not on PyPI) through the ``register_commands`` hook, which runs
+after the built-ins and so replaces these.
 """
 
 from __future__ import annotations
 
 import click
 
+#: How to install the server: from a clone of the repository.
+INSTALL = "pip install -e server-lite  (in a clone of the trackwell repository)"
+
+_COMMANDS = {
+    "server": "Start a trackwell server",
+    "ui": "Show local runs in the dashboard",
+    "demo": "Log a synthetic run and show it in the dashboard",
+}
+
 
 def register(cli: click.Group) -> None:
-    @cli.command(
-        "server",
+    for name, what in _COMMANDS.items():
+        cli.add_command(_hint(name, what))
+
+
+def _hint(name: str, what: str) -> click.Command:
+    def hint() -> None:
+        raise click.ClickException(
+            f"`trackwell {name}` comes with the trackwell server package, which is not installed; "
+            f"install it with: {INSTALL}"
+        )
+
+    return click.Command(
+        name,
+        callback=hint,
+        help=f"{what} (needs trackwell-server: {INSTALL}).",
         add_help_option=False,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
-    def server() -> None:
-        """Start a trackwell server (needs: pip install trackwell-server)."""
-        raise click.ClickException(
-            "the trackwell server is a separate package; install it with: pip install trackwell-server"
-        )

@@ -1,7 +1,7 @@
 """``trackwell ui``: browse local run directories in the dashboard, with no setup.
 
 A private trackwell server (no auth, loopback only) runs in this process on a data
-directory under the cache, one per DIR, and ``trackwell.mirror`` copies the runs into
+directory under the cache, one per DIR, and ``trackwell_server.mirror`` copies the runs into
 it, again every few seconds so live runs update. The run directories are only read:
 their ``sync.json`` upload markers belong to the user's real server.
 """
@@ -31,10 +31,6 @@ def default_data_dir(root: Path) -> Path:
     cache = Path(base).expanduser() if base else Path.home() / ".cache" / "trackwell"
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
     return cache / "ui" / key
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(ui_command)
 
 
 @click.command("ui")
@@ -70,20 +66,15 @@ def ui_command(directory: Path | None, port: int, data_dir: Path | None, interva
     lives in the cache, not in DIR: the run directories are only read, never
     written. Runs still training show live; new runs appear as they start.
     """
+    import uvicorn
+
+    from trackwell._pipeline.transport import Transport
     from trackwell.api.local import default_root
+    from trackwell_server.app import create_app, open_server
+    from trackwell_server.config import ServerConfig
+    from trackwell_server.mirror import Mirror
 
     root = directory if directory is not None else default_root()
-    try:
-        import uvicorn
-
-        from trackwell_server.app import create_app, open_server
-        from trackwell_server.config import ServerConfig
-    except ImportError:
-        raise click.ClickException(
-            "`trackwell ui` needs the server package: pip install trackwell-server"
-        ) from None
-    from trackwell.mirror import Mirror
-    from trackwell._pipeline.transport import Transport
 
     data = data_dir or default_data_dir(root)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

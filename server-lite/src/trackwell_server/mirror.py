@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trackwell import rundir
-from trackwell.errors import TrackwellError
 from trackwell._pipeline.sender import Uploader
 from trackwell._pipeline.sync import LocalRun, _mark_crashed
 from trackwell._pipeline.transport import Transport
+from trackwell.errors import TrackwellError
 
 #: Longest one pass spends on one run before moving on (a huge log goes up over several passes).
 RUN_SLICE_S = 2.0
