@@ -56,7 +56,7 @@ tw_install() {
     shift 2
     local stamp="$TW_VENV/.trackwell-$name.stamp" key
     # shellcheck disable=SC2086  # inputs is a list of repository paths without spaces
-    key="$(tw_hash $inputs)"
+    key="$(tw_hash $inputs) $(printf '%s\0' "$@" | cksum)"  # the files read, and what is asked of pip
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
         return 0
     fi
@@ -84,56 +84,35 @@ tw_setup_torch() {
     tw_install torch "requirements-torch.txt" -r requirements-torch.txt
 }
 
-# The framework integrations (editable) and their pinned frameworks, only where torch
-# is installed (tw_setup_torch): Lightning, transformers' Trainer and Keras' torch
-# backend all need it, and without the local CPU wheel pip would fetch a CUDA build.
-# Their tests skip cleanly when a framework is missing.
-tw_setup_integrations() {
-    if ! "$TW_PY" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'; then
-        tw_log "integrations: torch is not installed, their tests will skip"
-        return 0
+# Every test environment of the table in pyproject.toml ([tool.trackwell.envs], read by
+# scripts/distributions.py), installed into the one venv so that the whole suite runs there.
+# Environments that need torch (the framework integrations: Lightning, transformers' Trainer,
+# Keras' torch backend) are installed only where tw_setup_torch installed it: without the
+# local CPU wheel pip would fetch a CUDA build. Their tests skip cleanly when a framework is
+# missing.
+tw_setup_envs() {
+    local name torch inputs args have_torch=0
+    if "$TW_PY" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)'; then
+        have_torch=1
     fi
-    tw_install integrations "core/pyproject.toml integrations/lightning/pyproject.toml integrations/transformers/pyproject.toml integrations/keras/pyproject.toml integrations/torch/pyproject.toml requirements-integrations.txt" \
-        -e core -e integrations/lightning -e integrations/transformers -e integrations/keras -e integrations/torch -r requirements-integrations.txt
-}
-
-# The classical-ML integrations (editable) and their pinned frameworks: no torch needed,
-# so installed everywhere (xgboost-cpu, not the default wheel with its NCCL package).
-tw_setup_classic_ml() {
-    tw_install classic-ml "core/pyproject.toml integrations/sklearn/pyproject.toml integrations/xgboost/pyproject.toml requirements-classic-ml.txt" \
-        -e core -e integrations/sklearn -e integrations/xgboost -r requirements-classic-ml.txt
-}
-
-# The MLflow importer (editable) with MLflow's client and what a test `mlflow server` needs.
-tw_setup_mlflow() {
-    tw_install mlflow "core/pyproject.toml integrations/mlflow/pyproject.toml requirements-mlflow.txt" \
-        -e core -e integrations/mlflow -r requirements-mlflow.txt
-}
-
-# The first-party plugins (editable) and what their tests and the template's need.
-tw_setup_plugins() {
-    tw_install plugins "plugins/webhook/pyproject.toml plugins/tensorboard/pyproject.toml plugins/optuna/pyproject.toml requirements-plugins.txt" \
-        -e plugins/webhook -e plugins/tensorboard -e plugins/optuna -r requirements-plugins.txt
-}
-
-# The reference server (editable) and what its tests need (schemathesis, moto, httpx, psycopg).
-tw_setup_server() {
-    tw_install server "core/pyproject.toml server-lite/pyproject.toml requirements-server-test.txt" \
-        -e core -e server-lite -r requirements-server-test.txt
+    while IFS=$'\t' read -r name torch inputs args; do
+        if [ "$torch" = 1 ] && [ "$have_torch" = 0 ]; then
+            tw_log "$name: torch is not installed, its tests will skip"
+            continue
+        fi
+        # shellcheck disable=SC2086  # args is a list of repository paths and names without spaces
+        tw_install "env-$name" "$inputs" $args
+    done < <(cd "$TW_ROOT" && "$TW_PY" scripts/distributions.py venv)
 }
 
 tw_setup_tests() {
     tw_setup_core
-    tw_install test "core/pyproject.toml requirements-test.txt" -e core -r requirements-test.txt
     tw_setup_torch
-    tw_setup_integrations
-    tw_setup_classic_ml
-    tw_setup_mlflow
-    tw_setup_plugins
-    tw_setup_server
+    tw_setup_envs
 }
 
+# ruff and mypy, and the tools that run them and the tests elsewhere (tox, nox, pre-commit).
 tw_setup_lint() {
     tw_venv
-    tw_install lint "requirements-lint.txt" -r requirements-lint.txt
+    tw_install lint "requirements-lint.txt requirements-tools.txt" -r requirements-lint.txt -r requirements-tools.txt
 }
