@@ -231,3 +231,123 @@ def test_cli_lists_hooks_as_json() -> None:
     assert hooks["on_log"]["summary"].startswith("Called on the writer thread")
     # installed plugins (the first-party webhook one) may add sinks; the built-in one is last (trylast)
     assert hooks["register_alert_sinks"]["plugins"][-1] == "console_alerts"
+
+
+# -- the registrar: one duplicate policy, provenance for every register_* hook ----
+
+
+class _Method:
+    def suggest(self, config: object, trials: object, rng: object) -> None:
+        return None
+
+
+def test_registrar_records_which_plugin_registered_what() -> None:
+    from trackwell.plugins.registrar import SWEEP_METHODS, collect, provenance
+
+    class Plugin:
+        @pluggy.HookimplMarker("trackwell")
+        def register_sweep_methods(self, register: Callable[..., None]) -> None:
+            register("sobol", _Method())
+
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.register(Plugin(), name="sobol_plugin")
+    assert set(collect(pm, SWEEP_METHODS)) == {"grid", "random", "bayes", "sobol"}
+    owners = {r.name: r.plugin for r in provenance(["register_sweep_methods"])}
+    assert owners == {
+        "grid": "sweep_methods",
+        "random": "sweep_methods",
+        "bayes": "sweep_methods",
+        "sobol": "sobol_plugin",
+    }
+
+
+def test_two_instances_of_one_plugin_class_are_told_apart() -> None:
+    """Provenance comes from the implementation called, not from the code on the stack."""
+    from trackwell.plugins.registrar import INTEGRATIONS, collect, provenance
+
+    class Plugin:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @pluggy.HookimplMarker("trackwell")
+        def register_integrations(self, register: Callable[..., None]) -> None:
+            register(self.name, f"tw_{self.name}")
+
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.register(Plugin("alpha"), name="p_alpha")
+    pm.register(Plugin("beta"), name="p_beta")
+    assert collect(pm, INTEGRATIONS) == {"beta": "tw_beta", "alpha": "tw_alpha"}
+    assert {r.name: r.plugin for r in provenance(["register_integrations"])} == {
+        "alpha": "p_alpha",
+        "beta": "p_beta",
+    }
+
+
+@pytest.mark.parametrize(
+    ("hook", "args"),
+    [
+        ("register_sweep_methods", ("grid", _Method())),
+        ("register_alert_sinks", ("console", print)),
+    ],
+)
+def test_a_duplicate_name_is_an_error_naming_both_plugins(hook: str, args: tuple[object, ...]) -> None:
+    """The same policy for every register_* hook: the plugin called first keeps the name
+    (a third party: built-ins are called last), a warning names both plugins, and the
+    built-in's other registrations stand."""
+    from trackwell.plugins.registrar import REGISTRIES, collect
+
+    registry = next(r for r in REGISTRIES if r.hook == hook)
+
+    class Copycat:
+        pass
+
+    def impl(register: Callable[..., None]) -> None:
+        register(*args)
+
+    impl.__name__ = hook
+    setattr(Copycat, hook, staticmethod(pluggy.HookimplMarker("trackwell")(impl)))
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.register(Copycat(), name="copycat")
+    with pytest.warns(
+        PluginWarning, match=rf"plugins 'copycat' and '\w+' both registered an? {registry.what} named"
+    ):
+        found = collect(pm, registry)
+    assert found[str(args[0])] is args[1]
+    if hook == "register_sweep_methods":
+        assert {"random", "bayes"} <= set(found)
+
+
+def test_a_command_registered_twice_keeps_the_first() -> None:
+    from trackwell.plugins.registrar import collect_commands, provenance
+
+    hello_a = click.Command("hello", callback=lambda: None)
+    hello_b = click.Command("hello", callback=lambda: None)
+
+    class A:
+        @pluggy.HookimplMarker("trackwell")
+        def register_commands(self, cli: click.Group) -> None:
+            cli.add_command(hello_a)
+
+    class B:
+        @pluggy.HookimplMarker("trackwell")
+        def register_commands(self, cli: click.Group) -> None:
+            cli.add_command(hello_b)
+
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.register(B(), name="b")
+    pm.register(A(), name="a")  # called first (pluggy calls the last registered first)
+    group = click.Group("trackwell")
+    with pytest.warns(PluginWarning, match=r"plugins 'a' and 'b' both registered a command named 'hello'"):
+        collect_commands(pm, group)
+    assert group.commands["hello"] is hello_a
+    assert [(r.name, r.plugin) for r in provenance(["register_commands"])] == [("hello", "a")]
+
+
+def test_cli_lists_what_plugins_registered() -> None:
+    rows = json.loads(invoke("--registered", "--json"))
+    found = {(r["hook"], r["name"]): r["plugin"] for r in rows}
+    assert found[("register_system_metrics", "psutil")] == "system_psutil"
+    assert found[("register_sweep_methods", "bayes")] == "sweep_methods"
+    assert found[("register_alert_sinks", "console")] == "console_alerts"
+    header = invoke("--registered").splitlines()[0]
+    assert header.split() == ["HOOK", "NAME", "REGISTERED", "BY"]

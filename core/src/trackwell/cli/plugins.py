@@ -18,8 +18,14 @@ def register(cli: click.Group) -> None:
 @click.group("plugins", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--hooks", "show_hooks", is_flag=True, help="List every hook, with its summary.")
+@click.option(
+    "--registered",
+    "show_registered",
+    is_flag=True,
+    help="List what each plugin registered through the register_* hooks, and which plugin did.",
+)
 @click.pass_context
-def plugins_command(ctx: click.Context, as_json: bool, show_hooks: bool) -> None:
+def plugins_command(ctx: click.Context, as_json: bool, show_hooks: bool, show_registered: bool) -> None:
     """List plugins: their package, version and the hooks they implement.
 
     Plugins that are disabled, or that failed to load (with the reason), are listed too.
@@ -29,6 +35,14 @@ def plugins_command(ctx: click.Context, as_json: bool, show_hooks: bool) -> None
     from trackwell.plugins import get_plugin_manager, plugin_info
 
     pm = get_plugin_manager()
+    if show_registered:
+        found = registered_info(pm)
+        if as_json:
+            click.echo(json.dumps(found, indent=2))
+        else:
+            reg_rows = [(r["hook"], r["name"], r["plugin"]) for r in found]
+            click.echo(_table(("HOOK", "NAME", "REGISTERED BY"), reg_rows))
+        return
     if show_hooks:
         hooks = hook_info(pm)
         if as_json:
@@ -78,6 +92,16 @@ def _hooks_cell(plugin: dict[str, Any]) -> str:
     if plugin.get("error"):
         return f"(not loaded: {plugin['error']})"
     return ", ".join(plugin["hooks"]) or "-"
+
+
+def registered_info(pm: pluggy.PluginManager) -> list[dict[str, str]]:
+    """What every plugin registered, by hook: each ``register_*`` hook is collected now
+    (the commands were, when this command line was built), so the list is complete."""
+    from trackwell.plugins.registrar import REGISTRIES, collect, provenance
+
+    for registry in REGISTRIES:
+        collect(pm, registry)
+    return [{"hook": r.hook, "what": r.what, "name": r.name, "plugin": r.plugin} for r in provenance()]
 
 
 def hook_info(pm: pluggy.PluginManager) -> list[dict[str, Any]]:

@@ -198,7 +198,7 @@ class TrackwellPluginManager(pluggy.PluginManager):
         return proxy
 
     def _guard(self, plugin_name: str, hook_name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        report = self.report_error
+        report = self._report
 
         @functools.wraps(fn)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -210,9 +210,7 @@ class TrackwellPluginManager(pluggy.PluginManager):
 
         return guarded
 
-    def report_error(self, plugin_name: str, hook_name: str, exc: Exception) -> None:
-        """Warn once per plugin and hook that ``exc`` made the plugin skip that call
-        (also used by the registrar for an error it finds after a plugin's call)."""
+    def _report(self, plugin_name: str, hook_name: str, exc: Exception) -> None:
         logger.debug("plugin %r raised in %s", plugin_name, hook_name, exc_info=exc)
         with self._reported_lock:
             if (plugin_name, hook_name) in self._reported:

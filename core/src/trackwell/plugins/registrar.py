@@ -8,12 +8,16 @@ collected here, the same way (as llm's ``register_models(register)``):
   it (``provenance()``; shown by ``trackwell plugins --registered``);
 - ``register`` validates its arguments (the :class:`Registry`'s ``accept``) and raises
   ``TypeError`` naming the plugin for a malformed one;
-- one duplicate policy for all: a name registered a second time raises
-  :class:`DuplicateRegistration` naming both plugins (block one with
-  ``TRACKWELL_DISABLE_PLUGINS``). A plugin that wants to provide a fallback checks
-  first (``register_commands``: ``if "name" not in cli.commands``).
+- one duplicate policy for all: the first plugin called keeps a name; a second
+  registration of it is ignored and reported as a ``PluginWarning`` naming both
+  plugins (block one with ``TRACKWELL_DISABLE_PLUGINS``). The second plugin's other
+  registrations stand: a plugin that takes over one built-in sweep method does not
+  take the other built-in methods down with it. Built-ins are called last (they are
+  registered first, and pluggy calls the last registered first), so a third party's
+  registration wins. A plugin that means to be only a fallback checks first
+  (``register_commands``: ``if "server" not in cli.commands``).
 
-An exception inside a plugin's hook (a rejected registration included) costs only that
+An exception inside a plugin's hook (a malformed registration included) costs only that
 plugin: the plugin manager's guard reports it as one ``PluginWarning`` naming the
 plugin, keeps what it registered before the error, and the other plugins still run.
 
@@ -37,10 +41,6 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
-
-
-class DuplicateRegistration(ValueError):
-    """Two plugins registered the same name with the same ``register_*`` hook."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,13 @@ def _call(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> None:
     impl.function(*(kwargs[name] for name in impl.argnames))
 
 
-def _duplicate(registry_what: str, name: str, plugin: str, first: str) -> DuplicateRegistration:
-    return DuplicateRegistration(
-        f"plugin {plugin!r} registered a {registry_what} named {name!r}, already registered by "
-        f"plugin {first!r} (names must be unique; block one plugin with TRACKWELL_DISABLE_PLUGINS)"
+def _duplicate(what: str, name: str, plugin: str, first: str) -> None:
+    from trackwell.plugins import _warn
+
+    _warn(
+        f"trackwell: plugins {first!r} and {plugin!r} both registered a {what} named {name!r}: "
+        f"{first!r} (called first) keeps it and {plugin!r}'s is ignored. Names must be unique; "
+        f"block one plugin with TRACKWELL_DISABLE_PLUGINS={plugin}."
     )
 
 
@@ -113,7 +116,8 @@ def collect(pm: pluggy.PluginManager, registry: Registry) -> dict[str, Any]:
         def register(*args: Any, _plugin: str = plugin, **kwargs: Any) -> None:
             name, value = registry.accept(_plugin, *args, **kwargs)
             if name in found:
-                raise _duplicate(registry.what, name, _plugin, found[name].plugin)
+                _duplicate(registry.what, name, _plugin, found[name].plugin)
+                return
             found[name] = Registration(registry.hook, registry.what, name, _plugin, value)
 
         _call(impl, {"register": register})
@@ -128,7 +132,7 @@ def collect_commands(pm: pluggy.PluginManager, cli: click.Group) -> None:
     A plugin adds commands with click's own API, so its registrations are read off the
     group: every command path (``import mlflow``) new after its call is its own. One
     that replaced a command another plugin had added is a duplicate: the earlier one is
-    put back and the plugin's hook fails with :class:`DuplicateRegistration`.
+    put back, and a warning names both plugins.
     """
     hook = "register_commands"
     found: dict[str, Registration] = {}
@@ -141,8 +145,7 @@ def collect_commands(pm: pluggy.PluginManager, cli: click.Group) -> None:
         if clash is not None:  # put the first one back; nothing under the replacement is kept
             _restore(clash, before[clash])
             after = _command_paths(cli)
-            first = found[clash].plugin if clash in found else "trackwell"
-            _report(pm, plugin, hook, _duplicate("command", clash, plugin, first))
+            _duplicate("command", clash, plugin, found[clash].plugin if clash in found else "trackwell")
         for path, (command, _group) in after.items():
             if path not in before:
                 found[path] = Registration(hook, "command", path, plugin, command)
@@ -166,14 +169,6 @@ def _command_paths(group: click.Group, prefix: str = "") -> dict[str, tuple[Any,
 def _restore(path: str, entry: tuple[Any, Any]) -> None:
     command, group = entry
     group.commands[path.rsplit(" ", 1)[-1]] = command
-
-
-def _report(pm: pluggy.PluginManager, plugin: str, hook: str, exc: Exception) -> None:
-    """Report a plugin's failure the way the plugin manager's guard does, or raise it."""
-    report = getattr(pm, "report_error", None)
-    if report is None:  # a plain pluggy manager: no guard, so the error propagates
-        raise exc
-    report(plugin, hook, exc)
 
 
 def provenance(hooks: Iterable[str] | None = None) -> list[Registration]:
