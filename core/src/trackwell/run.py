@@ -73,7 +73,7 @@ class Run:
         self._writer: Writer | None = None
         self._sender: Sender | None = None  # online runs only
         self._console: Any = None
-        self._on_finish: list[Any] = []
+        self._on_finish: list[Callable[[Run], None]] = []
         self.config = Config(self._emit_config)
         self.summary = Summary(self)
         self._local_summary = SummaryState()  # used only when there is no writer
@@ -528,6 +528,10 @@ class Run:
         self._preempting = True
         self._emit_run_update({})
         self.flush()
+
+    def _call_at_finish(self, callback: Callable[[Run], None]) -> None:
+        """Call ``callback(run)`` as the last step of ``finish()`` (``trackwell.extend.on_finish``)."""
+        self._on_finish.append(callback)
 
     def mark_killed(self) -> None:
         """Record that the run ends because of an interrupt (state ``killed``)."""

@@ -157,7 +157,7 @@ def init(
 
         print_start(run)
     _active.append(run)
-    run._on_finish.append(_forget)
+    run._call_at_finish(_forget)
     if reinit_mode != "create_new" or _current is None or _current._finished:
         _current = run
         _bind_module(run)

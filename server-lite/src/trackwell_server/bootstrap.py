@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from trackwell.settings import read_settings_file, user_config_dir, write_settings_file
+from trackwell.extend import read_settings_file, user_config_dir, write_settings_file
 from trackwell_server.auth import LOCAL_USER, create_user, entity_kind
 from trackwell_server.db.engine import read, write
 

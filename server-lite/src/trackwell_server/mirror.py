@@ -19,11 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trackwell import rundir
-from trackwell._pipeline.sender import Uploader
-from trackwell._pipeline.sync import LocalRun, _mark_crashed
-from trackwell._pipeline.transport import Transport
 from trackwell.errors import TrackwellError
+from trackwell.extend import LocalRun, Transport, Uploader, mark_crashed, rundir
 
 #: Longest one pass spends on one run before moving on (a huge log goes up over several passes).
 RUN_SLICE_S = 2.0
@@ -82,7 +79,7 @@ class _MirroredRun:
         self.next_live_check = now + LIVE_CHECK_S
         if LocalRun(self.dir).live():
             return False
-        _mark_crashed(up)
+        mark_crashed(up)
         return True
 
     def _close(self) -> None:

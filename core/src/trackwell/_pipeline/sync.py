@@ -128,14 +128,14 @@ def sync_run(
                     raise CommError(f"giving up on {run.dir.name} for now: {up.error}")
                 time.sleep(delay)
         if not up.exit_acked and up.error is None and not run.live():
-            _mark_crashed(up)
+            mark_crashed(up)
     finally:
         up.save_marker()  # where an interrupted sync got: the next one skips reading that far
         up.close()
     return up
 
 
-def _mark_crashed(up: Uploader) -> None:
+def mark_crashed(up: Uploader) -> None:
     """A log without an EXIT whose process is gone: say so now, not after the heartbeat timeout.
 
     Only a run the server still shows running, and only for the run's own (primary)

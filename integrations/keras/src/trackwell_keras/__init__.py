@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trackwell.lazy import lazy_exports
+from trackwell.extend import lazy_exports
 
 if TYPE_CHECKING:
     from trackwell_keras.checkpoint import TrackwellModelCheckpoint

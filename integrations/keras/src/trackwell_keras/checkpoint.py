@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import keras
 
-from trackwell.integration import support
+from trackwell.extend import support
 from trackwell_keras._common import current_run
 
 

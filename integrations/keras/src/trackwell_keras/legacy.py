@@ -16,7 +16,7 @@ from typing import Any
 
 import keras
 
-from trackwell.integration import support
+from trackwell.extend import run_directory, support
 from trackwell_keras._common import current_run, learning_rate, scalars
 
 
@@ -69,7 +69,7 @@ class WandbCallback(keras.callbacks.Callback):
         else:
             self.monitor_op, self.best = operator.lt, math.inf
         ext = ".weights.h5" if save_weights_only else ".keras"
-        self.filepath = Path(self.run._run_dir) / "checkpoints" / f"model-best{ext}"
+        self.filepath = run_directory(self.run) / "checkpoints" / f"model-best{ext}"
         self.log_weights = log_weights
         for flag, what, instead in (
             (log_gradients, "log_gradients", "trackwell.watch() on a torch-backend model's module"),

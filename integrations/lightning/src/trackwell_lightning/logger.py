@@ -20,7 +20,7 @@ from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 import trackwell
-from trackwell.integration import support
+from trackwell.extend import support
 
 STEP_METRIC = "trainer/global_step"
 #: ModelCheckpoint settings recorded in each checkpoint's artifact metadata.

@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from trackwell._pipeline import runlog
 from trackwell.errors import CommError
-from trackwell._pipeline.runlog import Kind
-from trackwell._pipeline.transport import Transport, run_path
+from trackwell.extend import Transport, run_path, runlog
+from trackwell.records import Kind
 
 #: MLflow run status -> trackwell state; RUNNING and SCHEDULED runs get no EXIT record.
 STATES = {"FINISHED": "finished", "FAILED": "failed", "KILLED": "killed"}
@@ -506,7 +505,7 @@ class MlflowImporter:
         """The calling thread's connection to the trackwell server (made on first use)."""
         transport: Transport | None = getattr(self._local, "transport", None)
         if transport is None:
-            from trackwell.settings import Settings
+            from trackwell.extend import Settings
 
             s = Settings.resolve()
             base_url = self._dst_base_url or s.base_url
@@ -567,7 +566,7 @@ class MlflowImporter:
             self.hooks.run_done(mrun, "failed")
 
     def _import_log(self, mrun: MlflowRun, entity: str, project: str, work: Path) -> str:
-        from trackwell._pipeline.sender import Uploader
+        from trackwell.extend import Uploader
 
         t = self.transport()
         rid = mrun.run_id()
@@ -667,9 +666,7 @@ class MlflowImporter:
         client_id: str, metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:  # fmt: skip
         """Upload the blobs the server lacks and commit one version (idempotent by digest and client_id)."""
-        from trackwell.artifacts.cache import hash_file
-        from trackwell.artifacts.client import ArtifactClient, artifact_path, env_workers
-        from trackwell.artifacts.manifest import manifest_digest
+        from trackwell.extend import ArtifactClient, artifact_path, env_workers, hash_file, manifest_digest
 
         if not files:
             return None
@@ -714,7 +711,7 @@ class MlflowImporter:
 
     def _import_registry(self, runs: list[MlflowRun], namespace: Namespace | None) -> None:
         """Registered model versions of imported runs -> links in ``<entity>/model-registry``."""
-        from trackwell.artifacts.client import artifact_path
+        from trackwell.extend import artifact_path
 
         by_id = {r.run_id(): r for r in runs}
         try:

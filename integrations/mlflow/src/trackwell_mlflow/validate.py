@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from trackwell.artifacts.cache import hash_file
+from trackwell.extend import hash_file
 from trackwell_mlflow.importer import STATES, _walk_artifacts, parse_param
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def validate_run(
     importer: MlflowImporter, mrun: MlflowRun, entity: str, project: str, artifacts: bool = True
 ) -> list[str]:
     """The differences between one imported run and its source (empty when it arrived whole)."""
-    from trackwell.api.remote import ServerApi
+    from trackwell.extend import ServerApi
 
     t = importer.transport()
     api = ServerApi(overrides={"base_url": t.base_url}, api_key=t.api_key)

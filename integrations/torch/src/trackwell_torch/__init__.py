@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trackwell.lazy import lazy_exports
+from trackwell.extend import lazy_exports
 
 if TYPE_CHECKING:
     from trackwell_torch.hooks import unwatch, watch

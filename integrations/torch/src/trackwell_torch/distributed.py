@@ -27,8 +27,7 @@ from typing import Any
 
 import trackwell
 from trackwell.errors import UsageError
-from trackwell.run import Run
-from trackwell.settings import Settings
+from trackwell.extend import Run, Settings
 
 
 def _env_int(*names: str) -> int | None:

@@ -26,9 +26,10 @@ import torch
 
 from trackwell import Histogram
 from trackwell.errors import UsageError
+from trackwell.extend import on_finish, run_directory
 
 if TYPE_CHECKING:
-    from trackwell.run import Run
+    from trackwell.extend import Run
 
 HIST_BINS = 64
 LOG_CHOICES = ("gradients", "parameters", "all", None)
@@ -183,7 +184,7 @@ def watch(
             )
     first = _next_idx.get(run, 0) if idx is None else int(idx)
     if not watched and not _next_idx.get(run):
-        run._on_finish.append(_on_run_finish)  # hooks must not log into a finished run
+        on_finish(run, _on_run_finish)  # hooks must not log into a finished run
     for offset, model in enumerate(items):
         index = first + offset
         prefix = f"graph_{index}" if index > 0 else ""
@@ -234,6 +235,6 @@ def module_graph(model: torch.nn.Module) -> dict[str, Any]:
 
 
 def _save_graph(run: Run, model: torch.nn.Module, index: int) -> None:
-    path = run._run_dir / f"graph_{index}.json"
+    path = run_directory(run) / f"graph_{index}.json"
     path.write_text(json.dumps(module_graph(model), indent=1), encoding="utf-8")
-    run.save(str(path), base_path=str(run._run_dir), policy="now")
+    run.save(str(path), base_path=str(run_directory(run)), policy="now")

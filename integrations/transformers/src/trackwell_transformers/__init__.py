@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import trackwell  # noqa: F401  (installs the hook that registers report_to="trackwell")
-from trackwell.lazy import lazy_exports
+from trackwell.extend import lazy_exports
 
 if TYPE_CHECKING:
     from trackwell_transformers._register import SUPPORTED_TRANSFORMERS, register_with_transformers

@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-from trackwell.integration.support import warn_once
+from trackwell.extend import warn_once
 
 #: The transformers releases whose report_to table this code was written against.
 SUPPORTED_TRANSFORMERS = ">=4.46,<6"

@@ -26,7 +26,7 @@ from typing import Any
 from transformers.trainer_callback import TrainerCallback
 
 import trackwell
-from trackwell.integration import support
+from trackwell.extend import support
 
 #: Values logged once per training, which W&B keeps in the summary rather than history.
 SINGLE_VALUE_SCALARS = frozenset(

@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 import trackwell
 
 if TYPE_CHECKING:
-    from trackwell.sweeps.config import Param, SweepConfig
-    from trackwell.sweeps.engine import SearchMethod, Trial
+    from trackwell.extend import Param, SearchMethod, SweepConfig, Trial
 
 #: Random trials before TPE models anything (Optuna's default is 10; sweeps are short).
 N_STARTUP_TRIALS = 5

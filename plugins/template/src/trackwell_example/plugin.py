@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import trackwell
 
 if TYPE_CHECKING:
-    from trackwell.run import Run
+    from trackwell.extend import Run
 
 
 @trackwell.hookimpl

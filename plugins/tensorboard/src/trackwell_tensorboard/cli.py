@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from trackwell.extend import run_directory
+
 
 @click.command("tensorboard")
 @click.argument("logdir", type=click.Path(exists=True, file_okay=False))
@@ -55,4 +57,4 @@ def tensorboard_command(
     if result.skipped:
         kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(result.skipped.items()))
         click.echo(f"skipped (not supported yet): {kinds}")
-    click.echo(f"run {run.id} ({run.name}) in {run.url or run._run_dir}")
+    click.echo(f"run {run.id} ({run.name}) in {run.url or run_directory(run)}")

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackwell.extend import run_directory
 from trackwell_tensorboard.convert import Converted, MediaFile, convert_event
 from trackwell_tensorboard.events import event_files, read_events
 
 if TYPE_CHECKING:
-    from trackwell.run import Run
+    from trackwell.extend import Run
 
 #: Where GIFs and non-PCM audio are staged inside the run directory (see ``save_media``).
 STAGING = Path("tmp") / "tensorboard"
@@ -30,7 +31,7 @@ def save_media(run: Run, media: Sequence[MediaFile]) -> dict[str, Any]:
         return {}
     import trackwell
 
-    target = Path(run._run_dir) / STAGING
+    target = run_directory(run) / STAGING
     target.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
     for item in media:

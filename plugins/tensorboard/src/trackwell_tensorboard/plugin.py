@@ -13,7 +13,7 @@ import trackwell
 if TYPE_CHECKING:
     import click
 
-    from trackwell.run import Run
+    from trackwell.extend import Run
 
 
 @trackwell.hookimpl

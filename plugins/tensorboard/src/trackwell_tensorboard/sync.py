@@ -31,7 +31,7 @@ from trackwell_tensorboard.events import decode_event, is_event_file
 from trackwell_tensorboard.importer import prefix_for, save_media
 
 if TYPE_CHECKING:
-    from trackwell.run import Run
+    from trackwell.extend import Run
 
 logger = logging.getLogger("trackwell.tensorboard")
 

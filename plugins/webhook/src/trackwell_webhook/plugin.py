@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import trackwell
 
 if TYPE_CHECKING:
-    from trackwell.alerts import Alert
-    from trackwell.run import Run
+    from trackwell.extend import Alert, Run
     from trackwell_webhook.sink import WebhookSink
 
 _sinks: dict[tuple[Any, ...], WebhookSink] = {}

@@ -15,9 +15,10 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from trackwell.extend import run_directory
+
 if TYPE_CHECKING:
-    from trackwell.alerts import Alert
-    from trackwell.run import Run
+    from trackwell.extend import Alert, Run
 
 logger = logging.getLogger("trackwell.webhook")
 
@@ -33,7 +34,7 @@ _USER_AGENT = "trackwell-webhook/0.1.0"
 
 def _run_info(run: Run) -> dict[str, Any]:
     url = getattr(run, "url", None)  # set when the run is online
-    run_dir = str(run._run_dir)
+    run_dir = str(run_directory(run))
     return {
         "id": run.id,
         "name": run.name,

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from trackwell.extend import run_directory
 from trackwell_server.commands.ui import ui_command
 
 
@@ -57,7 +58,7 @@ def train(steps: int, epochs: int, project: str, root: str | None, seed: int) ->
         run.summary["best_val_loss"] = best
         print(f"demo: trained {steps} steps over {epochs} epochs, best val loss {best:.3f}")
     # run.url: known once the sender reached the server (by finish at the latest)
-    return str(run._run_dir), run.url, not run.settings.silent
+    return str(run_directory(run)), run.url, not run.settings.silent
 
 
 @click.command("demo")

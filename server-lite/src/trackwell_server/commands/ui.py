@@ -68,8 +68,7 @@ def ui_command(directory: Path | None, port: int, data_dir: Path | None, interva
     """
     import uvicorn
 
-    from trackwell._pipeline.transport import Transport
-    from trackwell.api.local import default_root
+    from trackwell.extend import Transport, default_root
     from trackwell_server.app import create_app, open_server
     from trackwell_server.config import ServerConfig
     from trackwell_server.mirror import Mirror

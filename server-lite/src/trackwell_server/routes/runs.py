@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from trackwell.api import filters as run_filters
 from trackwell.errors import UsageError
+from trackwell.extend import run_filters
 from trackwell_server.db.engine import read, write
 from trackwell_server.db.schema import (
     artifact_usage,

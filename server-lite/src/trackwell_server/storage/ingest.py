@@ -17,10 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trackwell.api.replay import flatten
 from trackwell.errors import UsageError
+from trackwell.extend import MetricRule, flatten
 from trackwell.limits import key_problem
-from trackwell.metrics import MetricRule
 from trackwell.records import Kind
 from trackwell_server.config import ServerConfig
 from trackwell_server.db.schema import runs, streams

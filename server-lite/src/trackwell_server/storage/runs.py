@@ -9,7 +9,7 @@ from typing import Any
 import msgpack
 import sqlalchemy as sa
 
-from trackwell.metrics import SummaryState
+from trackwell.extend import SummaryState
 from trackwell_server.auth import Principal, entity_kind
 from trackwell_server.db.schema import projects, rewinds, runs, streams
 from trackwell_server.errors import ApiError, not_found

@@ -18,9 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trackwell.rundir import new_run_id
-from trackwell.sweeps import engine
-from trackwell.sweeps.config import SweepConfig, SweepConfigError, parse
+from trackwell.extend import SweepConfig, SweepConfigError, new_run_id
+from trackwell.extend import parse_sweep_config as parse
+from trackwell.extend import sweep_engine as engine
 from trackwell_server.db.schema import runs, sweep_runs, sweeps
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.storage import history

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trackwell.normalize import storable
+from trackwell.extend import storable
 
 _INT64 = (-(2**63), 2**63 - 1)
 #: How many refusals a run keeps the reasons of (its count keeps going).
