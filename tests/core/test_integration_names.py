@@ -34,15 +34,31 @@ def test_import_trackwell_does_not_load_the_integration_package(tmp_path: Path) 
 
 
 def test_a_missing_integration_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ModuleNotFoundError, match="pip install trackwell-nosuchframework"):
+    with pytest.raises(
+        ModuleNotFoundError, match=r"no installed plugin registers it.*trackwell_nosuchframework"
+    ):
         import trackwell.integration.nosuchframework  # noqa: F401
     # W&B's names map to our distributions: huggingface is trackwell-transformers
     monkeypatch.setitem(sys.modules, "trackwell_transformers", None)  # as if not installed
     monkeypatch.delitem(sys.modules, "trackwell.integration.huggingface", raising=False)
     from trackwell import integration
 
-    with pytest.raises(ModuleNotFoundError, match="huggingface needs the trackwell-transformers package"):
+    hint = r"huggingface is not installed: it needs the trackwell-transformers package.*-e integrations/transformers"
+    with pytest.raises(ModuleNotFoundError, match=hint):
         integration.load("huggingface")
+
+
+def test_the_mlflow_importer_resolves_through_the_integration_names() -> None:
+    """W&B's ``wandb.apis.importers.mlflow``: the core names no importer package; without
+    trackwell-mlflow the import says how to install it."""
+    code = (
+        "import sys; sys.modules['trackwell_mlflow'] = None\n"
+        "try:\n    from trackwell.apis.importers.mlflow import MlflowImporter\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "the mlflow importer: trackwell.integration.mlflow is not installed" in proc.stdout
+    assert "pip install -e integrations/mlflow" in proc.stdout
 
 
 def test_an_installed_trackwell_package_is_reachable_under_its_wandb_name(on_path: Path) -> None:

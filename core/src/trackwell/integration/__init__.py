@@ -4,13 +4,16 @@
 ``import trackwell as wandb``, ``wandb.integration.keras.WandbMetricsLogger``) gives the
 objects of the separately installed distribution ``trackwell-keras``. There are no
 module files for these names: a finder at the end of ``sys.meta_path`` (added when this
-package is first imported) answers ``trackwell.integration.<name>`` by importing
-``trackwell_<name>`` (or the package in ``KNOWN``) and putting that module itself in
-``sys.modules``, so both names are one module object. Any installed package named
-``trackwell_<name>`` resolves the same way, which is how a third-party integration
-plugs in without touching the core (or through the ``register_integrations`` hook,
-which the first-party integrations use), and a missing one is an ``ImportError`` that
-names the distribution to install.
+package is first imported) answers ``trackwell.integration.<name>`` with :func:`load`,
+putting the integration's module itself in ``sys.modules``, so both names are one
+module object.
+
+One mechanism names integrations: a plugin's ``register_integrations`` hook says which
+module implements a name (every first-party integration registers its own, and
+``trackwell.apis.importers.<name>`` resolves through it too); a name nobody registered
+is the package ``trackwell_<name>``, so a third-party package following that naming
+plugs in without a hook. A missing one is an ``ImportError`` that says how to install
+it (the first-party integrations are installed from the trackwell repository).
 
 Nothing here is imported by ``import trackwell``.
 """
@@ -24,13 +27,18 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-#: ``trackwell.integration.<name>`` -> (import name, distribution to install).
-KNOWN: dict[str, tuple[str, str]] = {
-    "huggingface": ("trackwell_transformers", "trackwell-transformers"),
-    "keras": ("trackwell_keras", "trackwell-keras"),
-    "lightning": ("trackwell_lightning", "trackwell-lightning"),
-    "torch": ("trackwell_torch", "trackwell-torch"),
-    "transformers": ("trackwell_transformers", "trackwell-transformers"),
+#: First-party integrations by W&B name -> their folder under ``integrations/`` in the
+#: trackwell repository, for the install hint only (they are not on PyPI): when one is
+#: installed, its own plugin registers the name.
+FIRST_PARTY: dict[str, str] = {
+    "huggingface": "transformers",
+    "keras": "keras",
+    "lightning": "lightning",
+    "mlflow": "mlflow",
+    "sklearn": "sklearn",
+    "torch": "torch",
+    "transformers": "transformers",
+    "xgboost": "xgboost",
 }
 
 
@@ -42,22 +50,32 @@ def registered() -> dict[str, str]:
     return collect(get_plugin_manager(), INTEGRATIONS)
 
 
+def install_hint(name: str) -> str:
+    """How to get the integration ``name`` (a sentence for an ``ImportError``)."""
+    folder = FIRST_PARTY.get(name)
+    if folder is None:
+        return f"no installed plugin registers it and there is no trackwell_{name} package"
+    return (
+        f"it needs the trackwell-{folder} package, installed from the trackwell repository: "
+        f"pip install -e integrations/{folder}"
+    )
+
+
 def load(name: str) -> ModuleType:
     """Import the integration package behind ``trackwell.integration.<name>``.
 
     The module a plugin registered for ``name`` (``register_integrations``), else
-    ``trackwell_<name>``. Raises ``ImportError`` naming the distribution to install
+    ``trackwell_<name>``. Raises ``ModuleNotFoundError`` saying how to install it
     when it is missing.
     """
-    module_name, dist = KNOWN.get(name, (f"trackwell_{name}", f"trackwell-{name}"))
-    module_name = registered().get(name, module_name)
+    module_name = registered().get(name, f"trackwell_{name}")
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise  # the integration is installed; something it needs is not
         raise ModuleNotFoundError(
-            f"trackwell.integration.{name} needs the {dist} package: pip install {dist}",
+            f"trackwell.integration.{name} is not installed: {install_hint(name)}",
             name=f"trackwell.integration.{name}",
         ) from None
 

@@ -1,30 +1,35 @@
 """``trackwell.apis.importers``: W&B's importer namespace, resolved to the importer plugins.
 
+An importer is an integration: ``trackwell.apis.importers.<name>`` is the package that
+``trackwell.integration.<name>`` names (trackwell-mlflow registers ``mlflow`` through
+the ``register_integrations`` hook), so the core imports no importer.
 ``from trackwell.apis.importers import Namespace`` and
-``from trackwell.apis.importers.mlflow import MlflowImporter`` work when
-``trackwell-mlflow`` is installed, and say how to install it when it is not.
+``from trackwell.apis.importers.mlflow import MlflowImporter`` work when trackwell-mlflow
+is installed, and raise an ``ImportError`` saying how to install it when it is not.
 """
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
 
-INSTALL_HINT = "the MLflow importer is not installed: pip install trackwell-mlflow"
 
+def importer(name: str) -> ModuleType:
+    """The package of the importer ``name`` (``mlflow``), or an ``ImportError`` saying how to get it."""
+    from trackwell.integration import load
 
-def _plugin() -> Any:
     try:
-        import trackwell_mlflow
-    except ImportError as exc:
-        raise ImportError(f"{INSTALL_HINT} ({exc})") from exc
-    return trackwell_mlflow
+        return load(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"trackwell.integration.{name}":
+            raise
+        raise ModuleNotFoundError(f"the {name} importer: {exc}", name=f"{__name__}.{name}") from None
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Namespace":
-        return _plugin().Namespace
+    if name == "Namespace":  # W&B's wandb.apis.importers.Namespace: the MLflow importer's
+        return importer("mlflow").Namespace
     if name == "mlflow":
-        import importlib
-
         return importlib.import_module(f"{__name__}.mlflow")
-    raise AttributeError(f"module 'trackwell.apis.importers' has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

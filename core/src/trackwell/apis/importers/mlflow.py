@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from trackwell.apis.importers import _plugin
+from trackwell.apis.importers import importer
 
-_mod = _plugin()
+_mod = importer("mlflow")
 MlflowImporter = _mod.MlflowImporter
 MlflowRun = _mod.MlflowRun
 Namespace = _mod.Namespace
