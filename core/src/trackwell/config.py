@@ -65,8 +65,9 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
 class Config:
     """Dict-like, attribute-accessible hyperparameters of a run."""
 
-    def __init__(self, emit: Emit | None = None) -> None:
-        object.__setattr__(self, "_items", {})
+    def __init__(self, emit: Emit | None = None, items: Mapping[str, Any] | None = None) -> None:
+        # ``items``: a resumed run's config, already in its log (so not emitted again)
+        object.__setattr__(self, "_items", dict(items or {}))
         object.__setattr__(self, "_emit", emit)
 
     # -- writing -------------------------------------------------------------

@@ -69,17 +69,14 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
             setattr(s, field, info[key])
     if not s.tags and info.get("tags"):
         s.tags = tuple(info["tags"])
-    run = Run(s, info.get("id") or run_dir.name.rsplit("-", 1)[-1], s.name or info.get("name") or "resumed",
-              run_dir, float(info.get("start_time") or start), resumed=True)  # fmt: skip
-    run.stream = runlog.log_stream(result.records[0] if result.records else None, run.id)
     steps = [step for row in data.history if isinstance(step := row.get("_step"), int)]
-    run._step = max(steps) + 1 if steps else 0
-    run.config._items.update(data.config)
+    run = Run(s, info.get("id") or run_dir.name.rsplit("-", 1)[-1], s.name or info.get("name") or "resumed",
+              run_dir, float(info.get("start_time") or start), resumed=True,
+              step=max(steps) + 1 if steps else 0, config=data.config)  # fmt: skip
+    run.stream = runlog.log_stream(result.records[0] if result.records else None, run.id)
     # after the last seq, not the record count: a corrupt stretch the reader stepped over
     # took seqs with it, and a seq must never be used twice
     next_seq = max((r.seq for r in result.records), default=-1) + 1
-    attach_writer(run, log, seq=next_seq, summary=data.summary_state)
-    assert run._writer is not None
-    run._writer.config.update(data.config)
+    attach_writer(run, log, seq=next_seq, summary=data.summary_state, config=data.config)
     rundir.point_latest(base, run_dir)
     return run

@@ -45,6 +45,9 @@ class Run:
         run_dir: Path,
         start_time: float,
         resumed: bool = False,
+        *,
+        step: int = 0,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.id = run_id
@@ -62,7 +65,7 @@ class Run:
         self.state = "running"
         self.url: str | None = None  # the run's page, once an online run's entity is known
         self.stream: str | None = None  # the run log's stream id (its first RUN record says it)
-        self._step = 0
+        self._step = step  # a continued run (resumed, forked) goes on after its last step
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._finished = False
@@ -74,7 +77,7 @@ class Run:
         self._sender: Sender | None = None  # online runs only
         self._console: Any = None
         self._on_finish: list[Callable[[Run], None]] = []
-        self.config = Config(self._emit_config)
+        self.config = Config(self._emit_config, config)
         self.summary = Summary(self)
         self._local_summary = SummaryState()  # used only when there is no writer
         if settings.mode == "disabled":

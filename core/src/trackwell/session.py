@@ -146,7 +146,7 @@ def init(
         if s.mode == "online":
             from trackwell._pipeline.online import start_sender
 
-            run._sender = start_sender(run, run._writer.log_file)
+            run._sender = start_sender(run, run._writer)
         if s.console != "off" and not any(r._console for r in _active):
             from trackwell.console import ConsoleCapture
 
@@ -288,11 +288,14 @@ def _create_run(s: Settings, fork_from: str | None = None, resume_from: str | No
     return run
 
 
-def _new_run(s: Settings, base: Path, run_id: str, name: str, start: float, resumed: bool = False) -> Run:
-    """A new run directory (``run-...`` online, ``offline-run-...`` offline) and its Run."""
+def _new_run(
+    s: Settings, base: Path, run_id: str, name: str, start: float, resumed: bool = False, **state: Any
+) -> Run:
+    """A new run directory (``run-...`` online, ``offline-run-...`` offline) and its Run
+    (``state``: where a run continued from the server goes on, ``step`` and ``config``)."""
     run_dir = rundir.create_run_dir(base, run_id, s.mode != "online", start, s.min_free_disk_mb)
     rundir.point_latest(base, run_dir)
-    return Run(s, run_id, name, run_dir, start, resumed=resumed)
+    return Run(s, run_id, name, run_dir, start, resumed=resumed, **state)
 
 
 def _create_from_server(
@@ -325,20 +328,21 @@ def _create_from_server(
     info, existed = answer
     resumed = existed and not fork_from
     name = s.name or (info.get("name") if resumed else None) or _generate_name(base)
-    run = _new_run(s, base, run_id, str(name), start, resumed=resumed)
-    summary = continue_from(run, info)
-    attach_writer(run, rundir.log_path(run._run_dir, run_id), summary=summary)
-    assert run._writer is not None
-    run._writer.config.update(run.config._items)
+    step, config, summary = continue_from(info)
+    run = _new_run(s, base, run_id, str(name), start, resumed=resumed, step=step, config=config)
+    attach_writer(run, rundir.log_path(run._run_dir, run_id), summary=summary, config=config)
     return run
 
 
-def attach_writer(run: Run, log_file: Path, seq: int = 0, summary: Any = None) -> None:
-    """Open the run log (failing now, not on the thread) and queue the RUN record."""
+def attach_writer(
+    run: Run, log_file: Path, seq: int = 0, summary: Any = None, config: dict[str, Any] | None = None
+) -> None:
+    """Open the run log (failing now, not on the thread) and queue the RUN record;
+    ``summary`` and ``config`` are a continued run's, already in its log or the server's."""
     if seq == 0 and run.stream is None:
         run.stream = new_stream_id()  # names this log's records on a server (docs/server-api.md)
     try:
-        writer = Writer(run, log_file, _encoding(), seq=seq, summary=summary)
+        writer = Writer(run, log_file, _encoding(), seq=seq, summary=summary, config=config)
     except OSError as exc:
         raise RunDirError(f"cannot open the run log {log_file}: {exc.strerror or exc}") from None
     run._attach(writer)

@@ -21,8 +21,7 @@ from trackwell.metrics import SummaryState
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from trackwell._pipeline.writer import Writer
     from trackwell.run import Run
 
 
@@ -116,21 +115,20 @@ def upsert_at_init(
     return info, answer.status == 200
 
 
-def continue_from(run: Run, info: dict[str, Any]) -> SummaryState:
-    """Make ``run`` go on where the server's RunInfo ends: step, config, summary."""
+def continue_from(info: dict[str, Any]) -> tuple[int, dict[str, Any], SummaryState]:
+    """Where a run goes on from the server's RunInfo: its next step, config and summary."""
     last = info.get("last_step")
-    run._step = int(last) + 1 if isinstance(last, int) and last >= 0 else 0
+    step = int(last) + 1 if isinstance(last, int) and last >= 0 else 0
     config = info.get("config")
-    if isinstance(config, dict):
-        run.config._items.update(decode_floats(config))
     summary = SummaryState()
     if isinstance(info.get("summary"), dict):
         summary.values.update(decode_floats(info["summary"]))
-    return summary
+    return step, decode_floats(config) if isinstance(config, dict) else {}, summary
 
 
-def start_sender(run: Run, log_file: Path) -> Sender:
-    """Start the background sender of an online run (returns at once, no network)."""
+def start_sender(run: Run, writer: Writer) -> Sender:
+    """Start the background sender of an online run, reading what ``writer`` writes
+    (returns at once, no network)."""
     s = run.settings
     # retries=0: the uploader retries on its own (backoff with jitter, Retry-After), and it
     # must see each failure at once: finish() bounds its wait by what went through
@@ -141,10 +139,8 @@ def start_sender(run: Run, log_file: Path) -> Sender:
         run.entity = entity
         run.url = f"{transport.base_url}/{entity}/{project}/runs/{run_id}"
 
-    writer = run._writer
-    assert writer is not None
     uploader = Uploader(
-        run._run_dir, log_file, transport, entity=run.entity, project=run.project, run_id=run.id,
+        writer.run_dir, writer.log_file, transport, entity=run.entity, project=run.project, run_id=run.id,
         live=True, on_identity=identified, committed=lambda: writer.committed_bytes,
     )  # fmt: skip
     if run.entity:

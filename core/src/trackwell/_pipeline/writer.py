@@ -73,6 +73,7 @@ class Writer:
         encoding: ports.Encoding,
         seq: int = 0,
         summary: SummaryState | None = None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.run = run
         self._encoding = encoding
@@ -86,7 +87,7 @@ class Writer:
         self.sparks = Sparks()
         self.files_dir = Path(run.dir)  # the run's files/ folder
         self.run_dir = self.files_dir.parent
-        self.config: dict[str, Any] = {}
+        self.config: dict[str, Any] = dict(config or {})  # mirrored into files/config.yaml
         self.alert_count = 0
         self._seq = seq
         self.log_file = log_file
