@@ -12,9 +12,10 @@ from urllib.parse import quote
 
 from trackwell._pipeline.transport import run_path
 from trackwell.api.remote_http import Fetched
-from trackwell.artifacts.artifact import Artifact, parse_name
+from trackwell.artifacts.artifact import Artifact
 from trackwell.artifacts.client import ArtifactClient, artifact_path
 from trackwell.artifacts.manifest import ArtifactError
+from trackwell.artifacts.names import parse_name
 from trackwell.errors import NotFoundError
 
 if TYPE_CHECKING:

@@ -23,12 +23,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from trackwell._pipeline.transport import Transport
 from trackwell.artifacts.cache import hash_file
 from trackwell.errors import CommError
+
+if TYPE_CHECKING:
+    from trackwell.run import Run
 
 #: Files above this go up in parts (``TRACKWELL_X_ARTIFACT_PART_BYTES`` overrides it, for tests).
 PART_BYTES = 16 * 1024 * 1024
@@ -51,6 +54,12 @@ def _q(*parts: str) -> str:
 
 def artifact_path(entity: str, project: str, *rest: str) -> str:
     return "/artifacts/" + _q(entity, project, *rest)
+
+
+def client_for(run: Run) -> ArtifactClient:
+    """The client an artifact of ``run`` reads the server with (the run's URL and key)."""
+    s = run.settings
+    return ArtifactClient(s.base_url or "", s.api_key)
 
 
 class ArtifactClient:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from trackwell._pipeline.runlog import Kind
-from trackwell.artifacts.artifact import Artifact, _client_for, parse_name
+from trackwell.artifacts.artifact import Artifact
 from trackwell.artifacts.manifest import ArtifactError
+from trackwell.artifacts.names import parse_name
 from trackwell.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ def use_artifact(
         )
     if run.disabled:
         raise ArtifactError("use_artifact() of a name does nothing in a disabled run")
-    client = _client_for(run)
+    from trackwell.artifacts.client import client_for
+
+    client = client_for(run)
     entity = run.entity
     if entity is None:
         entity = run.entity = str(client.get("/viewer")["entity"])

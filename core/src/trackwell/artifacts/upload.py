@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from trackwell._pipeline.transport import Transport, run_path
-from trackwell.artifacts.artifact import _COMMITTED, Progress, notify, parse_name
 from trackwell.artifacts.cache import Cache
 from trackwell.artifacts.client import ArtifactClient, ChangedFileError, artifact_path, env_workers
+from trackwell.artifacts.commits import COMMITTED, notify
+from trackwell.artifacts.names import parse_name
+from trackwell.artifacts.progress import Progress
 from trackwell.artifacts.transfers import TransferPool
 from trackwell.errors import CommError
 
@@ -210,7 +212,7 @@ class ArtifactJobs:
     def _source(self, job: Mapping[str, Any], entity: str, project: str) -> str:
         cid = job.get("client_id")
         if cid:
-            info = self.done.get(cid) or _COMMITTED.get(cid)
+            info = self.done.get(cid) or COMMITTED.get(cid)
             if info is None:
                 raise ValueError("the artifact it names was not logged successfully")
             return f"{info['entity']}/{info['project']}/{info['name']}:{info['version']}"
