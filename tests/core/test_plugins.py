@@ -56,7 +56,8 @@ def names(pm: pluggy.PluginManager) -> set[str]:
 
 def test_default_plugins_are_registered() -> None:
     pm = create_plugin_manager(load_entry_points=False)
-    assert names(pm) == BUILT_IN == {"system_psutil", "system_nvml", "console_alerts", "sweep_methods"}
+    assert names(pm) == BUILT_IN
+    assert BUILT_IN == {"system_psutil", "system_nvml", "console_alerts", "sweep_methods", "commands"}
 
 
 def test_plugin_manager_is_created_once_and_reset() -> None:
@@ -340,7 +341,7 @@ def test_a_command_registered_twice_keeps_the_first() -> None:
     with pytest.warns(PluginWarning, match=r"plugins 'a' and 'b' both registered a command named 'hello'"):
         collect_commands(pm, group)
     assert group.commands["hello"] is hello_a
-    assert [(r.name, r.plugin) for r in provenance(["register_commands"])] == [("hello", "a")]
+    assert {r.name: r.plugin for r in provenance(["register_commands"])}["hello"] == "a"
 
 
 def test_cli_lists_what_plugins_registered() -> None:
@@ -351,3 +352,30 @@ def test_cli_lists_what_plugins_registered() -> None:
     assert found[("register_alert_sinks", "console")] == "console_alerts"
     header = invoke("--registered").splitlines()[0]
     assert header.split() == ["HOOK", "NAME", "REGISTERED", "BY"]
+
+
+def test_built_in_commands_come_first_and_the_server_hints_last() -> None:
+    """The built-in groups are a default plugin like any other; the hints for the server's
+    commands fill in only the names no plugin took (no duplicate warning)."""
+    import warnings
+
+    from trackwell.plugins.registrar import collect_commands, provenance
+
+    real_server = click.Command("server", callback=lambda: None)
+
+    class Server:
+        @pluggy.HookimplMarker("trackwell")
+        def register_commands(self, cli: click.Group) -> None:
+            assert "runs" in cli.commands  # the built-ins exist already
+            cli.add_command(real_server)
+
+    pm = create_plugin_manager(load_entry_points=False)
+    pm.register(Server(), name="fake_server")
+    group = click.Group("trackwell")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        collect_commands(pm, group)
+    assert group.commands["server"] is real_server
+    owners = {r.name: r.plugin for r in provenance(["register_commands"])}
+    assert owners["runs"] == owners["ui"] == owners["plugins new"] == "commands"
+    assert owners["server"] == "fake_server"

@@ -1,12 +1,13 @@
 """The ``trackwell`` command line: one module per command group, plugins add more.
 
-Each built-in module in ``COMMAND_MODULES`` has ``register(cli)``; plugins get the same
-chance through the ``register_commands`` hook, called once after the built-ins.
+Every command comes through the ``register_commands`` hook, collected once by the
+registrar (which records which plugin added what, and keeps the first of two commands
+of one name). The built-in groups are the modules in ``COMMAND_MODULES``, each with
+``register(cli)``, added by the default plugin ``trackwell.default_plugins.commands``
+before any other plugin's.
 """
 
 from __future__ import annotations
-
-import importlib
 
 import click
 
@@ -20,7 +21,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trackwell.cli.sync",
     "trackwell.cli.sweeps",
     "trackwell.cli.admin",
-    "trackwell.cli.server_hint",  # replaced by trackwell-server's real commands when installed
 )
 
 
@@ -56,11 +56,10 @@ def _register_all() -> None:
     if _registered:
         return
     _registered = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(cli)
     from trackwell.plugins import get_plugin_manager
+    from trackwell.plugins.registrar import collect_commands
 
-    get_plugin_manager().hook.register_commands(cli=cli)
+    collect_commands(get_plugin_manager(), cli)
 
 
 def main() -> None:

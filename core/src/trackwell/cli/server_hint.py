@@ -1,8 +1,9 @@
 """``trackwell server``, ``ui`` and ``demo`` before trackwell-server is installed: say how to get them.
 
 The real commands come from the trackwell-server package (``server-lite/`` in the
-repository; it is not on PyPI) through the ``register_commands`` hook, which runs
-after the built-ins and so replaces these.
+repository; it is not on PyPI) through the ``register_commands`` hook. These hints
+are added after every plugin (``trackwell.default_plugins.commands``), and only for
+the names no plugin took.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _COMMANDS = {
 
 def register(cli: click.Group) -> None:
     for name, what in _COMMANDS.items():
-        cli.add_command(_hint(name, what))
+        if name not in cli.commands:
+            cli.add_command(_hint(name, what))
 
 
 def _hint(name: str, what: str) -> click.Command:

@@ -46,7 +46,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "trackwell.default_plugins.system_psutil",
     "trackwell.default_plugins.system_nvml",
     "trackwell.default_plugins.console_alerts",
+    "trackwell.default_plugins.terminal",
     "trackwell.default_plugins.sweep_methods",
+    "trackwell.default_plugins.commands",
 )
 
 _BUILT_IN = frozenset(m.rsplit(".", 1)[-1] for m in DEFAULT_PLUGINS)
