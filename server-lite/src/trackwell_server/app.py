@@ -30,7 +30,6 @@ from trackwell_server.private import SECRETS, private_dir
 from trackwell_server.responses import JSONResponse
 from trackwell_server.routes import (
     artifacts,
-    blob_batches,
     files,
     history,
     identity,
@@ -39,6 +38,7 @@ from trackwell_server.routes import (
     runs,
     sweeps,
 )
+from trackwell_server.routes.artifacts.versions import CREATE_PATH, MAX_CREATE_BODY
 
 API_PREFIX = "/api/v1"
 #: How ``trackwell server --workers N`` hands its settings to each worker process.
@@ -131,14 +131,14 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     )
     app.state.server = srv
     install_handlers(app)
-    for module in (identity, projects, runs, ingest, history, files, sweeps, artifacts, blob_batches):
+    for module in (identity, projects, runs, ingest, history, files, sweeps, artifacts):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     dashboard.install(app, API_PREFIX)  # last: its page routes catch what the API did not
     app.add_middleware(
         LimitsMiddleware,
         bucket=TokenBucket(config.rate_limit, config.rate_burst),
         max_body=config.max_body_bytes,
-        larger=[("POST", artifacts.CREATE_PATH, max(config.max_body_bytes, artifacts.MAX_CREATE_BODY))],
+        larger=[("POST", CREATE_PATH, max(config.max_body_bytes, MAX_CREATE_BODY))],
         known=srv.auth.is_known,
     )
     return app

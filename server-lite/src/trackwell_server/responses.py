@@ -19,6 +19,16 @@ BINARY_BODY: dict[str, Any] = {
 }
 
 
+#: Uploaded bytes are anyone's: served so that no browser runs or renders them as part of
+#: the dashboard (no type sniffing, a download, and a sandbox should one open it anyway).
+RAW_BYTES_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": "attachment",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
 def _default(obj: Any) -> Any:
     if isinstance(obj, bytes):
         return obj.decode("utf-8", "replace")

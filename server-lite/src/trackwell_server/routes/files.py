@@ -20,7 +20,7 @@ from trackwell_server.db.schema import file_parts, files
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import check_file_path
-from trackwell_server.responses import BINARY_BODY, JSONResponse
+from trackwell_server.responses import BINARY_BODY, RAW_BYTES_HEADERS, JSONResponse
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import BlobNotFound
 
@@ -252,16 +252,6 @@ def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
             ]
         }
     )
-
-
-#: Uploaded bytes are anyone's: served so that no browser runs or renders them as part of
-#: the dashboard (no type sniffing, a download, and a sandbox should one open it anyway).
-RAW_BYTES_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Disposition": "attachment",
-    "Content-Security-Policy": "sandbox; default-src 'none'",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/files/{path:path}", response_class=Response)

@@ -179,6 +179,13 @@ def add_blob(conn: sa.Connection, project_id: int, digest: str, size: int, now: 
         pass
 
 
+def blob_size(conn: sa.Connection, project_id: int, digest: str) -> int | None:
+    """The size the project recorded for blob ``digest``; ``None`` when it does not hold it."""
+    where = (artifact_blobs.c.project_id == project_id) & (artifact_blobs.c.digest == digest)
+    size: Any = conn.execute(sa.select(artifact_blobs.c.size).where(where)).scalar()
+    return None if size is None else int(size)
+
+
 def add_blobs(conn: sa.Connection, project_id: int, blobs: Sequence[tuple[str, int]], now: float) -> None:
     """``add_blob`` for many blobs in a few statements (a batch upload's 1,000 blobs would
     otherwise cost 2,000 statements and 1,000 savepoints inside the write lock)."""
@@ -218,6 +225,23 @@ def versions_by_pk(conn: sa.Connection, pks: Sequence[int]) -> dict[int, Any]:
         for row in conn.execute(_select_versions().where(V.c.pk.in_(batch))):
             out[row.pk] = row
     return out
+
+
+def versions_page(conn: sa.Connection, collection_pk: int, before: int | None, limit: int) -> list[Any]:
+    """Up to ``limit`` versions (and links) of a collection, newest first, below index ``before``."""
+    query = _select_versions().where(V.c.collection_pk == collection_pk)
+    if before is not None:
+        query = query.where(V.c.idx < before)
+    return list(conn.execute(query.order_by(V.c.idx.desc()).limit(limit)).all())
+
+
+def version_of_client(conn: sa.Connection, project_id: int, client_id: str | None) -> int | None:
+    """The version a retried create already made (same ``client_id``), so it is answered, not made twice."""
+    if client_id is None:
+        return None
+    query = sa.select(V.c.pk).where(V.c.project_id == project_id, V.c.client_id == client_id)
+    pk = conn.execute(query).scalar()
+    return None if pk is None else int(pk)
 
 
 def run_refs(conn: sa.Connection, run_pks: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -451,6 +475,10 @@ def add_to_version(
     set_aliases(conn, row.collection_pk, row.pk, [a for a in aliases], replace=False)
     merged = list(row.tags or []) + [t for t in tags if t not in (row.tags or [])]
     conn.execute(sa.update(V).where(V.c.pk == row.pk).values(tags=merged, updated_at=now))
+
+
+def update_version(conn: sa.Connection, pk: int, values: dict[str, Any]) -> None:
+    conn.execute(sa.update(V).where(V.c.pk == pk).values(**values))
 
 
 def delete_versions(conn: sa.Connection, pks: Sequence[int]) -> None:

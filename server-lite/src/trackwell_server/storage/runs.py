@@ -28,11 +28,15 @@ def project_info(row: Any, run_count: int) -> dict[str, Any]:
     }
 
 
+def find_project(conn: sa.Connection, entity: str, name: str) -> Any:
+    """The project row, or ``None``: no access check (the caller made its own)."""
+    query = sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
+    return conn.execute(query).first()
+
+
 def readable_project(conn: sa.Connection, who: Principal, entity: str, name: str) -> Any:
     """The project row, or 404 when it is missing or private to someone else (names do not leak)."""
-    row = conn.execute(
-        sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
-    ).first()
+    row = find_project(conn, entity, name)
     if row is None or not (who.can_write(entity) or row.visibility == "public"):
         raise not_found(f"project {entity}/{name}")
     return row
