@@ -26,8 +26,26 @@ from trackwell.session import finish, init, require, setup, teardown
 from trackwell.session import preinit_callable as _preinit_callable
 from trackwell.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what __getattr__ loads on first use, spelled out for type checkers
+    from trackwell import plot, util
+    from trackwell.account import login
     from trackwell.api import Api
+    from trackwell.artifacts import Artifact
+    from trackwell.artifacts import ArtifactManifestEntry as ArtifactManifestEntry
+    from trackwell.media.audio import Audio
+    from trackwell.media.base import Media
+    from trackwell.media.base import Media as WBValue
+    from trackwell.media.histogram import Histogram
+    from trackwell.media.html import Html
+    from trackwell.media.image import Image
+    from trackwell.media.molecule import Molecule
+    from trackwell.media.object3d import Object3D
+    from trackwell.media.plotly import Plotly
+    from trackwell.media.video import Video
+    from trackwell.plot import plot_table
+    from trackwell.plugins import hookimpl
+    from trackwell.sweeps import agent, controller, sweep
+    from trackwell.table import JoinedTable, Table
 
 __all__ = [
     "AlertLevel",
