@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from trackwell_server.db.engine import read
-from trackwell_server.db.schema import rewinds
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.responses import JSONResponse
@@ -61,10 +60,7 @@ def _evenly(count: int, samples: int) -> list[int]:
 def _archive(conn: sa.Connection, run_pk: int, rewind: int | None) -> int:
     if rewind is None:
         return history.LIVE
-    found = conn.execute(
-        sa.select(rewinds.c.id).where(rewinds.c.run_pk == run_pk, rewinds.c.id == rewind)
-    ).first()
-    if found is None:
+    if not store.has_rewind(conn, run_pk, rewind):
         raise ApiError(404, f"rewind {rewind} not found")
     return rewind
 

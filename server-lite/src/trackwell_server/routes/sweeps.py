@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from trackwell_server.db.engine import read, write
-from trackwell_server.db.schema import sweeps
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.names import NAME_PATTERN
 from trackwell_server.responses import JSONResponse
@@ -107,9 +105,7 @@ def create_sweep(entity: Entity, project: Project, body: SweepCreate, who: Calle
 def list_sweeps(entity: Entity, project: Project, who: Caller, srv: Srv) -> Any:
     with read(srv.engine) as conn:
         proj = readable_project(conn, who, entity, project)
-        rows = conn.execute(
-            sa.select(sweeps).where(sweeps.c.project_id == proj.id).order_by(sweeps.c.created_at.desc())
-        ).all()
+        rows = store.of_project(conn, proj.id)
         return JSONResponse({"sweeps": [store.info(conn, proj, r) for r in rows]})
 
 

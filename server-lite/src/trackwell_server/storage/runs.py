@@ -28,6 +28,30 @@ def project_info(row: Any, run_count: int) -> dict[str, Any]:
     }
 
 
+def list_projects(conn: sa.Connection, entity: str | None) -> list[Any]:
+    """Every project (of ``entity``, if given), by entity and name: no access check."""
+    query = sa.select(projects).order_by(projects.c.entity, projects.c.name)
+    if entity is not None:
+        query = query.where(projects.c.entity == entity)
+    return list(conn.execute(query))
+
+
+def run_counts(conn: sa.Connection, ids: list[int]) -> dict[int, int]:
+    """How many runs each of the projects ``ids`` holds (a project with none is absent)."""
+    if not ids:
+        return {}
+    query = (
+        sa.select(runs.c.project_id, sa.func.count())
+        .where(runs.c.project_id.in_(ids))
+        .group_by(runs.c.project_id)
+    )
+    return {pid: n for pid, n in conn.execute(query)}
+
+
+def set_visibility(conn: sa.Connection, project_id: int, visibility: str) -> None:
+    conn.execute(sa.update(projects).where(projects.c.id == project_id).values(visibility=visibility))
+
+
 def find_project(conn: sa.Connection, entity: str, name: str) -> Any:
     """The project row, or ``None``: no access check (the caller made its own)."""
     query = sa.select(projects).where(projects.c.entity == entity, projects.c.name == name)
@@ -71,6 +95,12 @@ def writable_project(conn: sa.Connection, who: Principal, entity: str, name: str
 
 
 # -- runs ---------------------------------------------------------------------------
+
+
+def has_rewind(conn: sa.Connection, run_pk: int, rewind: int) -> bool:
+    """Whether run ``run_pk`` has rewind (archive) ``rewind``."""
+    query = sa.select(rewinds.c.id).where(rewinds.c.run_pk == run_pk, rewinds.c.id == rewind)
+    return conn.execute(query).first() is not None
 
 
 def find_run(conn: sa.Connection, project_id: int, run_id: str, lock: bool = False) -> Any:

@@ -59,6 +59,12 @@ def create(conn: sa.Connection, project: Any, raw: Mapping[str, Any], who: str) 
     raise ApiError(500, "could not find a free sweep id")
 
 
+def of_project(conn: sa.Connection, project_id: int) -> list[Any]:
+    """The sweeps of a project, newest first."""
+    query = sa.select(sweeps).where(sweeps.c.project_id == project_id).order_by(sweeps.c.created_at.desc())
+    return list(conn.execute(query).all())
+
+
 def get(conn: sa.Connection, project: Any, sweep_id: str, lock: bool = False) -> Any:
     query = sa.select(sweeps).where(sweeps.c.project_id == project.id, sweeps.c.sweep_id == sweep_id)
     if lock:
