@@ -204,7 +204,7 @@ def test_disable_plugins_setting_in_the_workspace_settings_file(
 def test_disable_plugins_through_init_settings(make_dist: MakeDist, trackwell_dir: Path) -> None:
     make_dist("myplugin", "from trackwell import hookimpl\n\n@hookimpl\ndef on_run_start(run):\n    pass\n")
     run = trackwell.init(project="p", settings={"disable_plugins": ["myplugin"]})
-    assert run._plugins.is_blocked("myplugin")
+    assert get_plugin_manager().is_blocked("myplugin")  # built with the first run's settings
     run.finish()
 
 

@@ -1,7 +1,9 @@
-"""define_metric rules and the run summary they shape.
+"""define_metric rules and the run summary they shape, and the thinned history of a run.
 
 One state machine, used by the writer thread while a run is live and by readers that
-rebuild a crashed run's summary from its log, so both always agree.
+rebuild a crashed run's summary from its log, so both always agree. ``Sparks`` keeps a
+few points of each metric as rows pass the writer, for the sparklines a run's report
+shows at the end (``report_run_finish``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import Any
 from trackwell.errors import UsageError
 
 SUMMARY_CHOICES = ("min", "max", "mean", "first", "last", "best", "none")
+#: Points a sparkline shows; ``Sparks`` keeps up to twice as many per key.
+SPARK_WIDTH = 40
+#: Metrics that get a sparkline: the first this many numeric keys logged.
+MAX_SPARK_KEYS = 30
 GOALS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize", "max": "maximize"}
 
 
@@ -254,3 +260,40 @@ class SummaryState:
             agg.last, agg.count, agg.total, agg.min, agg.max = last, count, total, lo, hi
         state.values.update(data.get("values") or {})
         return state
+
+
+class Sparks:
+    """A thinned history of the first numeric metrics, enough for one sparkline each.
+
+    Each key keeps at most ``2 * SPARK_WIDTH`` points: when full, every other point
+    is dropped and the key's stride doubles, so the cost per row stays constant and
+    the line covers the whole run.
+    """
+
+    def __init__(self) -> None:
+        self.series: dict[str, list[Any]] = {}  # key -> [count, stride - 1, points]
+        self._full = False
+
+    def add(self, row: dict[str, Any]) -> None:
+        series = self.series
+        for key, value in row.items():
+            entry = series.get(key)
+            if entry is None:
+                if self._full or key[0] == "_" or not (type(value) is float or type(value) is int):
+                    continue
+                entry = series[key] = [0, 0, []]
+                self._full = len(series) >= MAX_SPARK_KEYS
+            elif not (type(value) is float or type(value) is int):
+                continue
+            count = entry[0] = entry[0] + 1
+            if count & entry[1]:  # strides are powers of two: keep every stride-th point
+                continue
+            points = entry[2]
+            points.append(value)
+            if len(points) >= 2 * SPARK_WIDTH:
+                entry[2] = points[1::2]
+                entry[1] = entry[1] * 2 + 1
+
+    def history(self) -> dict[str, list[Any]]:
+        """Each key's thinned points, oldest first (what ``report_run_finish`` gets)."""
+        return {key: entry[2] for key, entry in self.series.items()}

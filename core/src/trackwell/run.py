@@ -513,9 +513,11 @@ class Run:
                 self._sender.finish(
                     self.settings.upload_timeout, writer.next_seq - 1, quiet=self.settings.silent
                 )
-            from trackwell.terminal import print_finish
-
-            print_finish(self, writer.sparks, self._final_summary, writer.alert_count)
+            if writer.plugins is not None:  # the plugin manager guards each plugin's call
+                writer.plugins.hook.report_run_finish(
+                    run=self, summary=self._final_summary, history=writer.sparks.history(),
+                    alerts=writer.alert_count,
+                )  # fmt: skip
         else:
             self._final_summary = self._local_summary.snapshot()
         for callback in self._on_finish:

@@ -137,7 +137,7 @@ def init(
         from trackwell.plugins import get_plugin_manager
 
         plugins = get_plugin_manager(s)
-        if s.sync_tensorboard and not plugins.has_plugin("tensorboard"):
+        if s.sync_tensorboard and not plugins.hook.handles_setting(name="sync_tensorboard"):
             warn_user(
                 "trackwell.init(sync_tensorboard=True) needs the trackwell-tensorboard plugin "
                 "(pip install trackwell-tensorboard); TensorBoard events are not logged to this run"
@@ -153,9 +153,7 @@ def init(
             queue = run._writer.queue
             run._console = ConsoleCapture(lambda text: queue.append((ops.OUTPUT, text)))
             run._console.start()
-        from trackwell.terminal import print_start
-
-        print_start(run)
+        plugins.hook.report_run_start(run=run)  # the banner (default_plugins/terminal.py)
     _active.append(run)
     run._call_at_finish(_forget)
     if reinit_mode != "create_new" or _current is None or _current._finished:

@@ -77,7 +77,7 @@ def test_the_plugin_is_found_through_its_entry_point() -> None:
     pm = get_plugin_manager()
     assert pm.has_plugin("tensorboard")
     hooks = {c.name for c in pm.get_hookcallers(pm.get_plugin("tensorboard")) or ()}
-    assert hooks == {"on_run_start", "on_run_finish", "register_commands"}
+    assert hooks == {"on_run_start", "on_run_finish", "handles_setting", "register_commands"}
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:

@@ -34,9 +34,8 @@ from trackwell._pipeline.runlog import Kind
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.flatten import flatten
-from trackwell.metrics import MetricRule, SummaryState
+from trackwell.metrics import MetricRule, Sparks, SummaryState
 from trackwell.normalize import storable
-from trackwell.terminal import Sparks
 
 if TYPE_CHECKING:
     import pluggy
@@ -120,6 +119,8 @@ class Writer:
         self._end_files: list[tuple[str, Path | None]] = []
         self._sinks: list[tuple[str, Callable[[Run, Alert], None]]] = []
         self._pm: pluggy.PluginManager | None = None
+        #: The run's plugin manager, once started: the run's reports go through it too.
+        self.plugins: pluggy.PluginManager | None = None
         self._on_log = False
         self._syncs: list[threading.Event] = []  # sync() waiters released after on_log
         self._monitor: SystemMonitor | None = None
@@ -130,7 +131,7 @@ class Writer:
     # -- called from other threads ------------------------------------------
     def start(self, plugins: pluggy.PluginManager | None = None) -> None:
         """Start the thread; ``plugins`` get the run's hooks (none for a run without them)."""
-        self._pm = plugins
+        self._pm = self.plugins = plugins
         self._thread.start()
 
     @property

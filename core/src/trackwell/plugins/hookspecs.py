@@ -22,7 +22,7 @@ anyway; long work belongs on a thread of the plugin's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -67,6 +67,49 @@ def on_run_finish(run: Run, exit_code: int, state: str) -> None:
     :param exit_code: the exit code passed to ``finish()`` (1 for an exception).
     :param state: the final state: ``finished``, ``failed`` or ``killed``.
     :returns: ignored.
+    """
+
+
+@hookspec
+def report_run_start(run: Run) -> None:
+    """Called on the caller's thread as ``init()`` returns a run that logs (not a
+    disabled one), once its threads have started: say that the run started.
+
+    The built-in ``terminal`` plugin prints the banner (where the run's data is, its
+    page); block it with ``TRACKWELL_DISABLE_PLUGINS=terminal`` to print your own.
+
+    :param run: the run that started.
+    :returns: ignored.
+    """
+
+
+@hookspec
+def report_run_finish(
+    run: Run, summary: Mapping[str, Any], history: Mapping[str, Sequence[float]], alerts: int
+) -> None:
+    """Called on the caller's thread at the end of ``run.finish()``, once the run log is
+    closed (and an online run uploaded, as far as its wait allowed): say how it ended.
+
+    The built-in ``terminal`` plugin prints a sparkline per metric and the summary.
+
+    :param run: the finished run; ``run.state`` is its final state.
+    :param summary: the run's final summary. Do not mutate it.
+    :param history: the first numeric metrics logged (up to 30), each thinned to at
+        most 80 points spread over the whole run, oldest first.
+    :param alerts: how many alerts the run raised.
+    :returns: ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def handles_setting(name: str) -> bool | None:
+    """Say whether this plugin implements a run setting that the core only carries
+    (``sync_tensorboard``): ``init()`` warns when such a setting is on and no plugin
+    answers True.
+
+    :param name: the setting's name.
+    :returns: True when this plugin implements it, None otherwise. Stops at the first
+        non-None result.
     """
 
 

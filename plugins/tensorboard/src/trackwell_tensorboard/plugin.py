@@ -1,4 +1,5 @@
-"""The hooks: ``sync_tensorboard`` on run start and finish, and ``trackwell import tensorboard``.
+"""The hooks: ``sync_tensorboard`` (handled, and done on run start and finish), and
+``trackwell import tensorboard``.
 
 This module is imported at every process's first ``init()``: it imports only the
 standard library and trackwell; the sync and importer code load when used.
@@ -23,6 +24,11 @@ def on_run_start(run: Run) -> None:
 
         sync.register_run(run)
         sync.patch()
+
+
+@trackwell.hookimpl
+def handles_setting(name: str) -> bool | None:
+    return True if name == "sync_tensorboard" else None
 
 
 @trackwell.hookimpl

@@ -1,48 +1,25 @@
-"""What a run prints: the start banner, and the history sparklines and summary at the end."""
+"""What a run prints on the terminal: the start banner, and history sparklines and the
+summary at the end. A built-in plugin like any other (``report_run_start`` and
+``report_run_finish``): ``TRACKWELL_DISABLE_PLUGINS=terminal`` silences it, and a plugin
+may print its own report instead.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
-from typing import Any, TextIO
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-SPARK_WIDTH = 40
-MAX_SPARK_KEYS = 30
+from trackwell.metrics import SPARK_WIDTH
+from trackwell.plugins import hookimpl
+
+if TYPE_CHECKING:
+    from trackwell.run import Run
+
 MAX_SUMMARY_LINES = 30
 _TICKS = "▁▂▃▄▅▆▇█"
-
-
-class Sparks:
-    """A thinned history of the first numeric metrics, enough for one sparkline each.
-
-    Each key keeps at most ``2 * SPARK_WIDTH`` points: when full, every other point
-    is dropped and the key's stride doubles, so the cost per row stays constant and
-    the line covers the whole run.
-    """
-
-    def __init__(self) -> None:
-        self.series: dict[str, list[Any]] = {}  # key -> [count, stride - 1, points]
-        self._full = False
-
-    def add(self, row: dict[str, Any]) -> None:
-        series = self.series
-        for key, value in row.items():
-            entry = series.get(key)
-            if entry is None:
-                if self._full or key[0] == "_" or not (type(value) is float or type(value) is int):
-                    continue
-                entry = series[key] = [0, 0, []]
-                self._full = len(series) >= MAX_SPARK_KEYS
-            elif not (type(value) is float or type(value) is int):
-                continue
-            count = entry[0] = entry[0] + 1
-            if count & entry[1]:  # strides are powers of two: keep every stride-th point
-                continue
-            points = entry[2]
-            points.append(value)
-            if len(points) >= 2 * SPARK_WIDTH:
-                entry[2] = points[1::2]
-                entry[1] = entry[1] * 2 + 1
 
 
 def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
@@ -115,13 +92,18 @@ def _stream(settings: Any) -> TextIO | None:
     return sys.__stderr__ or sys.stderr
 
 
-def print_start(run: Any) -> None:
+def _run_dir(run: Run) -> Path:
+    return Path(run.dir).parent  # run.dir is W&B's: the run's files/ folder
+
+
+@hookimpl
+def report_run_start(run: Run) -> None:
     out = _stream(run.settings)
     if out is None or run.settings.quiet:
         return
     verb = "Resuming" if run.resumed else "Tracking"
     print(f"trackwell: {verb} run {run.name} ({run.id}) in project {run.project}", file=out)
-    print(f"trackwell: Run data is saved locally in {run._run_dir}", file=out)
+    print(f"trackwell: Run data is saved locally in {_run_dir(run)}", file=out)
     if run.settings.mode == "offline":
         print("trackwell: Offline run: nothing leaves this machine", file=out)
     elif run.settings.mode == "online":
@@ -129,17 +111,20 @@ def print_start(run: Any) -> None:
         print(f"trackwell: {where}", file=out)
 
 
-def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int) -> None:
+@hookimpl
+def report_run_finish(
+    run: Run, summary: Mapping[str, Any], history: Mapping[str, Sequence[float]], alerts: int
+) -> None:
     out = _stream(run.settings)
     if out is None:
         return
     lines = []
     if not run.settings.quiet:
-        history = [(k, e[2]) for k, e in sparks.series.items() if len(e[2]) > 1]
-        if history:
+        series = [(k, list(v)) for k, v in history.items() if len(v) > 1]
+        if series:
             lines.append("Run history:")
-            width = max(len(k) for k, _ in history)
-            lines += [f"  {k:>{width}} {sparkline(v)}" for k, v in history]
+            width = max(len(k) for k, _ in series)
+            lines += [f"  {k:>{width}} {sparkline(v)}" for k, v in series]
         shown = [(k, v) for k, v in summary.items() if not k.startswith("_")]
         if shown:
             lines.append("Run summary:")
@@ -151,11 +136,11 @@ def print_finish(run: Any, sparks: Sparks, summary: dict[str, Any], alerts: int)
     done = f"{steps + 1} steps" if isinstance(steps, int) else "no history"
     alert_note = f", {alerts} alert(s)" if alerts else ""
     lines.append(f"Run {run.name} ({run.id}) {run.state}: {done}{alert_note}")
-    lines.append(f"Run data: {run._run_dir}")
+    lines.append(f"Run data: {_run_dir(run)}")
     if run.url:
         lines.append(f"Run page: {run.url}")
     if run.settings.mode == "offline":  # as W&B ends an offline run: the command that uploads it
         lines.append("You can sync this run to a server by running:")
-        lines.append(f"trackwell sync {run._run_dir}")
+        lines.append(f"trackwell sync {_run_dir(run)}")
     for line in lines:
         print(f"trackwell: {line}", file=out)
