@@ -14,20 +14,25 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: pip vendors the same parser
+    from pip._vendor import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _distributions() -> list[tuple[Path, list[str]]]:
-    """(project folder, its top-level packages) of every distribution in the repository."""
+    """(project folder, its top-level packages) of every distribution: those listed once in
+    the root pyproject.toml's ``[tool.trackwell.distributions]``, and the plugin template
+    (a project to copy: a plugin made from it is typed from the start)."""
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        listed = tomllib.load(fh)["tool"]["trackwell"]["distributions"]
     out = []
-    for pyproject in sorted(ROOT.glob("**/pyproject.toml")):
-        if any(part.startswith(".") for part in pyproject.relative_to(ROOT).parts):
-            continue  # .venv, .tox
-        src = pyproject.parent / "src"
-        if src.is_dir():
-            packages = sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file())
-            out.append((pyproject.parent, packages))
-    return out
+    for folder in [*listed.values(), "plugins/template"]:
+        src = ROOT / folder / "src"
+        out.append((ROOT / folder, sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file())))
+    return sorted(out)
 
 
 DISTRIBUTIONS = _distributions()
