@@ -15,24 +15,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from trackwell.errors import UsageError
 from trackwell.extend import run_filters
 from trackwell_server.db.engine import read, write
-from trackwell_server.db.schema import (
-    artifact_usage,
-    artifact_versions,
-    file_parts,
-    files,
-    rewinds,
-    row_chunks,
-    runs,
-    series_chunks,
-    streams,
-)
 from trackwell_server.deps import Caller, Entity, Project, RunId, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import NAME_PATTERN, clean_text
 from trackwell_server.responses import JSONResponse
 from trackwell_server.storage import history
 from trackwell_server.storage import runs as store
-from trackwell_server.storage.artifacts import delete_versions
 
 router = APIRouter(tags=["runs"])
 
@@ -142,10 +130,7 @@ def upsert_run(
                 raise ApiError(404, f"run {entity}/{project}/{run_id} not found (resume='must')")
             values = store.new_run_values(proj.id, run_id, body.start_time or now)
             values.update(_given(body, None))
-            try:
-                with conn.begin_nested():
-                    conn.execute(sa.insert(runs).values(**values))
-            except sa.exc.IntegrityError:  # created by a concurrent upsert (another process)
+            if store.insert_run(conn, values) is None:  # created by a concurrent upsert (another process)
                 row = store.get_run(conn, proj, run_id, lock=True)
                 created = False
         if row is not None:
@@ -155,9 +140,9 @@ def upsert_run(
             if body.resume is not None:
                 values.update(state="running", finished_at=None, exit_code=None, heartbeat_at=now)
             if values:
-                conn.execute(sa.update(runs).where(runs.c.pk == row.pk).values(**values))
+                store.update_run(conn, row.pk, values)
             if body.resume_from is not None:
-                _rewind(conn, row.pk, body.resume_from.step, now)
+                store.rewind(conn, row.pk, body.resume_from.step, now)
         row = store.get_run(conn, proj, run_id)
         info = store.info(conn, proj, row, _base_url(srv))
     return JSONResponse(info, status_code=201 if created else 200)
@@ -200,43 +185,11 @@ def _fork(conn: sa.Connection, proj: Any, run_id: str, body: RunUpsert, now: flo
     values["config"] = {**(parent.config or {}), **(body.config or {})}
     values["fork_of"] = {"run_id": parent.run_id, "step": step}
     values["history_keys"] = parent.history_keys
-    pk = conn.execute(sa.insert(runs).values(**values).returning(runs.c.pk)).scalar_one()
+    pk = store.insert_run(conn, values)
+    if pk is None:  # the same fork made at the same moment by another process
+        raise ApiError(409, f"run {run_id!r} exists: a fork needs a new run id")
     history.copy_until(conn, parent.pk, pk, step)
-    _rebuild_summary(conn, pk, parent, step)
-
-
-def _rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
-    """Archive history after ``step``. Idempotent for the sender's re-sent upsert: a
-    rewind to the step of the run's latest rewind is a no-op."""
-    latest = conn.execute(
-        sa.select(rewinds.c.id, rewinds.c.step)
-        .where(rewinds.c.run_pk == run_pk)
-        .order_by(rewinds.c.id.desc())
-    ).first()
-    if latest is not None and latest.step == step:
-        return
-    rewind_id = (latest.id if latest is not None else 0) + 1
-    conn.execute(sa.insert(rewinds).values(run_pk=run_pk, id=rewind_id, step=step, at=now))
-    history.archive_after(conn, run_pk, step, rewind_id)
-    row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one()
-    _rebuild_summary(conn, run_pk, row, step)
-
-
-def _rebuild_summary(conn: sa.Connection, run_pk: int, source: Any, step: int) -> None:
-    """After history was cut at ``step`` (a fork or a rewind): the run's summary rebuilt from
-    what remains, with the summary rules of ``source`` (the parent, or the run itself), and
-    ``last_step`` no later than ``step``."""
-    rules = store.load_summary(source).to_state()["rules"]
-    state = store.rebuild_summary(conn, run_pk, rules)
-    conn.execute(
-        sa.update(runs)
-        .where(runs.c.pk == run_pk)
-        .values(
-            summary=state.snapshot(),
-            summary_state=store.dump_summary(state),
-            last_step=min(int(source.last_step), step),
-        )
-    )
+    store.cut_summary(conn, pk, parent, step)
 
 
 @router.get("/runs/{entity}/{project}/{run_id}", response_model=RunInfo)
@@ -267,7 +220,7 @@ def patch_run(entity: Entity, project: Project, run_id: RunId, body: RunPatch, w
             state.edit(body.summary, [k for k in state.values if k not in body.summary])
             values.update(summary=state.snapshot(), summary_state=store.dump_summary(state))
         if values:
-            conn.execute(sa.update(runs).where(runs.c.pk == row.pk).values(**values))
+            store.update_run(conn, row.pk, values)
         row = store.get_run(conn, proj, run_id)
         return JSONResponse(store.info(conn, proj, row, _base_url(srv)))
 
@@ -278,19 +231,7 @@ def delete_run(entity: Entity, project: Project, run_id: RunId, who: Caller, srv
     """Delete a run; its artifact versions stay (logged_by becomes null) unless ``delete_artifacts``."""
     with write(srv.engine) as conn:
         _, row = store.writable_run(conn, who, entity, project, run_id)
-        if delete_artifacts:
-            logged = conn.execute(
-                sa.select(artifact_versions.c.pk).where(artifact_versions.c.logged_by == row.pk)
-            )
-            delete_versions(conn, list(logged.scalars()))
-        # the foreign keys would do it too; explicit, as the tables above
-        conn.execute(
-            sa.update(artifact_versions).where(artifact_versions.c.logged_by == row.pk).values(logged_by=None)
-        )
-        conn.execute(sa.delete(artifact_usage).where(artifact_usage.c.run_pk == row.pk))
-        for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
-            conn.execute(sa.delete(table).where(table.c.run_pk == row.pk))
-        conn.execute(sa.delete(runs).where(runs.c.pk == row.pk))
+        store.delete_run(conn, row.pk, delete_artifacts)
     return Response(status_code=204)
 
 
@@ -300,7 +241,7 @@ def heartbeat(entity: Entity, project: Project, run_id: RunId, who: Caller, srv:
     with write(srv.engine) as conn:
         _, row = store.writable_run(conn, who, entity, project, run_id)
         state = "running" if row.state == "crashed" else row.state
-        conn.execute(sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=time.time(), state=state))
+        store.update_run(conn, row.pk, {"heartbeat_at": time.time(), "state": state})
     return JSONResponse({"state": state})
 
 
@@ -331,19 +272,6 @@ class _FilterView:
         self.created_at = datetime.fromtimestamp(row.created_at, tz=timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%S"
         )
-
-
-#: the runs columns every filter pass reads; the JSON documents are added only when named
-_LIGHT = (runs.c.pk, runs.c.run_id, runs.c.name, runs.c.group_name, runs.c.job_type, runs.c.tags,
-          runs.c.notes, runs.c.state, runs.c.created_at)  # fmt: skip
-#: orders SQL can do by itself when there is no filter: no row is parsed at all
-_SQL_ORDER = {
-    "created_at": runs.c.created_at,
-    "createdAt": runs.c.created_at,
-    "heartbeat_at": runs.c.heartbeat_at,
-    "state": runs.c.state,
-    "id": runs.c.run_id,
-}
 
 
 @router.get("/runs/{entity}/{project}", response_model=RunList)
@@ -380,21 +308,15 @@ def list_runs(
     key = order.strip().lstrip("+-")
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
-        in_project = runs.c.project_id == proj.id
-        if not query and key in _SQL_ORDER:
-            column = _SQL_ORDER[key]
-            ordering = column.desc() if order.strip().startswith("-") else column.asc()
-            total = conn.execute(sa.select(sa.func.count()).select_from(runs).where(in_project)).scalar() or 0
-            page_pks = sa.select(runs.c.pk).where(in_project).order_by(ordering, runs.c.pk)
-            pks = list(conn.execute(page_pks.offset(start).limit(per_page)).scalars())
+        if not query and key in store.SQL_ORDER:
+            total = store.count_runs(conn, proj.id)
+            pks = store.page_pks(conn, proj.id, key, order.strip().startswith("-"), start, per_page)
         else:
             named = json.dumps(query) + " " + order
-            extra = [runs.c[c] for c in ("config", "summary", "metadata") if c in named]
-            if "summary_metrics" in named and runs.c.summary not in extra:
-                extra.append(runs.c.summary)
-            rows = conn.execute(
-                sa.select(*_LIGHT, *extra).where(in_project).order_by(runs.c.created_at)
-            ).all()
+            documents = [c for c in store.DOCUMENTS if c in named]
+            if "summary_metrics" in named and "summary" not in documents:
+                documents.append("summary")
+            rows = store.light_rows(conn, proj.id, documents)
             views = [_FilterView(r, proj) for r in rows]
             try:
                 matched = [v for v in views if run_filters.matches(v, query)]  # type: ignore[arg-type]
@@ -411,7 +333,7 @@ def list_runs(
                 raise ApiError(422, f"invalid filters or order: {exc}") from None
             total = len(ordered)
             pks = [v.pk for v in ordered[start : start + per_page]]  # type: ignore[attr-defined]
-        full = {r.pk: r for r in conn.execute(sa.select(runs).where(runs.c.pk.in_(pks)))} if pks else {}
+        full = store.runs_by_pk(conn, pks)
         page = store.infos(conn, proj, [full[pk] for pk in pks if pk in full], _base_url(srv))
     more = start + per_page < total
     return JSONResponse(

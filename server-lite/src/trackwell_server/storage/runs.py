@@ -11,9 +11,21 @@ import sqlalchemy as sa
 
 from trackwell.extend import SummaryState
 from trackwell_server.auth import Principal, entity_kind
-from trackwell_server.db.schema import projects, rewinds, runs, streams
+from trackwell_server.db.schema import (
+    artifact_usage,
+    artifact_versions,
+    file_parts,
+    files,
+    projects,
+    rewinds,
+    row_chunks,
+    runs,
+    series_chunks,
+    streams,
+)
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.storage import history
+from trackwell_server.storage.artifacts import delete_versions
 
 # -- projects -----------------------------------------------------------------------
 
@@ -133,6 +145,114 @@ def writable_run(
     proj = readable_project(conn, who, entity, project)
     check_writable(who, entity)
     return proj, get_run(conn, proj, run_id, lock=True)
+
+
+def insert_run(conn: sa.Connection, values: dict[str, Any]) -> int | None:
+    """Insert a run; its pk, or ``None`` when a concurrent upsert (another process) created it first."""
+    try:
+        with conn.begin_nested():
+            pk: int = conn.execute(sa.insert(runs).values(**values).returning(runs.c.pk)).scalar_one()
+    except sa.exc.IntegrityError:
+        return None
+    return pk
+
+
+def update_run(conn: sa.Connection, run_pk: int, values: dict[str, Any]) -> None:
+    conn.execute(sa.update(runs).where(runs.c.pk == run_pk).values(**values))
+
+
+def delete_run(conn: sa.Connection, run_pk: int, delete_artifacts: bool) -> None:
+    """Delete a run and everything it holds; its artifact versions stay (``logged_by`` becomes
+    null) unless ``delete_artifacts``."""
+    if delete_artifacts:
+        logged = sa.select(artifact_versions.c.pk).where(artifact_versions.c.logged_by == run_pk)
+        delete_versions(conn, list(conn.execute(logged).scalars()))
+    # the foreign keys would do it too; explicit, as the tables below
+    logged_by_run = artifact_versions.c.logged_by == run_pk
+    conn.execute(sa.update(artifact_versions).where(logged_by_run).values(logged_by=None))
+    conn.execute(sa.delete(artifact_usage).where(artifact_usage.c.run_pk == run_pk))
+    for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
+        conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
+    conn.execute(sa.delete(runs).where(runs.c.pk == run_pk))
+
+
+def rewind(conn: sa.Connection, run_pk: int, step: int, now: float) -> None:
+    """Archive history after ``step``. Idempotent for the sender's re-sent upsert: a
+    rewind to the step of the run's latest rewind is a no-op."""
+    latest = conn.execute(
+        sa.select(rewinds.c.id, rewinds.c.step)
+        .where(rewinds.c.run_pk == run_pk)
+        .order_by(rewinds.c.id.desc())
+    ).first()
+    if latest is not None and latest.step == step:
+        return
+    rewind_id = (latest.id if latest is not None else 0) + 1
+    conn.execute(sa.insert(rewinds).values(run_pk=run_pk, id=rewind_id, step=step, at=now))
+    history.archive_after(conn, run_pk, step, rewind_id)
+    row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one()
+    cut_summary(conn, run_pk, row, step)
+
+
+def cut_summary(conn: sa.Connection, run_pk: int, source: Any, step: int) -> None:
+    """After history was cut at ``step`` (a fork or a rewind): the run's summary rebuilt from
+    what remains, with the summary rules of ``source`` (the parent, or the run itself), and
+    ``last_step`` no later than ``step``."""
+    rules = load_summary(source).to_state()["rules"]
+    state = rebuild_summary(conn, run_pk, rules)
+    update_run(
+        conn,
+        run_pk,
+        {
+            "summary": state.snapshot(),
+            "summary_state": dump_summary(state),
+            "last_step": min(int(source.last_step), step),
+        },
+    )
+
+
+# -- listing runs -------------------------------------------------------------------
+
+#: the runs columns every filter pass reads; the JSON documents are added only when named
+_LIGHT = (runs.c.pk, runs.c.run_id, runs.c.name, runs.c.group_name, runs.c.job_type, runs.c.tags,
+          runs.c.notes, runs.c.state, runs.c.created_at)  # fmt: skip
+#: orders SQL can do by itself when there is no filter: no row is parsed at all
+SQL_ORDER = {
+    "created_at": runs.c.created_at,
+    "createdAt": runs.c.created_at,
+    "heartbeat_at": runs.c.heartbeat_at,
+    "state": runs.c.state,
+    "id": runs.c.run_id,
+}
+#: the JSON documents of a run a filter or order may name
+DOCUMENTS = ("config", "summary", "metadata")
+
+
+def count_runs(conn: sa.Connection, project_id: int) -> int:
+    query = sa.select(sa.func.count()).select_from(runs).where(runs.c.project_id == project_id)
+    return conn.execute(query).scalar() or 0
+
+
+def page_pks(
+    conn: sa.Connection, project_id: int, key: str, descending: bool, start: int, limit: int
+) -> list[int]:
+    """One page of a project's run pks ordered by ``key`` (one of ``SQL_ORDER``), done by SQL alone."""
+    column = SQL_ORDER[key]
+    ordering = column.desc() if descending else column.asc()
+    query = sa.select(runs.c.pk).where(runs.c.project_id == project_id).order_by(ordering, runs.c.pk)
+    return list(conn.execute(query.offset(start).limit(limit)).scalars())
+
+
+def light_rows(conn: sa.Connection, project_id: int, documents: Sequence[str]) -> list[Any]:
+    """Every run of a project with the columns filters read and the ``documents`` named, oldest first."""
+    extra = [runs.c[c] for c in documents]
+    query = sa.select(*_LIGHT, *extra).where(runs.c.project_id == project_id).order_by(runs.c.created_at)
+    return list(conn.execute(query).all())
+
+
+def runs_by_pk(conn: sa.Connection, pks: Sequence[int]) -> dict[int, Any]:
+    if not pks:
+        return {}
+    return {r.pk: r for r in conn.execute(sa.select(runs).where(runs.c.pk.in_(list(pks))))}
 
 
 def new_run_values(project_id: int, run_id: str, now: float) -> dict[str, Any]:
