@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 import trackwell
 from trackwell_mlflow import MlflowImporter, Namespace
-from trackwell_mlflow.importer import history_rows, parse_param
+from trackwell_mlflow.rows import history_rows
+from trackwell_mlflow.source import parse_param
 
 
 def _api(dst: Any) -> Any:

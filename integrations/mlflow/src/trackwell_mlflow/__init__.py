@@ -12,14 +12,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trackwell_mlflow.importer import MlflowImporter, MlflowRun, Namespace, Report
+    from trackwell_mlflow.importer import MlflowImporter, Namespace, Report
+    from trackwell_mlflow.source import MlflowRun
 
 __all__ = ["MlflowImporter", "MlflowRun", "Namespace", "Report"]
+#: each public name's module (MlflowRun reads MLflow; the rest import)
+_MODULES = {
+    "MlflowImporter": "importer",
+    "MlflowRun": "source",
+    "Namespace": "importer",
+    "Report": "importer",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from trackwell_mlflow import importer
+    if name in _MODULES:
+        import importlib
 
-        return getattr(importer, name)
+        return getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
     raise AttributeError(f"module 'trackwell_mlflow' has no attribute {name!r}")

@@ -79,7 +79,8 @@ def mlflow_command(
     or changed runs; an interrupted import goes on where it stopped.
     """
     from trackwell.errors import CommError
-    from trackwell_mlflow.importer import MlflowImporter, Namespace, _walk_artifacts
+    from trackwell_mlflow.importer import MlflowImporter, Namespace
+    from trackwell_mlflow.source import walk_artifacts
 
     importer = MlflowImporter(mlflow_tracking_uri=uri, mlflow_registry_uri=registry_uri)
     runs = list(importer.collect_runs(list(experiments) or None, filter_string, limit))
@@ -90,7 +91,7 @@ def mlflow_command(
             points += r.point_count()
             params += len(r.run.data.params)
             if not no_artifacts:
-                listed = list(_walk_artifacts(r.mlflow_client, r.run_id(), ""))
+                listed = list(walk_artifacts(r.mlflow_client, r.run_id(), ""))
                 files += len(listed)
                 size += sum(s for _, s in listed)
             click.echo(f"would import {r.run_id()} {r.display_name()!r} -> {project or r.project()}")

@@ -13,10 +13,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from trackwell.extend import hash_file
-from trackwell_mlflow.importer import STATES, _walk_artifacts, parse_param
+from trackwell_mlflow.source import STATES, parse_param, walk_artifacts
 
 if TYPE_CHECKING:
-    from trackwell_mlflow.importer import MlflowImporter, MlflowRun
+    from trackwell_mlflow.importer import MlflowImporter
+    from trackwell_mlflow.source import MlflowRun
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -108,7 +109,7 @@ def _validate_artifacts(importer: MlflowImporter, mrun: MlflowRun, run: Any, whe
     import tempfile
     from pathlib import Path
 
-    files = dict(_walk_artifacts(mrun.mlflow_client, mrun.run_id(), ""))
+    files = dict(walk_artifacts(mrun.mlflow_client, mrun.run_id(), ""))
     if not files:
         return []
     held: dict[str, str] = {}
