@@ -24,7 +24,7 @@ def test_the_online_fixture_example_passes_as_written(tmp_path: Path) -> None:
     (example,) = [code for code in blocks if "online_run" in code]
     (tmp_path / "test_example.py").write_text(example, encoding="utf-8")
     proc = subprocess.run(
-        [*PYTEST, str(tmp_path / "test_example.py")],
+        [*PYTEST, "-p", "trackwell_server.pytest_plugin", str(tmp_path / "test_example.py")],
         capture_output=True, text=True, cwd=tmp_path, env=ENV, check=False, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,7 +1,20 @@
-"""pytest plugin shipped with trackwell: fixtures for testing code that logs runs."""
+"""pytest plugin shipped with trackwell: fixtures and helpers for testing code that logs runs.
+
+Registered by the ``pytest11`` entry point, so its fixtures are there in any test suite
+of a project that installs trackwell: ``trackwell_dir``, ``offline_run``,
+``trackwell_server`` (a real server, started by server-lite's pytest plugin through the
+hook in ``trackwell.testing.hookspecs``; skipped, saying why, without it),
+``trackwell_online_dir``, ``online_run``, ``register_plugin``, ``hook_recorder`` and
+``script_runner``. The helpers, grown toward pytest's own ``pytester``, are importable
+from here: ``wait_until`` and ``free_port``, ``FaultProxy`` (network faults in front of a
+real server), ``ScriptRunner`` (a user's script in a child process, with outcome
+assertions), ``HookRecorder``. They load on first use: this module is imported by every
+pytest session of such a project, so it stays light.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +23,40 @@ import pytest
 
 if TYPE_CHECKING:
     from trackwell.run import Run
+    from trackwell.testing.hooks import HookCall, HookRecorder
+    from trackwell.testing.proxy import Exchange, FaultProxy
+    from trackwell.testing.scripts import ScriptResult, ScriptRunner
+    from trackwell.testing.waiting import free_port, wait_until
+
+__all__ = [
+    "Exchange",
+    "FaultProxy",
+    "HookCall",
+    "HookRecorder",
+    "ScriptResult",
+    "ScriptRunner",
+    "free_port",
+    "wait_until",
+]
+
+_HOMES = {
+    "Exchange": "proxy", "FaultProxy": "proxy", "HookCall": "hooks", "HookRecorder": "hooks",
+    "ScriptResult": "scripts", "ScriptRunner": "scripts", "free_port": "waiting", "wait_until": "waiting",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from trackwell.testing import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @pytest.fixture
@@ -33,20 +80,19 @@ def offline_run(trackwell_dir: Path) -> Iterator[Run]:
 
 
 @pytest.fixture(scope="session")
-def trackwell_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def trackwell_server(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real trackwell server (server-lite) on a free 127.0.0.1 port, for the whole session.
 
     It runs in this process with its own temporary storage. The handle has ``url``,
     ``admin_key``, ``create_user(name)`` (returns the new user's API key) and ``stop()``.
-    Tests that need the server are skipped, saying why, when ``trackwell_server`` is not
-    installed. Session-scoped because starting one takes a moment: give each test its
-    own project or run ids.
+    Tests that need the server are skipped, saying why, when the server is not installed
+    (its pytest plugin starts it: the SDK does not import the server). Session-scoped
+    because starting one takes a moment: give each test its own project or run ids.
     """
-    try:
-        from trackwell_server.testing import start_server
-    except ImportError as exc:
-        pytest.skip(f"the trackwell server is not installed (pip install -e server-lite): {exc}")
-    handle = start_server(tmp_path_factory.mktemp("trackwell-server"))
+    data_dir = tmp_path_factory.mktemp("trackwell-server")
+    handle = pytestconfig.hook.pytest_trackwell_start_server(data_dir=data_dir)
+    if handle is None:
+        pytest.skip("the trackwell server is not installed: pip install -e server-lite (from the repository)")
     yield handle
     handle.stop()
 
@@ -100,3 +146,24 @@ def register_plugin(trackwell_dir: Path) -> Iterator[Callable[..., str]]:
         trackwell.finish()
     for plugin in added:
         pm.unregister(plugin)
+
+
+@pytest.fixture
+def hook_recorder(trackwell_dir: Path) -> Iterator[HookRecorder]:
+    """Every hook call the SDK's plugin manager makes during the test (a ``HookRecorder``)."""
+    from trackwell.plugins import get_plugin_manager
+    from trackwell.testing.hooks import HookRecorder
+
+    recorder = HookRecorder(get_plugin_manager())
+    yield recorder
+    recorder.finish_recording()
+
+
+@pytest.fixture
+def script_runner(trackwell_dir: Path) -> ScriptRunner:
+    """A ``ScriptRunner`` in ``trackwell_dir``, its children seeing that fixture's isolated settings."""
+    import os
+
+    from trackwell.testing.scripts import ScriptRunner
+
+    return ScriptRunner(trackwell_dir, dict(os.environ))
