@@ -17,9 +17,9 @@ import pytest
 
 import trackwell
 from trackwell import rundir
-from trackwell._pipeline import writer
-from trackwell.errors import DataDroppedWarning
+from trackwell._pipeline import logfile
 from trackwell._pipeline.runlog import Kind, read_log
+from trackwell.errors import DataDroppedWarning
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_rows_held_while_the_disk_is_full_are_bounded_and_the_drop_is_counted(
     tiny_disk: Path, trackwell_dir: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cap = 200_000
-    monkeypatch.setattr(writer, "MAX_HELD_BYTES", cap)
+    monkeypatch.setattr(logfile, "MAX_HELD_BYTES", cap)
     run = trackwell.init(project="p", dir=tiny_disk, settings={"min_free_disk_mb": 0.01, "console": "off"})
     assert run.flush(timeout=10)
     filler = tiny_disk / "filler"
@@ -85,7 +85,7 @@ def test_rows_held_while_the_disk_is_full_are_bounded_and_the_drop_is_counted(
             run.log({"step_value": step, "text": "y" * 1000})
             if step % 200 == 199:
                 assert run.flush(timeout=10) is False, "flush must report that the rows are not on disk"
-                assert run._writer is not None and run._writer._held_bytes <= cap
+                assert run._writer is not None and run._writer.log.held_bytes <= cap
     dropped = [w for w in caught if issubclass(w.category, DataDroppedWarning)]
     assert len(dropped) == 1, "one warning when the cap is reached, not one per batch"
     assert "dropped" in str(dropped[0].message)

@@ -12,13 +12,8 @@ them with their arguments.
 
 from __future__ import annotations
 
-import contextlib
-import glob as globlib
 import json
 import logging
-import os
-import shutil
-import sys
 import threading
 import time
 from collections import deque
@@ -30,10 +25,12 @@ import msgpack
 
 from trackwell import limits
 from trackwell._pipeline import ops, ports, runlog
+from trackwell._pipeline.logfile import LogFile, stderr
+from trackwell._pipeline.rowcheck import SCALARS, KeyCheck, check_sizes, refuse
+from trackwell._pipeline.runfiles import RunFiles, write_config_yaml
 from trackwell._pipeline.runlog import Kind
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
-from trackwell.flatten import flatten
 from trackwell.metrics import MetricRule, Sparks, SummaryState
 from trackwell.normalize import storable
 
@@ -53,9 +50,6 @@ BACKLOG_LIMIT = 4000
 META_TIMEOUT = 5.0
 #: Most items encoded before the next write; keeps the unflushed window short.
 MAX_BATCH = 5000
-#: Most bytes of encoded records kept in memory while the disk refuses writes; past
-#: it, newer records are dropped and counted (the oldest hold the run's header).
-MAX_HELD_BYTES = 64 * 1024 * 1024
 
 
 def _labelled(row: dict[str, Any], label: str) -> dict[str, Any]:
@@ -97,26 +91,12 @@ class Writer:
         self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default(encoding.object_type))
         self._media: ports.MediaDir | None = None
         self._table_digests: dict[str, Any] = {}  # key -> sha256 of the table last made an artifact
-        # Unbuffered: each batch is one write() we can undo if the disk refuses it.
-        self._fh = open(log_file, "ab", buffering=0)  # noqa: SIM115 - closed when the run finishes
-        self._size = self._fh.seek(0, os.SEEK_END)
-        self._held: list[bytes] = []  # batches of encoded records a failed write left in memory
-        self._held_bytes = self._held_records = 0
-        self._dropped = _Dropped()  # what a full disk cost once the memory cap was reached
-        # History keys admitted so far: a row of known keys skips every key check; the
-        # flattened names count toward the run's key limit as the server counts them.
-        self._keys: set[str] = {"_step"}
-        self._nested: set[str] = set()  # top-level keys holding plain dicts (rechecked per row)
-        self._flat_keys: set[str] = set()
-        self._write_failed = False
+        self.log = LogFile(log_file, run.id)
+        self.files = RunFiles(self.files_dir)
+        self._keys = KeyCheck()
         #: True while on_run_finish hooks run: the finished run still takes their rows.
         self.in_finish_hooks = False
-        if self._size == 0:
-            self._append(runlog.MAGIC)
-        self._out: Any = None
         self._config_dirty = False
-        self._live_files: dict[str, tuple[Path, Path, float]] = {}
-        self._end_files: list[tuple[str, Path | None]] = []
         self._sinks: list[tuple[str, Callable[[Run, Alert], None]]] = []
         self._pm: pluggy.PluginManager | None = None
         #: The run's plugin manager, once started: the run's reports go through it too.
@@ -137,7 +117,7 @@ class Writer:
     @property
     def committed_bytes(self) -> int:
         """Bytes of the log that are written for good (a failed write is undone past them)."""
-        return self._size
+        return self.log.size
 
     @property
     def next_seq(self) -> int:
@@ -158,7 +138,7 @@ class Writer:
         self.queue.append((ops.SYNC, done, fsync))
         self._urgent.set()
         self.wake.set()
-        return done.wait(timeout) and not self._held
+        return done.wait(timeout) and not self.log.held
 
     def finish(self, exit_code: int, state: str, timeout: float) -> bool:
         done = threading.Event()
@@ -285,8 +265,8 @@ class Writer:
         fold = self.summary.fold
         sparks_add = self.sparks.add
         label = self._row_label
-        known = self._keys
-        nested = self._nested
+        keys = self._keys
+        known, nested = keys.known, keys.nested
         max_value = limits.current().max_value_bytes
         history, finish = ops.HISTORY, ops.FINISH  # locals: compared once per queued item
         while q and left:
@@ -300,7 +280,7 @@ class Writer:
                 tables = None
                 try:
                     if not row.keys() <= known or (nested and not nested.isdisjoint(row)):
-                        self._admit_keys(row)
+                        keys.admit(row)
                     sync_steps(row)
                     # Encode before folding: encoding turns what msgpack can't hold (ints
                     # past 64 bits) into what the log stores, so the summary agrees with it.
@@ -313,9 +293,9 @@ class Writer:
                     except Exception:  # a value msgpack refuses (a lone surrogate): this row alone
                         data = self._encode(Kind.HISTORY, row)
                     if data is not None and len(data) > max_value:
-                        data = self._check_sizes(row, data)
+                        data = check_sizes(row, packer, self._seq)
                 except Exception as exc:  # whatever it was, it costs this row and no other
-                    _refuse(row, f"it could not be recorded ({type(exc).__name__}: {exc})")
+                    refuse(row, f"it could not be recorded ({type(exc).__name__}: {exc})")
                     data = None
                 if data is None:  # refused with a warning; the next row takes its seq
                     continue
@@ -369,7 +349,7 @@ class Writer:
             return runlog.encode_record(self._packer, kind, self._seq, fixed)
         except Exception as exc:
             if kind == Kind.HISTORY and isinstance(body, dict):
-                _refuse(body, f"it could not be encoded ({type(exc).__name__}: {exc})")
+                refuse(body, f"it could not be encoded ({type(exc).__name__}: {exc})")
                 return None
             warn_user(
                 f"trackwell: a {kind} record could not be encoded ({type(exc).__name__}: {exc}); "
@@ -377,74 +357,6 @@ class Writer:
                 DataDroppedWarning,
             )
             return None
-
-    def _admit_keys(self, row: dict[str, Any]) -> None:
-        """Check the keys this run has not seen yet; drop (with a warning) those it can't store.
-
-        Runs once per new key, so a row of known keys costs one set comparison. The
-        limits are the server's (``trackwell.limits``): key length, no NUL (PostgreSQL
-        cannot store one) and the run's number of distinct keys, nested dicts counted as
-        their flattened ``a.b`` names.
-        """
-        lim = limits.current()
-        nested = self._nested
-        refused: list[tuple[Any, str]] = []
-        for key in [k for k in row if k not in self._keys or k in nested]:
-            value = row[key]
-            if type(value) is dict and value and "_type" not in value:
-                names: Any = flatten({key: value})
-                nested.add(key)
-            else:
-                names = (key,)
-            new = [name for name in names if name not in self._flat_keys]
-            problem = next(
-                (why for name in new if (why := limits.key_problem(name, lim.max_key_chars))), None
-            )
-            held = len(self._flat_keys)
-            if problem is None and held + len(new) > lim.max_keys:
-                problem = f"the run already has {held:,} distinct keys, the limit is {lim.max_keys:,}"
-            if problem is not None:
-                del row[key]
-                refused.append((key, problem))
-                continue
-            self._flat_keys.update(new)
-            if key not in nested:
-                self._keys.add(key)
-        if len(refused) == 1:
-            _warn_key(_short(repr(refused[0][0])), row.get("_step"), refused[0][1])
-        elif refused:  # one warning for the row, not one per key (a 20,000-key dict)
-            _warn_key(
-                f"{len(refused):,} keys ({_names([k for k, _ in refused])})",
-                row.get("_step"),
-                "; ".join(sorted({why for _, why in refused})),
-            )
-
-    def _check_sizes(self, row: dict[str, Any], data: bytes) -> bytes | None:
-        """A row whose record is past the value limit: drop each value over it, then
-        refuse the row if its record is still past the record limit.
-
-        Sized as the server sizes them: a string or bytes by its length, anything else
-        by its msgpack encoding; a plain dict's values one by one, as they are flattened.
-        """
-        lim = limits.current()
-        for key in list(row):
-            value = row[key]
-            if type(value) in _SCALARS and type(value) is not str:
-                continue
-            leaves = flatten({key: value}) if type(value) is dict and "_type" not in value else {key: value}
-            for name, leaf in leaves.items():
-                size = _value_size(leaf)
-                if size > lim.max_value_bytes:
-                    del row[key]
-                    limit = lim.max_value_bytes
-                    why = f"the value is {size:,} bytes, over the {limit:,}-byte limit for one value"
-                    _warn_key(repr(name), row.get("_step"), why)
-                    break
-        data = runlog.encode_record(self._packer, Kind.HISTORY, self._seq, row)
-        if len(data) > lim.max_record_bytes:
-            _refuse(row, f"its record is {len(data):,} bytes, over the {lim.max_record_bytes:,}-byte limit")
-            return None
-        return data
 
     # -- media -------------------------------------------------------------------
     def _encode_media(self, row: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
@@ -458,7 +370,7 @@ class Writer:
         tables = []
         for key in list(row):
             value = row[key]
-            if type(value) in _SCALARS:
+            if type(value) in SCALARS:
                 continue
             try:
                 row[key] = encoding.encode(value, self._media)
@@ -527,12 +439,12 @@ class Writer:
             sample["_runtime"] = now - self.run.start_time
             add(out, Kind.STATS, sample)
         elif op == ops.OUTPUT:
-            self._write_output(item[1])
+            self.files.write_output(item[1])
         elif op == ops.ALERT:
             add(out, Kind.ALERT, item[1].to_dict())
             self._deliver_alert(item[1])
         elif op == ops.SAVE:
-            paths = self._save(item[1], item[2], item[3])
+            paths = self.files.save(item[1], item[2], item[3])
             if paths:
                 add(out, Kind.FILES, {"paths": paths, "policy": item[3]})
         elif op == ops.STAGE:
@@ -569,110 +481,19 @@ class Writer:
         elif kind == Kind.METRIC:
             self.summary.define(MetricRule.from_dict(body))
 
-    def _append(self, *chunks: bytes) -> None:
-        """Append all of ``chunks`` or none of them, so a failed write never tears the log.
-
-        Several chunks rather than one joined: what a full disk left in memory (up to
-        MAX_HELD_BYTES) is retried as it is, not copied into each new attempt.
-        """
-        written = 0
-        try:
-            for data in chunks:
-                view = memoryview(data)
-                while view:
-                    view = view[self._fh.write(view) :]
-                written += len(data)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fh.fileno(), self._size)
-            raise
-        self._size += written
-
     def _write(self, out: list[bytes], fsync: bool = False) -> None:
-        if out or self._held:
-            try:
-                self._append(*self._held, b"".join(out))
-            except OSError as exc:
-                # Keep the batch and retry with the next one: a full disk that gets
-                # space back loses nothing, up to MAX_HELD_BYTES of records.
-                if not self._write_failed:
-                    self._write_failed = True
-                    _stderr(
-                        f"trackwell: ERROR cannot write the run log of {self.run.id}: {exc.strerror or exc}. "
-                        f"Keeping new rows in memory (up to {MAX_HELD_BYTES // 2**20} MB) and retrying."
-                    )
-                self._hold(out)
-                return
-            self._held = []
-            self._held_bytes = self._held_records = 0
-            if self.flushed is not None:
-                self.flushed.set()
-            if self._write_failed:
-                self._write_failed = False
-                lost = self._dropped_text() if self._dropped.records else "nothing was lost"
-                _stderr(f"trackwell: the run log of {self.run.id} is writable again; {lost}")
-        if self._out is not None:
-            self._out.flush()
+        written = self.log.write(out)
+        if written is False:
+            return  # held in memory (a full disk): retried with the next batch
+        if written and self.flushed is not None:
+            self.flushed.set()
+        self.files.flush_output()
         if self._config_dirty:
             self._config_dirty = False
             write_config_yaml(self.files_dir / "config.yaml", self.config)
         if fsync:
-            os.fsync(self._fh.fileno())
-        self._refresh_live_files()
-
-    def _hold(self, out: list[bytes]) -> None:
-        """Keep records the disk refused, the oldest first, until MAX_HELD_BYTES.
-
-        Past the cap the newest are dropped, not the oldest: those hold the run's header
-        and config, and the log stays a prefix of what was logged. The drop is counted
-        and said once, and again when the disk takes writes or the run finishes.
-        """
-        room = MAX_HELD_BYTES - self._held_bytes
-        fit = 0
-        for record in out:
-            if len(record) > room:
-                break
-            room -= len(record)
-            fit += 1
-        if fit:
-            kept = b"".join(out[:fit])
-            self._held.append(kept)
-            self._held_bytes += len(kept)
-            self._held_records += fit
-        if fit < len(out):
-            self._drop(out[fit:])
-
-    def _drop(self, records: list[bytes]) -> None:
-        dropped = self._dropped
-        first = not dropped.records
-        for record in records:
-            head = runlog._head(record[runlog._FRAME.size :])
-            if head is not None:
-                if dropped.first_seq < 0:
-                    dropped.first_seq = head[1]
-                dropped.last_seq = max(dropped.last_seq, head[1])
-            dropped.records += 1
-            dropped.bytes += len(record)
-        if first:
-            warn_user(
-                f"trackwell: the disk is still full and {MAX_HELD_BYTES // 2**20} MB of records of run "
-                f"{self.run.id} wait in memory, the most kept; records logged from now on are dropped "
-                "until the disk takes writes again (finish() says how many)",
-                DataDroppedWarning,
-            )
-
-    def _dropped_text(self) -> str:
-        d = self._dropped
-        return (
-            f"{d.records:,} records ({d.bytes / 1e6:.1f} MB, seqs {d.first_seq}-{d.last_seq}) were dropped "
-            f"while the disk was full, past the {MAX_HELD_BYTES // 2**20} MB kept in memory"
-        )
-
-    # -- console output ------------------------------------------------------
-    def _write_output(self, text: str) -> None:
-        if self._out is None:
-            self._out = open(self.files_dir / "output.log", "a", encoding="utf-8", errors="replace")  # noqa: SIM115
-        self._out.write(text)
+            self.log.fsync()
+        self.files.refresh_live()
 
     # -- alerts ----------------------------------------------------------------
     def _deliver_alert(self, alert: Alert) -> None:
@@ -682,38 +503,6 @@ class Writer:
                 deliver(self.run, alert)
             except Exception:
                 logger.exception("trackwell: alert sink %r failed", name)
-
-    # -- files -------------------------------------------------------------------
-    def _save(self, pattern: str, base: str | None, policy: str) -> list[str]:
-        if policy == "end":
-            self._end_files.append((pattern, Path(base) if base else None))
-            return []
-        return self._copy_matches(pattern, Path(base) if base else None, live=policy == "live")
-
-    def _copy_matches(self, pattern: str, base: Path | None, live: bool = False) -> list[str]:
-        saved = []
-        for src in sorted(globlib.glob(pattern, recursive=True)):
-            path = Path(src)
-            if not path.is_file():
-                continue
-            rel = _relative_name(path, base)
-            dest = self.files_dir / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
-            saved.append(rel.as_posix())
-            if live:
-                self._live_files[rel.as_posix()] = (path, dest, path.stat().st_mtime)
-        return saved
-
-    def _refresh_live_files(self) -> None:
-        for rel, (src, dest, mtime) in list(self._live_files.items()):
-            try:
-                now = src.stat().st_mtime
-            except OSError:
-                continue
-            if now != mtime:
-                shutil.copy2(src, dest)
-                self._live_files[rel] = (src, dest, now)
 
     # -- the end -------------------------------------------------------------------
     def _close(self, exit_code: int, state: str) -> None:
@@ -732,10 +521,7 @@ class Writer:
         self._consume(out, None, closing=True)
         self._release_syncs()
         encode = runlog.encode_record
-        saved = []
-        for pattern, base in self._end_files:
-            saved += self._copy_matches(pattern, base)
-        self._refresh_live_files()
+        saved = self.files.save_end()
         if saved:
             out.append(encode(self._packer, Kind.FILES, self._seq, {"paths": saved, "policy": "end"}))
             self._seq += 1
@@ -755,25 +541,15 @@ class Writer:
         out.append(encode(self._packer, Kind.EXIT, self._seq, exit_body))
         self._seq += 1
         self._write(out)
-        if self._held:
-            _stderr(
-                f"trackwell: ERROR {self._held_records:,} records ({self._held_bytes:,} bytes) of run "
-                f"{self.run.id} could not be written at finish: the disk is full"
-            )
-        if self._dropped.records:
-            _stderr(f"trackwell: ERROR run {self.run.id}: {self._dropped_text()}")
-        with contextlib.suppress(OSError):
-            os.fsync(self._fh.fileno())
-        self._fh.close()
-        if self._out is not None:
-            self._out.close()
+        self.log.close()
+        self.files.close_output()
         try:  # conveniences: the run log already holds both
             write_config_yaml(self.files_dir / "config.yaml", self.config)
             for name in ("summary.json", "wandb-summary.json"):  # the second where W&B users look
                 with open(self.files_dir / name, "w", encoding="utf-8") as fh:
                     json.dump(summary, fh, indent=1, default=repr)
         except OSError as exc:
-            _stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
+            stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
 
 
 class _MediaInRow(Exception):
@@ -791,85 +567,3 @@ def _pack_default(media_type: type) -> Callable[[Any], Any]:
         return runlog._default(obj)
 
     return default
-
-
-_SCALARS = frozenset((float, int, bool, str, type(None)))
-
-
-def _value_size(value: Any) -> int:
-    """A value's size as the server measures it (``storage/history.py``)."""
-    if isinstance(value, (str, bytes)):
-        return len(value)
-    return len(msgpack.packb(value, use_bin_type=True, default=repr, unicode_errors="backslashreplace"))
-
-
-def _names(keys: list[Any], most: int = 5) -> str:
-    shown = ", ".join(_short(repr(k)) for k in keys[:most])
-    return shown + (f" and {len(keys) - most} more" if len(keys) > most else "")
-
-
-def _refuse(row: dict[str, Any], why: str) -> None:
-    """Warn that this history row is not recorded, naming its keys and step."""
-    keys = [k for k in row if not (type(k) is str and k[:1] == "_")]
-    warn_user(
-        f"trackwell.log(): the row at step {row.get('_step')} (keys {_names(keys)}) was not recorded: "
-        f"{why}; the rows before and after it are kept",
-        DataDroppedWarning,
-    )
-
-
-def _short(text: str, most: int = 60) -> str:
-    return text if len(text) <= most else f"{text[: most - 5]}...{text[-2:]}"
-
-
-def _warn_key(what: str, step: Any, problem: str) -> None:
-    """One warning naming the refused key(s) (``what``, already quoted) and the step."""
-    warn_user(
-        f"trackwell.log(): {what} at step {step} was not recorded: {problem}; "
-        "the rest of the row was kept",
-        DataDroppedWarning,
-    )
-
-
-class _Dropped:
-    """What a full disk cost once the rows held in memory reached ``MAX_HELD_BYTES``."""
-
-    __slots__ = ("records", "bytes", "first_seq", "last_seq")
-
-    def __init__(self) -> None:
-        self.records = 0
-        self.bytes = 0
-        self.first_seq = -1
-        self.last_seq = -1
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.__stderr__ or sys.stderr)
-
-
-def _relative_name(path: Path, base: Path | None) -> Path:
-    """Where a saved file goes under files/: relative to base, never outside it."""
-    if base is not None:
-        try:
-            rel = path.resolve().relative_to(base.resolve())
-        except ValueError:
-            rel = Path(path.name)
-    elif not path.is_absolute():
-        rel = Path(os.path.normpath(path))
-    else:
-        rel = Path(path.name)
-    if rel.is_absolute() or ".." in rel.parts:
-        rel = Path(path.name)
-    return rel
-
-
-def write_config_yaml(path: Path, config: dict[str, Any]) -> None:
-    """Write config.yaml in W&B's shape (``key: {value: ...}``) so tools read it back."""
-    import yaml
-
-    doc: dict[str, Any] = {"trackwell_version": 1}
-    doc.update({key: {"desc": None, "value": value} for key, value in config.items()})
-    tmp = path.with_suffix(".yaml.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(doc, fh, sort_keys=False, allow_unicode=True)
-    os.replace(tmp, path)
