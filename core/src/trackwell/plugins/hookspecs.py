@@ -7,8 +7,12 @@ name, then expose the module through the ``trackwell`` entry-point group::
     my_plugin = "my_package.plugin"
 
 Hooks named ``on_*`` are notifications: their return value is ignored. Hooks named
-``register_*`` receive a ``register`` callable; call it once per thing the plugin
-contributes, so the core can validate it and remember which plugin gave it.
+``register_*`` receive a ``register`` callable (``register_commands``: the command
+group); call it once per thing the plugin contributes. One registrar
+(``trackwell.plugins.registrar``) collects them all the same way: it validates each
+registration, remembers which plugin gave it (``trackwell plugins --registered``), and
+keeps the first of two things registered under one name, warning with both plugins'
+names. Built-in plugins are called last, so a third party's registration wins.
 
 This module is the reference: ``docs/plugins.md`` renders these docstrings
 (``python -m trackwell.plugins.reference docs/plugins.md``) and a test keeps the two
@@ -158,8 +162,8 @@ def register_system_metrics(register: Callable[[MetricsSource], None]) -> None:
             register(Thermometer())
 
     :param register: call with each source this plugin provides; it raises
-        ``TypeError`` for a source missing a method, ``ValueError`` for a name
-        another plugin already registered.
+        ``TypeError`` for a source missing a method. A name another plugin registered
+        first is ignored, with a warning naming both plugins.
     :returns: ignored.
     """
 
@@ -183,7 +187,9 @@ def register_alert_sinks(register: Callable[[str, Callable[[Run, Alert], None]],
     that talks to a network should hand the alert to a thread of its own, so a
     slow endpoint never delays the run log.
 
-    :param register: call with a unique sink name and its delivery function.
+    :param register: call with a unique sink name and its delivery function; it raises
+        ``TypeError`` for a delivery function that is not callable. A name another
+        plugin registered first is ignored, with a warning naming both plugins.
     :returns: ignored.
     """
 
@@ -206,8 +212,9 @@ def register_integrations(register: Callable[[str, str], None]) -> None:
     set-up that must happen when the framework is imported belongs in the integration
     package itself.
 
-    :param register: call with a name (an identifier) and a module name; the first
-        plugin to register a name keeps it.
+    :param register: call with a name (an identifier) and a module name; it raises
+        ``TypeError`` for anything else. The first plugin to register a name keeps it;
+        a second registration is ignored, with a warning naming both plugins.
     """
 
 
@@ -220,11 +227,15 @@ def register_integrations(register: Callable[[str, str], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add commands or command groups to the ``trackwell`` command line.
 
-    Called once when the CLI starts, after the built-in commands exist.
+    Called once when the CLI starts, after the built-in commands exist (the built-in
+    ``commands`` plugin adds them first). The registrar reads what each plugin added
+    off the group, so ``trackwell plugins --registered`` names the plugin behind
+    every command.
 
     :param cli: the top-level ``click.Group``; use ``@cli.command()`` or
         ``cli.add_command(...)``. To add to a group another plugin may also extend
-        (such as ``import``), look it up in ``cli.commands`` first.
+        (such as ``import``), look it up in ``cli.commands`` first. A command that
+        replaces one another plugin added is undone, with a warning naming both.
     :returns: ignored.
     """
 
@@ -259,8 +270,8 @@ def register_sweep_methods(register: Callable[[str, SearchMethod], None]) -> Non
             register("sobol", Sobol())
 
     :param register: call with a unique method name and the method; it raises
-        ``TypeError`` for an object without ``suggest``, ``ValueError`` for a name
-        registered twice.
+        ``TypeError`` for an object without ``suggest``. A name another plugin
+        registered first is ignored, with a warning naming both plugins.
     :returns: ignored.
     """
 
@@ -293,6 +304,8 @@ def register_media_types(register: Callable[..., None]) -> None:
             register(("rdkit.Chem", "Mol"), Molecule)
 
     :param register: call once per type or converter; it raises ``TypeError`` for a
-        class that is not a ``Media`` subclass with a ``_type``.
+        class that is not a ``Media`` subclass with a ``_type``. A type name (or a
+        converter's module and class) another plugin registered first is ignored,
+        with a warning naming both plugins.
     :returns: ignored.
     """
