@@ -19,7 +19,8 @@ from trackwell.errors import UsageError
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
-    from trackwell.api.remote_runs import ServerRun, ServerRuns
+    from trackwell.api.remote_pages import ServerRuns
+    from trackwell.api.remote_runs import ServerRun
     from trackwell.api.runs import Run, Runs
 
 

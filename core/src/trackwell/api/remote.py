@@ -15,7 +15,8 @@ from urllib.parse import quote
 from trackwell._pipeline.transport import run_path
 from trackwell.api.base import Api, server_settings
 from trackwell.api.remote_http import Fetched, ServerClient
-from trackwell.api.remote_runs import ServerRun, ServerRuns
+from trackwell.api.remote_pages import ServerRuns
+from trackwell.api.remote_runs import ServerRun
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 
 if TYPE_CHECKING:

@@ -64,6 +64,11 @@ def dumps(value: Any) -> str:
     return json.dumps(encode_floats(value))
 
 
+def canonical(value: Any) -> str:
+    """A comparable form in which NaN equals NaN (``nan != nan`` would resend every NaN summary)."""
+    return json.dumps(encode_floats(value), sort_keys=True, default=repr)
+
+
 T = TypeVar("T")
 
 

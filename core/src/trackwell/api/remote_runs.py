@@ -1,4 +1,5 @@
-"""W&B's Public API objects from a server: ``ServerRun``, ``ServerRuns``, ``ServerSummary``, ``ServerFile``.
+"""W&B's Public API run from a server: ``ServerRun`` (its summary, files and the paged
+``api.runs()`` listing are in ``remote_summary``, ``remote_files`` and ``remote_pages``).
 
 A ``ServerRun`` is a snapshot of the server's ``RunInfo`` taken when it was fetched;
 ``run.load(force=True)`` fetches a fresh one. Unlike local runs these are writable,
@@ -9,18 +10,17 @@ as in W&B: edit ``name``, ``tags``, ``notes``, ``group``, ``job_type``, ``config
 from __future__ import annotations
 
 import copy
-import json
 import os
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, overload
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from trackwell._pipeline.transport import file_path, run_path
 from trackwell.api import remote_history as _remote_history
-from trackwell.api.base import SummaryView
-from trackwell.api.remote_http import ServerClient, decode_floats, dumps, encode_floats
+from trackwell.api.remote_files import ServerFile
+from trackwell.api.remote_http import ServerClient, canonical, decode_floats
+from trackwell.api.remote_summary import ServerSummary
 from trackwell.errors import NotFoundError, RunNotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -28,107 +28,6 @@ if TYPE_CHECKING:
 
 #: Upload part size: under the server's 25 MB per request, as the sender's parts are.
 _PART_BYTES = 16 * 1024 * 1024
-
-
-class ServerSummary(SummaryView, MutableMapping[str, Any]):
-    """A server run's summary: a dict you may edit; ``run.update()`` (or ``summary.update()``) saves it.
-
-    ``summary.update({...})`` both edits and saves, as W&B's does, so the documented
-    ``run.summary.update({"key": val})`` works in one call.
-    """
-
-    def __init__(self, run: ServerRun, values: dict[str, Any]) -> None:
-        self.__dict__["_run"] = run
-        super().__init__(values)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._values[key] = _summary_value(value)
-
-    def __delitem__(self, key: str) -> None:
-        del self._values[key]
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._values[key] = _summary_value(value)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Set the given keys, then save the run (W&B's ``run.summary.update()``)."""
-        for key, value in dict(*args, **kwargs).items():
-            self._values[key] = _summary_value(value)
-        self._run.update()
-
-
-#: Arrays longer than this are kept as a histogram of 32 bins, as W&B does.
-_MAX_ARRAY = 32
-
-
-def _summary_value(value: Any) -> Any:
-    """``value`` as the JSON the server stores: arrays and numpy numbers as numbers, a
-    ``Histogram`` (or an array of more than 32 values) as W&B's histogram object."""
-    from trackwell.media import _util
-    from trackwell.media.base import Media
-    from trackwell.media.histogram import Histogram
-
-    if isinstance(value, Media):
-        if not isinstance(value, Histogram):
-            raise TypeError(
-                f"a {type(value).__name__} in the summary of a Public API run needs its files: "
-                "log it from a run (wandb.init(id=..., resume='must')) instead"
-            )
-        return value.to_record(None)
-    if isinstance(value, Mapping):
-        return {str(k): _summary_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_summary_value(v) for v in value]
-    if _util.is_numpy(value):
-        if getattr(value, "ndim", 0) == 0:
-            return value.item()
-        if value.size > _MAX_ARRAY:
-            return Histogram(value.ravel(), num_bins=_MAX_ARRAY).to_record(None)
-        return value.tolist()
-    return value
-
-
-class ServerFile:
-    """One file of a server run (W&B's ``File``): ``name``, ``size``, ``sha256``, ``download()``."""
-
-    def __init__(self, client: ServerClient, run: ServerRun, info: Mapping[str, Any]) -> None:
-        self._client = client
-        self._run = run
-        self.name: str = info["path"]
-        self.size: int = int(info.get("size") or 0)
-        self.sha256: str | None = info.get("sha256")
-        self.md5 = None  # W&B has md5; the server hashes with sha256
-        self.updated_at: float | None = info.get("updated_at")
-        self.url: str | None = info.get("url")
-
-    def read_bytes(self) -> bytes:
-        """The file's content, straight from the server."""
-        return self._client.get_bytes(file_path(*self._run._key, self.name))
-
-    def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> IO[str]:
-        """Save the file as ``root/name`` and return it open for reading, as W&B's ``File.download``.
-
-        An existing file raises ``FileExistsError`` unless ``replace=True`` (overwrite)
-        or ``exist_ok=True`` (keep it and open it).
-        """
-        dest = Path(root) / self.name
-        if dest.exists() and not replace:
-            if not exist_ok:
-                raise FileExistsError(f"{dest} exists; pass replace=True or exist_ok=True")
-        else:
-            data = self.read_bytes()
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".part")
-            tmp.write_bytes(data)
-            tmp.replace(dest)  # never leave a half-written file under the real name
-        return open(dest, encoding="utf-8", errors="replace")
-
-    def delete(self) -> None:
-        """Delete the file from its run on the server (W&B's ``File.delete()``)."""
-        self._client.send("DELETE", file_path(*self._run._key, self.name))
-
-    def __repr__(self) -> str:
-        return f"<File {self.name} ({self.size} bytes)>"
 
 
 class ServerRun:
@@ -423,7 +322,7 @@ class ServerRun:
         replaces ``config`` and ``summary`` whole).
         """
         current = self._editable()
-        changed = {k: v for k, v in current.items() if _canonical(v) != _canonical(self._saved.get(k))}
+        changed = {k: v for k, v in current.items() if canonical(v) != canonical(self._saved.get(k))}
         if not changed:
             return
         self._set(self._client.send("PATCH", run_path(*self._key), changed))
@@ -454,116 +353,7 @@ class ServerRun:
         return f"<Run {'/'.join(self.path)} ({self.state})>"
 
 
-class ServerRuns(Sequence[ServerRun]):
-    """The result of ``api.runs()`` on a server: list-like, fetched a page at a time as it is used.
-
-    Iterating fetches the next page only when the previous one is used up; ``len()``
-    fetches at most the first page (the server sends the total with it).
-    """
-
-    def __init__(
-        self,
-        client: ServerClient,
-        entity: str,
-        project: str,
-        filters: Mapping[str, Any] | None,
-        order: str | None,
-        per_page: int,
-    ) -> None:
-        if filters is not None and not isinstance(filters, Mapping):
-            raise UsageError("api.runs(filters=...) must be a dict, e.g. {'config.lr': 0.1}")
-        if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= 1000:
-            raise UsageError(f"api.runs(per_page=...) must be an integer from 1 to 1000, got {per_page!r}")
-        self._client = client
-        self.entity = entity
-        self.project = project
-        self.filters = dict(filters or {})
-        self.order = order
-        self.per_page = per_page
-        self._runs: list[ServerRun] = []
-        self._cursor: str | None = None
-        self._done = False
-        self._total: int | None = None
-
-    @property
-    def query_key(self) -> str:
-        """Identifies the query, so the ``Api`` can hand back the same pages for the same call."""
-        return _canonical([self.entity, self.project, self.filters, self.order, self.per_page])
-
-    def _fetch_page(self) -> None:
-        params: dict[str, Any] = {
-            "per_page": self.per_page,
-            "cursor": self._cursor,
-            "order": self.order or None,
-        }
-        if self.filters:
-            params["filters"] = dumps(self.filters)
-        path = "/runs/" + "/".join(quote(p, safe="") for p in (self.entity, self.project))
-        page = self._client.get(path, params)
-        self._runs.extend(ServerRun(self._client, info) for info in page["runs"])
-        self._total = int(page.get("total", len(self._runs)))
-        self._cursor = page.get("next_cursor")
-        self._done = not self._cursor
-
-    @property
-    def cursor(self) -> str | None:
-        """The server's cursor for the next page (W&B's ``Paginator.cursor``); None after the last."""
-        return self._cursor
-
-    @property
-    def more(self) -> bool:
-        """Whether pages are left to fetch (W&B's ``Paginator.more``): True before the first."""
-        return not self._done
-
-    def _load_until(self, count: int | None) -> None:
-        """Fetch pages until ``count`` runs are held (all of them with ``None``)."""
-        while not self._done and (count is None or len(self._runs) < count):
-            self._fetch_page()
-
-    @overload
-    def __getitem__(self, index: int) -> ServerRun: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[ServerRun]: ...
-
-    def __getitem__(self, index: int | slice) -> ServerRun | list[ServerRun]:
-        if isinstance(index, slice):
-            stop = index.stop
-            self._load_until(stop if stop is not None and stop >= 0 and (index.start or 0) >= 0 else None)
-            return self._runs[index]
-        self._load_until(index + 1 if index >= 0 else None)
-        return self._runs[index]
-
-    def __len__(self) -> int:
-        if self._total is None:
-            self._fetch_page()
-        return self._total or 0
-
-    def __iter__(self) -> Iterator[ServerRun]:
-        i = 0
-        while True:
-            if i >= len(self._runs):
-                if self._done:
-                    return
-                self._fetch_page()
-                continue
-            yield self._runs[i]
-            i += 1
-
-    @property
-    def length(self) -> int:
-        return len(self)
-
-    def __repr__(self) -> str:
-        return f"<Runs {self.entity}/{self.project} ({len(self)} runs)>"
-
-
 def _iso(stamp: Any) -> str | None:
     if not isinstance(stamp, (int, float)) or isinstance(stamp, bool):
         return None
     return datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _canonical(value: Any) -> str:
-    """A comparable form in which NaN equals NaN (``nan != nan`` would resend every NaN summary)."""
-    return json.dumps(encode_floats(value), sort_keys=True, default=repr)
