@@ -57,7 +57,15 @@ def names(pm: pluggy.PluginManager) -> set[str]:
 def test_default_plugins_are_registered() -> None:
     pm = create_plugin_manager(load_entry_points=False)
     assert names(pm) == BUILT_IN
-    assert BUILT_IN == {"system_psutil", "system_nvml", "console_alerts", "terminal", "sweep_methods", "commands"}
+    assert {
+        "system_psutil",
+        "system_nvml",
+        "console_alerts",
+        "terminal",
+        "sweep_methods",
+        "commands",
+        "media_types",
+    } == BUILT_IN
 
 
 def test_plugin_manager_is_created_once_and_reset() -> None:

@@ -248,26 +248,13 @@ def copy_file(ctx: MediaContext, type_name: str, src: Path, kind: str, suffix: s
 # Registry: built-in types, plugin types, converters for foreign objects
 # ---------------------------------------------------------------------------
 
-_BUILTIN: dict[str, tuple[str, str]] = {
-    # _type -> (module, class), imported on first lookup. Types defined elsewhere
-    # (tables, artifacts) call register_media_type when their module is imported.
-    "image-file": ("trackwell.media.image", "Image"),
-    "images/separated": ("trackwell.media.image", "Image"),
-    "audio-file": ("trackwell.media.audio", "Audio"),
-    "video-file": ("trackwell.media.video", "Video"),
-    "histogram": ("trackwell.media.histogram", "Histogram"),
-    "html-file": ("trackwell.media.html", "Html"),
-    "object3D-file": ("trackwell.media.object3d", "Object3D"),
-    "plotly-file": ("trackwell.media.plotly", "Plotly"),
-    "molecule-file": ("trackwell.media.molecule", "Molecule"),
-    "table-file": ("trackwell.table.table", "Table"),
-    "incremental-table-file": ("trackwell.table.table", "Table"),
-    "joined-table": ("trackwell.table.joined", "JoinedTable"),
-    "partitioned-table": ("trackwell.table.partitioned", "PartitionedTable"),
-    "plot-table": ("trackwell.plot.custom_chart", "CustomChart"),
-}
-
+# Every type comes through the ``register_media_types`` hook (the built-in ones from the
+# default plugin ``trackwell.default_plugins.media_types``, by import path, imported on
+# first lookup). Types defined elsewhere (tables, charts) also call
+# register_media_type when their module is imported.
 _types: dict[str, type[Media]] = {}
+#: _type -> "module:class" of a type registered by import path, imported on first lookup
+_lazy: dict[str, str] = {}
 #: (module prefix, class name or "" for any) -> converter(obj) -> Media
 _converters: dict[tuple[str, str], Callable[[Any], Media]] = {}
 _plugins_loaded = False
@@ -318,17 +305,19 @@ def load_plugins() -> None:
             if isinstance(value, tuple):
                 (module, class_name), convert = value
                 register_converter(module, class_name, convert)
+            elif isinstance(value, str):
+                _lazy.setdefault(name, value)
             else:
                 register_media_type(name, value)
 
 
 def reset_plugins() -> None:
-    """Forget plugin-registered types so the next use asks plugins again (tests)."""
+    """Forget registered types so the next use asks plugins again (tests)."""
     global _plugins_loaded
     with _registry_lock:
         _plugins_loaded = False
-        for name in [n for n in _types if n not in _BUILTIN]:
-            del _types[name]
+        _types.clear()
+        _lazy.clear()
         _converters.clear()
 
 
@@ -340,17 +329,16 @@ def media_type(type_name: str) -> type[Media]:
     cls = _types.get(type_name)
     if cls is not None:
         return cls
-    if type_name in _BUILTIN:
-        import importlib
-
-        module, attr = _BUILTIN[type_name]
-        cls = getattr(importlib.import_module(module), attr)
-        _types[type_name] = cls
-        return cls
     load_plugins()
     cls = _types.get(type_name)
+    if cls is None and type_name in _lazy:
+        import importlib
+
+        module, _, attr = _lazy[type_name].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        _types[type_name] = cls
     if cls is None:
-        known = sorted(set(_types) | set(_BUILTIN))
+        known = sorted(set(_types) | set(_lazy))
         raise KeyError(f"unknown media type {type_name!r}; known types: {', '.join(known)}")
     return cls
 

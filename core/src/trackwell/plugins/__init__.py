@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "trackwell.default_plugins.terminal",
     "trackwell.default_plugins.sweep_methods",
     "trackwell.default_plugins.commands",
+    "trackwell.default_plugins.media_types",
 )
 
 _BUILT_IN = frozenset(m.rsplit(".", 1)[-1] for m in DEFAULT_PLUGINS)

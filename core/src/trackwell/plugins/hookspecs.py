@@ -292,16 +292,19 @@ def register_media_types(register: Callable[..., None]) -> None:
     ``from_record`` rebuilds it). ``register((module, class_name), convert)`` makes
     ``log()`` turn objects whose type is ``class_name`` from ``module`` (or a
     submodule; ``""`` for any class there) into Media with ``convert(obj)``, on the
-    caller's thread, without trackwell importing that module::
+    caller's thread, without trackwell importing that module.
+    ``register(type_name, "module:Class")`` adds a type by import path, imported the
+    first time a record of that type is read back (how the built-in ``media_types``
+    plugin registers Image, Audio, Table, ... without importing them)::
 
-        class Molecule(Media):
-            _type = "molecule-file"
+        class RdkitMolecule(Media):
+            _type = "rdkit-molecule"
             ...
 
         @trackwell.hookimpl
         def register_media_types(register):
-            register(Molecule)
-            register(("rdkit.Chem", "Mol"), Molecule)
+            register(RdkitMolecule)
+            register(("rdkit.Chem", "Mol"), RdkitMolecule)
 
     :param register: call once per type or converter; it raises ``TypeError`` for a
         class that is not a ``Media`` subclass with a ``_type``. A type name (or a

@@ -98,8 +98,8 @@ def _duplicate(what: str, name: str, plugin: str, first: str) -> None:
 
     _warn(
         f"trackwell: plugins {first!r} and {plugin!r} both registered a {what} named {name!r}: "
-        f"{first!r} (called first) keeps it and {plugin!r}'s is ignored. Names must be unique; "
-        f"block one plugin with TRACKWELL_DISABLE_PLUGINS={plugin}."
+        f"the one from {first!r} (called first) is kept, the one from {plugin!r} ignored. "
+        f"Names must be unique; block one plugin with TRACKWELL_DISABLE_PLUGINS={plugin}."
     )
 
 
@@ -227,17 +227,25 @@ def _accept_sweep_method(plugin: str, name: Any, method: Any) -> tuple[str, Any]
 
 
 def _accept_media(plugin: str, obj: Any, converter: Any = None) -> tuple[str, Any]:
-    """``register(MediaSubclass)`` (named by its ``_type``), or ``register((module,
+    """``register(MediaSubclass)`` (named by its ``_type``); ``register(type_name,
+    "module:Class")`` (a type imported on first lookup); or ``register((module,
     class_name), convert)`` (named ``converter:module.class_name``)."""
     from trackwell.media.base import Media
 
     if isinstance(obj, tuple) and len(obj) == 2 and callable(converter):
         module, class_name = obj
         return f"converter:{module}.{class_name}" if class_name else f"converter:{module}", (obj, converter)
+    if isinstance(obj, str) and isinstance(converter, str):
+        module, colon, attr = converter.partition(":")
+        if not (obj and module and colon and attr):
+            raise TypeError(
+                f"plugin {plugin!r}: register(type_name, path) takes a path 'module:Class', got {converter!r}"
+            )
+        return obj, converter
     if converter is not None or not (isinstance(obj, type) and issubclass(obj, Media)):
         raise TypeError(
-            f"plugin {plugin!r}: register(cls) takes one Media subclass, or "
-            f"register((module, class_name), converter); got {obj!r}"
+            f"plugin {plugin!r}: register(cls) takes one Media subclass, register(type_name, "
+            f"'module:Class') one by import path, or register((module, class_name), converter); got {obj!r}"
         )
     name = getattr(obj, "_type", "")
     if not isinstance(name, str) or not name:
