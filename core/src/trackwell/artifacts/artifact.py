@@ -9,10 +9,11 @@ server lacks and commits the version. ``wait()`` blocks until then. An artifact 
 from a server (``run.use_artifact``, ``api.artifact``) is *committed*: its manifest
 comes from the server and ``download()`` fetches files through the local cache.
 
-This module holds the class, its identity and the calls to the server; building a
-draft is in ``draft.py``, fetching files in ``download.py``, name rules in ``names.py``.
-The class reaches the current run, ``init()`` and the Public API (a layer above)
-through ``trackwell.active``, never by importing them.
+This module holds the class, its identity and W&B's methods; the work is done by
+``draft.py`` (building a draft, handing it to a run), ``download.py`` (reading and
+fetching files), ``versions.py`` (a committed version's server calls), ``commits.py``
+(waiting for the sender) and ``names.py``. They reach the current run, ``init()`` and
+the Public API (a layer above) through ``trackwell.active``, never by importing them.
 """
 
 from __future__ import annotations
@@ -25,17 +26,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from trackwell import active
 from trackwell.artifacts import commits, download, draft, versions
 from trackwell.artifacts.cache import cache_root
 from trackwell.artifacts.manifest import ArtifactError, ArtifactManifest, ArtifactManifestEntry, clean_path
 from trackwell.artifacts.names import check_name, check_tag
-from trackwell.settings import Settings
 
 if TYPE_CHECKING:
     from trackwell.artifacts.client import ArtifactClient
     from trackwell.media.base import Media
     from trackwell.run import Run
+
 
 class Artifact:
     """A versioned collection of files (W&B's ``wandb.Artifact``).
@@ -442,21 +442,7 @@ class Artifact:
     # -- logging and the server ------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Artifact:
         """Block until the sender has committed the logged artifact; fills ``version`` and ``aliases``."""
-        if self._state in ("COMMITTED",):
-            return self
-        if self._state == "PENDING":
-            raise ArtifactError(f"artifact {self._name} is not logged; call run.log_artifact() first")
-        if self._offline():
-            raise ArtifactError(
-                f"artifact {self._name} was logged by an offline run: it gets its version when "
-                "`trackwell sync` uploads the run"
-            )
-        if self._run is not None and self._run._writer is not None and not self._run._finished:
-            self._run._writer.sync()
-        if not self._done.wait(timeout):
-            raise TimeoutError(f"artifact {self._name} was not committed within {timeout} s")
-        if self._state == "FAILED":
-            raise ArtifactError(f"artifact {self._name} could not be logged: {self._error}")
+        commits.wait(self, timeout)
         return self
 
     def save(self, project: str | None = None, settings: Any = None) -> None:
@@ -468,15 +454,9 @@ class Artifact:
         returns, so the version is on the server (or in the offline run) by then.
         """
         if self._state == "PENDING":
-            current = active.get()
-            if current is not None:
-                current.log_artifact(self)
-                return
-            quiet = Settings(silent=True) if settings is None else settings  # as W&B
-            with active.start(project=project, job_type="auto", settings=quiet) as run:
-                run.log_artifact(self)
-            return
-        versions.save_edits(self)
+            draft.log_with_a_run(self, project, settings)
+        else:
+            versions.save_edits(self)
 
     def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact | None:
         """Link this version into a collection (``"wandb-registry-model/<collection>"``,
@@ -490,12 +470,7 @@ class Artifact:
         if self._state == "COMMITTED" and self._client is not None:
             info = versions.link(self._client, self, target_path, aliases)
             return Artifact._from_info(info, self._client)
-        run = self._run if self._state == "LOGGED" and self._run is not None else active.get()
-        if run is not None:
-            run.link_artifact(self, target_path, aliases)
-            return None
-        with active.start(job_type="auto", settings=Settings(silent=True)) as auto:
-            auto.link_artifact(self, target_path, aliases)
+        draft.link_with_a_run(self, target_path, aliases)
         return None
 
     def delete(self, delete_aliases: bool = False) -> None:

@@ -11,6 +11,8 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from trackwell.artifacts.manifest import ArtifactError
+
 if TYPE_CHECKING:
     from trackwell.artifacts.artifact import Artifact
 
@@ -33,3 +35,23 @@ def notify(client_id: str, info: Mapping[str, Any] | None, error: str | None = N
     art = _LIVE.get(client_id)
     if art is not None:
         art._committed(info, error)
+
+
+def wait(art: Artifact, timeout: float | None) -> None:
+    """``Artifact.wait``: block until the sender reports ``art`` committed; raise if it failed."""
+    if art._state in ("COMMITTED",):
+        return
+    if art._state == "PENDING":
+        raise ArtifactError(f"artifact {art._name} is not logged; call run.log_artifact() first")
+    if art._offline():
+        raise ArtifactError(
+            f"artifact {art._name} was logged by an offline run: it gets its version when "
+            "`trackwell sync` uploads the run"
+        )
+    run = art._run
+    if run is not None and run._writer is not None and not run._finished:
+        run._writer.sync()  # the record reaches the run log, so the sender can see it
+    if not art._done.wait(timeout):
+        raise TimeoutError(f"artifact {art._name} was not committed within {timeout} s")
+    if art._state == "FAILED":
+        raise ArtifactError(f"artifact {art._name} could not be logged: {art._error}")

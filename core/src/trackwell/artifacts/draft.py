@@ -5,6 +5,7 @@
 so later edits of the original cannot change what is logged. ``log_body`` freezes
 the draft on the caller's thread; ``materialize`` runs on the writer thread and moves
 the staging folder into the run directory with the manifest the sender uploads from.
+A draft saved or linked with no run given goes through the current run, or one of its own.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from trackwell import active
 from trackwell.artifacts.cache import copy_and_hash, hash_file
 from trackwell.artifacts.manifest import ArtifactError, ArtifactManifestEntry, clean_path
+from trackwell.settings import Settings
 
 if TYPE_CHECKING:
     from trackwell.artifacts.artifact import Artifact
@@ -169,6 +172,29 @@ def log_body(
         "digest": art.manifest.digest,
         "incremental": art.incremental,
     }
+
+
+def log_with_a_run(art: Artifact, project: str | None, settings: Any) -> None:
+    """``Artifact.save`` of a draft: logged by the current run or, as W&B does, by a run of
+    its own of job type ``"auto"`` (in ``project``, with ``settings``), finished here."""
+    current = active.get()
+    if current is not None:
+        current.log_artifact(art)
+        return
+    quiet = Settings(silent=True) if settings is None else settings  # as W&B
+    with active.start(project=project, job_type="auto", settings=quiet) as run:
+        run.log_artifact(art)
+
+
+def link_with_a_run(art: Artifact, target_path: str, aliases: Sequence[str] | None) -> None:
+    """``Artifact.link`` of a version not yet committed: linked by the run that logs it (its
+    own, the current run, or a run of job type ``"auto"`` finished here)."""
+    run = art._run if art._state == "LOGGED" and art._run is not None else active.get()
+    if run is not None:
+        run.link_artifact(art, target_path, aliases)
+        return
+    with active.start(job_type="auto", settings=Settings(silent=True)) as auto:
+        auto.link_artifact(art, target_path, aliases)
 
 
 def materialize(art: Artifact, run_dir: Path, body: dict[str, Any]) -> None:
