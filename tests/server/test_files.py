@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from trackwell_server.db.engine import make_engine, sqlite_url
 from trackwell_server.jobs import collect_blobs
@@ -161,3 +162,34 @@ def test_a_bad_batch_is_refused_whole(admin: Client, run_path: str, body: bytes,
     resp = admin.post(f"/runs/{run_path}/files", content=body)
     assert resp.status_code == 422 and message in resp.json()["error"]["message"], resp.text
     assert admin.get(f"/runs/{run_path}/files").json()["files"] == []
+
+
+def test_a_file_in_parts_goes_through_the_one_part_upload_protocol(tmp_path: Path, s3_endpoint: str) -> None:
+    """Its parts wait in the upload area as an artifact blob's do, are joined into one blob,
+    and a change of part count starts the upload over; on a local store and on S3."""
+    parts = [os.urandom(3000), os.urandom(3000), b"end"]
+    whole = b"".join(parts)
+    for store in ("local", "s3"):
+        data = tmp_path / store
+        blob_store = "s3://tw-parts/blobs" if store == "s3" else None
+        with start_server(data, blob_store=blob_store, s3_endpoint_url=s3_endpoint) as server:
+            admin = Client(server, server.admin_key)
+            admin.put("/runs/local/p/r", json={})
+            url = "/runs/local/p/r/files/big.bin"
+            first = admin.put(url, content=b"stale", params={"part": 0, "parts": 2}).json()
+            assert first == {"path": "big.bin", "size": 5, "sha256": hashlib.sha256(b"stale").hexdigest(),
+                             "parts_received": 1}  # fmt: skip
+            for i in (1, 0):  # three parts now: the two-part upload is over
+                resp = admin.put(url, content=parts[i], params={"part": i, "parts": 3}).json()
+                assert resp["parts_received"] == 2 - i
+            done = admin.put(url, content=parts[2], params={"part": 2, "parts": 3}).json()
+            digest = hashlib.sha256(whole).hexdigest()
+            assert done == {"path": "big.bin", "size": len(whole), "sha256": digest}
+            assert admin.get(url).content == whole
+            blobs = open_blob_store(blob_store, data, s3_endpoint)
+            assert b"".join(blobs.read_range(digest, 0, len(whole))) == whole  # one blob, the whole file
+            engine = make_engine(sqlite_url(data))
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT count(*) FROM blob_uploads")).scalar() == 0
+                assert conn.execute(sa.text("SELECT parts FROM files")).scalar() is None
+            engine.dispose()

@@ -21,13 +21,13 @@ from trackwell_server.db.schema import (
     artifact_version_blobs,
     artifact_versions,
     blob_uploads,
-    file_parts,
     files,
     runs,
 )
+from trackwell_server.storage import uploads
 from trackwell_server.storage.blobs import BlobStore
 
-#: An artifact blob upload in parts untouched this long is abandoned: its parts go.
+#: An upload in parts (a run file or an artifact blob) untouched this long is abandoned: its parts go.
 UPLOAD_TTL = 24 * 3600.0
 
 log = logging.getLogger("trackwell_server")
@@ -67,12 +67,11 @@ def collect_blobs(engine: Engine, blobs: BlobStore, grace: float, now: float | N
             conn.execute(sa.delete(blob_uploads).where(blob_uploads.c.project_id == project_id,
                                                        blob_uploads.c.digest == digest))  # fmt: skip
     for project_id, digest in stale:
-        blobs.discard_upload(f"{project_id}-{digest}")
+        blobs.discard_upload(uploads.upload_key(project_id, digest))
     with read(engine) as conn:
         referenced = set(conn.execute(sa.select(files.c.sha256)).scalars())
         for parts in conn.execute(sa.select(files.c.parts).where(files.c.parts.is_not(None))).scalars():
             referenced.update(parts or ())
-        referenced.update(conn.execute(sa.select(file_parts.c.sha256)).scalars())
         referenced.update(conn.execute(sa.select(artifact_versions.c.manifest_sha256)).scalars())
         referenced.update(conn.execute(sa.select(artifact_version_blobs.c.digest).distinct()).scalars())
         referenced.update(conn.execute(sa.select(artifact_blobs.c.digest).distinct()).scalars())

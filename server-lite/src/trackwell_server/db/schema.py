@@ -185,20 +185,10 @@ files = sa.Table(
     sa.Column("path", sa.Text, primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),  # of the whole file
-    sa.Column("parts", JsonText),  # blob sha256 of each part, for a file uploaded in parts
+    # blob sha256 of each part, for a file a server before migration 0007 stored in parts
+    # (a file uploaded in parts is one blob now: routes/uploads.py)
+    sa.Column("parts", JsonText),
     sa.Column("updated_at", sa.Float, nullable=False),
-)
-
-#: Parts of a file uploaded in pieces (``?part=N&parts=M``), until the last one arrives.
-file_parts = sa.Table(
-    "file_parts",
-    metadata,
-    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
-    sa.Column("path", sa.Text, primary_key=True),
-    sa.Column("part", sa.Integer, primary_key=True),
-    sa.Column("parts", sa.Integer, nullable=False),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
 )
 
 # -- artifacts (storage/artifacts.py, docs/server-api.md "Artifacts") ---------------
@@ -297,12 +287,13 @@ artifact_blobs = sa.Table(
 )
 sa.Index("ix_artifact_blobs_digest", artifact_blobs.c.digest)
 
-#: Blob uploads in parts, until the last part arrives (the parts are in the blob store's
-#: upload area, which the collector leaves alone until the upload is a day old).
+#: Uploads in parts (routes/uploads.py), until the last part arrives (the parts are in the
+#: blob store's upload area, which the collector leaves alone until the upload is a day old).
 blob_uploads = sa.Table(
     "blob_uploads",
     metadata,
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    # the upload's name: an artifact blob's sha256, or storage.files.upload_id(run, path)
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("parts", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),

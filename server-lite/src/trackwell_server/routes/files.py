@@ -1,32 +1,37 @@
-"""Run files: upload (whole or in parts), list, download. Bytes go to the blob store."""
+"""Run files: upload (whole, in parts, or many small ones at once), list, download, delete.
+
+Bytes go to the blob store; a file in parts goes through the one part-upload protocol
+(``routes/uploads.py``), as artifact blobs do, and ends as one blob. The rows are
+``storage/files.py``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from trackwell_server.auth import Principal
 from trackwell_server.db.engine import read, write
-from trackwell_server.db.schema import file_parts, files
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import check_file_path
 from trackwell_server.responses import BINARY_BODY, RAW_BYTES_HEADERS, JSONResponse
+from trackwell_server.routes.uploads import Part, PartCount, check_part, join_parts, receive_part
+from trackwell_server.storage import files as stored
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import BlobNotFound
 
 router = APIRouter(tags=["files"])
 
-MAX_PARTS = 10_000
 #: Files one batch upload may carry (its bytes are bounded by the body limit, 25 MB).
 MAX_BATCH_FILES = 10_000
 
@@ -50,84 +55,37 @@ class FilesStored(BaseModel):
     files: list[FileStored]
 
 
-def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, path: str, data: bytes,
-           part: int | None, parts: int | None) -> dict[str, Any]:  # fmt: skip
-    # The blob goes first: a crash before the commit leaves an unreferenced blob, never
-    # a file row pointing at nothing.
+def _store(srv: Server, who: Principal, entity: str, project: str, run_id: str, path: str,
+           data: bytes) -> dict[str, Any]:  # fmt: skip
+    """A whole file. The blob goes first: a crash before the commit leaves an unreferenced
+    blob, never a file row pointing at nothing."""
+    proj, _ = _writable_run(srv, who, entity, project, run_id)
+    digest = srv.blobs.put(data)
+    with write(srv.engine) as conn:
+        run = store.get_run(conn, proj, run_id, lock=True)
+        stored.replace(conn, run.pk, path, len(data), digest, time.time())
+    return {"path": path, "size": len(data), "sha256": digest}
+
+
+def _writable_run(srv: Server, who: Principal, entity: str, project: str, run_id: str) -> tuple[Any, Any]:
     with read(srv.engine) as conn:
         proj = store.readable_project(conn, who, entity, project)
         store.check_writable(who, entity)
-        store.get_run(conn, proj, run_id)
-    digest = srv.blobs.put(data)
-    now = time.time()
-    with write(srv.engine) as conn:
-        run = store.get_run(conn, proj, run_id, lock=True)
-        if part is None or parts is None or parts == 1:
-            _replace(conn, run.pk, path, len(data), digest, None, now)
-            return {"path": path, "size": len(data), "sha256": digest}
-        key = (file_parts.c.run_pk == run.pk) & (file_parts.c.path == path)
-        conn.execute(
-            sa.delete(file_parts).where(key, (file_parts.c.part == part) | (file_parts.c.parts != parts))
-        )
-        conn.execute(
-            sa.insert(file_parts).values(
-                run_pk=run.pk, path=path, part=part, parts=parts, size=len(data), sha256=digest
-            )
-        )
-        got = _parts(conn, key)
-    if len(got) < parts:
-        return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(got)}
-    whole, size = hash_parts(srv, got)
-    with write(srv.engine) as conn:
-        run = store.get_run(conn, proj, run_id, lock=True)
-        held = _parts(conn, key)
-        if held != got:
-            # another request re-sent a part meanwhile (it finishes the file itself), or
-            # finished this one already (the same last part sent twice)
-            done = conn.execute(
-                sa.select(files.c.size, files.c.sha256, files.c.parts).where(
-                    files.c.run_pk == run.pk, files.c.path == path
-                )
-            ).first()
-            if done is not None and done.parts == [sha for sha, _ in got]:
-                return {"path": path, "size": done.size, "sha256": done.sha256}
-            return {"path": path, "size": len(data), "sha256": digest, "parts_received": len(held)}
-        _replace(conn, run.pk, path, size, whole, [sha for sha, _ in got], now)
-        conn.execute(sa.delete(file_parts).where(key))
-    return {"path": path, "size": size, "sha256": whole}
+        return proj, store.get_run(conn, proj, run_id)
 
 
-def _parts(conn: sa.Connection, key: Any) -> list[tuple[str, int]]:
-    """(sha256, size) of a file's parts received so far, in part order."""
-    rows = conn.execute(
-        sa.select(file_parts.c.sha256, file_parts.c.size).where(key).order_by(file_parts.c.part)
-    ).all()
-    return [(row.sha256, row.size) for row in rows]
+def _file_of(run_pk: int, path: str) -> Callable[[sa.Connection, str, int], None]:
+    """What a joined upload records: the run's file ``path`` is the blob."""
+
+    def record(conn: sa.Connection, digest: str, size: int) -> None:
+        stored.replace(conn, run_pk, path, size, digest, time.time())
+
+    return record
 
 
-def hash_parts(srv: Server, parts: list[tuple[str, int]]) -> tuple[str, int]:
-    """The sha256 and size of a multi-part file, its parts streamed from the blob store.
-
-    Called with no transaction open: hashing a file of hundreds of MB takes seconds,
-    and on SQLite a write transaction holds the one write lock every run's ingest needs.
-    """
-    whole = hashlib.sha256()
-    size = 0
-    for sha, part_size in parts:
-        for chunk in srv.blobs.read_range(sha, 0, part_size):
-            whole.update(chunk)
-            size += len(chunk)
-    return whole.hexdigest(), size
-
-
-def _replace(conn: sa.Connection, run_pk: int, path: str, size: int, digest: str, parts: list[str] | None,
-             now: float) -> None:  # fmt: skip
-    conn.execute(sa.delete(files).where(files.c.run_pk == run_pk, files.c.path == path))
-    conn.execute(
-        sa.insert(files).values(
-            run_pk=run_pk, path=path, size=size, sha256=digest, parts=parts, updated_at=now
-        )
-    )
+def _find(srv: Server, run_pk: int, path: str) -> Any:
+    with read(srv.engine) as conn:
+        return stored.find(conn, run_pk, path)
 
 
 @router.put(
@@ -143,16 +101,30 @@ async def put_file(
     request: Request,
     who: Caller,
     srv: Srv,
-    part: Annotated[int | None, Query(ge=0, lt=MAX_PARTS)] = None,
-    parts: Annotated[int | None, Query(ge=1, le=MAX_PARTS)] = None,
+    part: Part = None,
+    parts: PartCount = None,
 ) -> Any:
     """Upload a run file (raw bytes, at most 25 MB a request; larger files in parts, numbered from 0)."""
     check_file_path(path)
-    if (part is None) != (parts is None) or (part is not None and parts is not None and part >= parts):
-        raise ApiError(422, "give both part and parts, with 0 <= part < parts")
-    data = await request.body()
-    result = await run_in_threadpool(_store, srv, who, entity, project, run_id, path, data, part, parts)
-    return JSONResponse(result)
+    check_part(part, parts)
+    if part is None or parts is None or parts == 1:
+        data = await request.body()
+        return JSONResponse(await run_in_threadpool(_store, srv, who, entity, project, run_id, path, data))
+    proj, run = await run_in_threadpool(_writable_run, srv, who, entity, project, run_id)
+    upload = stored.upload_id(run.pk, path)
+    received, size, sha = await receive_part(srv, request, proj.id, upload, part, parts, hashed=True)
+    if len(received) < parts:
+        return JSONResponse({"path": path, "size": size, "sha256": sha, "parts_received": len(received)})
+    try:
+        digest, total = await run_in_threadpool(
+            join_parts, srv, proj.id, upload, parts, None, _file_of(run.pk, path)
+        )
+    except BlobNotFound:  # the same last part sent twice: the other request joined the parts
+        done = await run_in_threadpool(_find, srv, run.pk, path)
+        if done is None:
+            return JSONResponse({"path": path, "size": size, "sha256": sha, "parts_received": len(received)})
+        digest, total = done.sha256, done.size
+    return JSONResponse({"path": path, "size": total, "sha256": digest})
 
 
 def _parse_batch(body: bytes) -> list[tuple[str, bytes]]:
@@ -191,12 +163,9 @@ def _store_batch(srv: Server, who: Principal, entity: str, project: str, run_id:
     Blobs go through ``writer`` (temp file and rename, no fsync each), as artifact
     batches do: a thousand fsyncs would cost more than the thousand requests saved.
     """
-    with read(srv.engine) as conn:
-        proj = store.readable_project(conn, who, entity, project)
-        store.check_writable(who, entity)
-        store.get_run(conn, proj, run_id)
+    proj, _ = _writable_run(srv, who, entity, project, run_id)
     latest = {path: data for path, data in items}
-    stored = []
+    written = []
     for path, data in latest.items():
         digest = hashlib.sha256(data).hexdigest()
         writer = srv.blobs.writer(digest)  # also for a blob already there: a fresh write time
@@ -206,17 +175,11 @@ def _store_batch(srv: Server, who: Principal, entity: str, project: str, run_id:
             writer.abort()
             raise
         writer.commit()
-        stored.append({"path": path, "size": len(data), "sha256": digest})
-    now = time.time()
+        written.append({"path": path, "size": len(data), "sha256": digest})
     with write(srv.engine) as conn:
         run = store.get_run(conn, proj, run_id, lock=True)
-        if stored:
-            conn.execute(sa.delete(files).where(files.c.run_pk == run.pk, files.c.path.in_(list(latest))))
-            conn.execute(
-                sa.insert(files),
-                [{"run_pk": run.pk, "parts": None, "updated_at": now, **row} for row in stored],
-            )
-    return {"files": stored}
+        stored.replace_many(conn, run.pk, written, time.time())
+    return {"files": written}
 
 
 @router.post("/runs/{entity}/{project}/{run_id}/files", response_model=FilesStored)
@@ -236,7 +199,7 @@ async def post_files(
 def list_files(entity: Entity, project: Project, run_id: RunId, who: Caller, srv: Srv) -> Any:
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
-        rows = conn.execute(sa.select(files).where(files.c.run_pk == run.pk).order_by(files.c.path)).all()
+        rows = stored.of_run(conn, run.pk)
     base = f"{srv.config.public_url}/api/v1/runs/{entity}/{project}/{run_id}/files/"
     return JSONResponse(
         {
@@ -259,7 +222,7 @@ def get_file(entity: Entity, project: Project, run_id: RunId, path: str, who: Ca
     check_file_path(path)
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
-        row = conn.execute(sa.select(files).where(files.c.run_pk == run.pk, files.c.path == path)).first()
+        row = stored.find(conn, run.pk, path)
     if row is None:
         raise ApiError(404, f"file {path!r} not found in run {run_id}")
     headers = {"Content-Length": str(row.size), "ETag": f'"{row.sha256}"', **RAW_BYTES_HEADERS}
@@ -288,8 +251,7 @@ def delete_file(
     check_file_path(path)
     with write(srv.engine) as conn:
         _, run = store.writable_run(conn, who, entity, project, run_id)
-        gone = conn.execute(sa.delete(files).where(files.c.run_pk == run.pk, files.c.path == path))
-        conn.execute(sa.delete(file_parts).where(file_parts.c.run_pk == run.pk, file_parts.c.path == path))
-    if not gone.rowcount:
+        gone = stored.delete(conn, run.pk, path)
+    if not gone:
         raise ApiError(404, f"file {path!r} not found in run {run_id}")
     return Response(status_code=204)

@@ -4,8 +4,9 @@ Blobs are named by the sha256 of their bytes, so a retried upload, or the same f
 two runs, is stored once, and several server processes can write the same blob at the
 same time without coordinating: both write identical bytes under the same name.
 
-Artifact blobs arrive through ``writer`` (whole) or ``part_writer`` + ``assemble``
-(in parts, any order), streamed: no blob is ever held whole in memory. They are not
+Blobs arrive through ``writer`` (whole) or ``part_writer`` + ``assemble`` (in parts,
+any order: the one part-upload protocol of run files and artifact blobs, see
+``routes/uploads.py``), streamed: no blob is ever held whole in memory. They are not
 fsynced one by one (a 10,000-file artifact would pay 10,000 fsyncs, each a disk
 flush); the temp-file-and-rename keeps a crash from ever showing a torn blob under
 its name, and the OS writes them out within seconds.
@@ -83,6 +84,14 @@ class BlobStore(Protocol):
 
     def part_writer(self, upload: str, part: int) -> BlobWriter:
         """A writer for part ``part`` of upload ``upload`` (in the upload area, not a blob yet)."""
+
+    def digest_upload(self, upload: str, parts: int) -> str:
+        """The sha256 of parts ``0..parts-1`` of ``upload`` joined (streamed); ``BlobNotFound``
+        if one is missing.
+
+        For an upload whose digest is not known up front (a run file): the name
+        ``assemble`` then stores it under.
+        """
 
     def assemble(self, upload: str, parts: int, digest: str) -> int:
         """Join parts ``0..parts-1`` of ``upload`` into blob ``digest``, streaming; return its size.
@@ -193,20 +202,29 @@ class LocalBlobStore:
         make_dirs(folder)
         return _LocalWriter(folder / f"{part:05d}")
 
+    def _read_parts(self, upload: str, parts: int) -> Iterator[bytes]:
+        for part in range(parts):
+            try:
+                fh = open(self._upload_dir(upload) / f"{part:05d}", "rb")  # noqa: SIM115
+            except FileNotFoundError:
+                raise BlobNotFound(f"{upload} part {part}") from None
+            yield from _read_file(fh, 0, None)
+
+    def digest_upload(self, upload: str, parts: int) -> str:
+        whole = hashlib.sha256()
+        for chunk in self._read_parts(upload, parts):
+            whole.update(chunk)
+        return whole.hexdigest()
+
     def assemble(self, upload: str, parts: int, digest: str) -> int:
         out = self.writer(digest)
         whole = hashlib.sha256()
         size = 0
         try:
-            for part in range(parts):
-                try:
-                    fh = open(self._upload_dir(upload) / f"{part:05d}", "rb")  # noqa: SIM115
-                except FileNotFoundError:
-                    raise BlobNotFound(f"{upload} part {part}") from None
-                for chunk in _read_file(fh, 0, None):
-                    whole.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+            for chunk in self._read_parts(upload, parts):
+                whole.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
             if whole.hexdigest() != digest:
                 raise DigestMismatch(digest, whole.hexdigest())
         except BaseException:
@@ -391,6 +409,22 @@ class S3BlobStore:
     def part_writer(self, upload: str, part: int) -> BlobWriter:
         return _S3Writer(self.client, self.bucket, self._upload_key(upload, part))
 
+    def _read_parts(self, upload: str, parts: int) -> Iterator[bytes]:
+        for part in range(parts):
+            try:
+                obj = self.client.get_object(Bucket=self.bucket, Key=self._upload_key(upload, part))
+            except Exception as exc:
+                if self._missing(exc):
+                    raise BlobNotFound(f"{upload} part {part}") from None
+                raise
+            yield from obj["Body"].iter_chunks(CHUNK)
+
+    def digest_upload(self, upload: str, parts: int) -> str:
+        whole = hashlib.sha256()
+        for chunk in self._read_parts(upload, parts):
+            whole.update(chunk)
+        return whole.hexdigest()
+
     def assemble(self, upload: str, parts: int, digest: str) -> int:
         key = self._key(digest)
         mpu = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
@@ -407,19 +441,12 @@ class S3BlobStore:
             buffer.clear()
 
         try:
-            for part in range(parts):
-                try:
-                    obj = self.client.get_object(Bucket=self.bucket, Key=self._upload_key(upload, part))
-                except Exception as exc:
-                    if self._missing(exc):
-                        raise BlobNotFound(f"{upload} part {part}") from None
-                    raise
-                for chunk in obj["Body"].iter_chunks(CHUNK):
-                    whole.update(chunk)
-                    buffer += chunk
-                    size += len(chunk)
-                    if len(buffer) >= _S3_PART:
-                        flush()
+            for chunk in self._read_parts(upload, parts):
+                whole.update(chunk)
+                buffer += chunk
+                size += len(chunk)
+                if len(buffer) >= _S3_PART:
+                    flush()
             if whole.hexdigest() != digest:
                 raise DigestMismatch(digest, whole.hexdigest())
             if buffer or not done:

@@ -14,7 +14,6 @@ from trackwell_server.auth import Principal, entity_kind
 from trackwell_server.db.schema import (
     artifact_usage,
     artifact_versions,
-    file_parts,
     files,
     projects,
     rewinds,
@@ -171,7 +170,7 @@ def delete_run(conn: sa.Connection, run_pk: int, delete_artifacts: bool) -> None
     logged_by_run = artifact_versions.c.logged_by == run_pk
     conn.execute(sa.update(artifact_versions).where(logged_by_run).values(logged_by=None))
     conn.execute(sa.delete(artifact_usage).where(artifact_usage.c.run_pk == run_pk))
-    for table in (series_chunks, row_chunks, streams, rewinds, file_parts, files):
+    for table in (series_chunks, row_chunks, streams, rewinds, files):
         conn.execute(sa.delete(table).where(table.c.run_pk == run_pk))
     conn.execute(sa.delete(runs).where(runs.c.pk == run_pk))
 

@@ -2,8 +2,9 @@
 
 Blob bytes are streamed from the request into the blob store in 1 MiB steps on a
 worker thread (hashing as they go), so neither a whole part nor a whole blob sits in
-memory, and the event loop never waits on the disk or S3. The parts' bookkeeping is
-``storage/uploads.py``; many small blobs in one request are ``batches.py``.
+memory, and the event loop never waits on the disk or S3. Parts go through the one
+part-upload protocol (``routes/uploads.py``), as run files' do; many small blobs in
+one request are ``batches.py``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -25,14 +27,13 @@ from trackwell_server.errors import ApiError, not_found
 from trackwell_server.responses import BINARY_BODY, RAW_BYTES_HEADERS, JSONResponse
 from trackwell_server.routes.artifacts.common import Project, Sha, writable
 from trackwell_server.routes.artifacts.models import BlobStored, DigestList, Missing, Parts
+from trackwell_server.routes.uploads import Part, PartCount, check_part, join_parts, receive_part, stream_into
 from trackwell_server.storage import artifacts as art
 from trackwell_server.storage import runs as store
 from trackwell_server.storage import uploads
-from trackwell_server.storage.blobs import CHUNK, BlobNotFound, BlobWriter, DigestMismatch
+from trackwell_server.storage.blobs import BlobNotFound, DigestMismatch
 
 router = APIRouter(tags=["artifacts"])
-
-MAX_PARTS = 10_000
 
 
 @router.post("/artifacts/{entity}/{project}/blobs/check", response_model=Missing)
@@ -45,61 +46,6 @@ def check_blobs(entity: Entity, project: Project, body: DigestList, who: Caller,
         proj = store.writable_project(conn, who, entity, project, create=True)
         held = art.held_blobs(conn, proj.id, body.digests, touch=time.time())
     return JSONResponse({"missing": sorted(set(body.digests) - held)})
-
-
-async def _stream_into(request: Request, writer: BlobWriter, hasher: Any) -> int:
-    """Copy the request body into ``writer`` in 1 MiB steps on a worker thread; return its size."""
-    size = 0
-    buffer = bytearray()
-
-    def flush(data: bytes) -> None:
-        if hasher is not None:
-            hasher.update(data)
-        writer.write(data)
-
-    try:
-        async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= CHUNK:
-                size += len(buffer)
-                await run_in_threadpool(flush, bytes(buffer))
-                buffer.clear()
-        size += len(buffer)
-        await run_in_threadpool(flush, bytes(buffer))
-    except BaseException:
-        await run_in_threadpool(writer.abort)
-        raise
-    return size
-
-
-def _record_part(srv: Server, project_id: int, digest: str, part: int, parts: int, size: int) -> list[int]:
-    """Note part ``part`` of the upload, locking its row: exactly one request sees the last part arrive."""
-    with write(srv.engine) as conn:
-        return uploads.record_part(conn, project_id, digest, part, parts, size, time.time())
-
-
-def _finish_upload(srv: Server, project_id: int, digest: str, parts: int) -> int:
-    """Assemble a complete upload into its blob and record it; ``DigestMismatch`` discards it."""
-    key = uploads.upload_key(project_id, digest)
-    try:
-        size = srv.blobs.assemble(key, parts, digest)
-    except BlobNotFound:
-        # a concurrent request (the same last part sent twice) assembled it first
-        size = srv.blobs.size(digest)
-    except DigestMismatch:
-        _drop_upload(srv, project_id, digest)
-        raise
-    with write(srv.engine) as conn:
-        art.add_blob(conn, project_id, digest, size, time.time())
-        uploads.end(conn, project_id, digest)
-    srv.blobs.discard_upload(key)
-    return size
-
-
-def _drop_upload(srv: Server, project_id: int, digest: str) -> None:
-    with write(srv.engine) as conn:
-        uploads.end(conn, project_id, digest)
-    srv.blobs.discard_upload(uploads.upload_key(project_id, digest))
 
 
 def _project_holding(
@@ -131,12 +77,11 @@ async def put_blob(
     request: Request,
     who: Caller,
     srv: Srv,
-    part: Annotated[int | None, Query(ge=0, lt=MAX_PARTS)] = None,
-    parts: Annotated[int | None, Query(ge=1, le=MAX_PARTS)] = None,
+    part: Part = None,
+    parts: PartCount = None,
 ) -> Any:
     """Upload a blob whole (≤ 25 MB) or one part of it; the sha256 of the whole is checked."""
-    if (part is None) != (parts is None) or (part is not None and parts is not None and part >= parts):
-        raise ApiError(422, "give both part and parts, with 0 <= part < parts")
+    check_part(part, parts)
     proj, held = await run_in_threadpool(_project_holding, srv, who, entity, project, sha256)
     if held is not None:
         await run_in_threadpool(_add_blob, srv, who, entity, project, sha256, held)  # its seen_at
@@ -146,7 +91,7 @@ async def put_blob(
     if part is None or parts is None:
         hasher = hashlib.sha256()
         writer = await run_in_threadpool(srv.blobs.writer, sha256)
-        size = await _stream_into(request, writer, hasher)
+        size = await stream_into(request, writer, hasher)
         if hasher.hexdigest() != sha256:
             await run_in_threadpool(writer.abort)
             raise ApiError(
@@ -157,16 +102,13 @@ async def put_blob(
         return JSONResponse({"sha256": sha256, "size": size, "received": [], "parts": None, "complete": True})
     if proj is None:  # parts are keyed by the project's id: it must exist first
         proj = await run_in_threadpool(writable, srv, who, entity, project)
-    writer = await run_in_threadpool(srv.blobs.part_writer, uploads.upload_key(proj.id, sha256), part)
-    size = await _stream_into(request, writer, None)
-    await run_in_threadpool(writer.commit)
-    received = await run_in_threadpool(_record_part, srv, proj.id, sha256, part, parts, size)
+    received, _, _ = await receive_part(srv, request, proj.id, sha256, part, parts, hashed=False)
     if len(received) < parts:
         return JSONResponse(
             {"sha256": sha256, "size": None, "received": received, "parts": parts, "complete": False}
         )
     try:
-        total = await run_in_threadpool(_finish_upload, srv, proj.id, sha256, parts)
+        _, total = await run_in_threadpool(join_parts, srv, proj.id, sha256, parts, sha256, _held(proj.id))
     except DigestMismatch as exc:
         raise ApiError(
             422,
@@ -177,6 +119,15 @@ async def put_blob(
     return JSONResponse(
         {"sha256": sha256, "size": total, "received": received, "parts": parts, "complete": True}
     )
+
+
+def _held(project_id: int) -> Callable[[sa.Connection, str, int], None]:
+    """What a joined upload records: the project holds the blob."""
+
+    def record(conn: sa.Connection, digest: str, size: int) -> None:
+        art.add_blob(conn, project_id, digest, size, time.time())
+
+    return record
 
 
 def _add_blob(srv: Server, who: Principal, entity: str, project: str, digest: str, size: int) -> None:
