@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import trackwell
+from trackwell._pipeline.marker import read_marker
 from trackwell.artifacts.transfers import TransferPool
-from trackwell._pipeline.sender import read_marker
 
 from .conftest import TIMEOUT, Client
 

@@ -17,8 +17,8 @@ from .conftest import Client, ServerProcess, finish, history_rows, log_records, 
 STALL = 3.0  # the stall budget the script sets (15 s by default; the mechanism is the same)
 
 SCRIPT = """
-    import pathlib, sys, time, trackwell, trackwell._pipeline.sender
-    trackwell._pipeline.sender.STALL_TIMEOUT = float(sys.argv[1])
+    import pathlib, sys, time, trackwell, trackwell._pipeline.uploader
+    trackwell._pipeline.uploader.STALL_TIMEOUT = float(sys.argv[1])
     run = trackwell.init(project="hung", mode="online")
     print(run.id, flush=True)
     for i in range(1000):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from trackwell._pipeline import runlog, sender
+from trackwell._pipeline import runlog, uploader
 from trackwell._pipeline.runlog import Kind
 from trackwell._pipeline.sync import LocalRun, sync_run
 from trackwell._pipeline.transport import Transport
@@ -97,7 +97,7 @@ def test_a_client_error_stops_the_upload_after_one_request(
 ) -> None:
     server = StandIn((status, {"error": {"code": "conflict", "message": "no"}}))
     stand_in.append(server)
-    with pytest.raises(sender.UploadFailed, match=f"answered {status}"):
+    with pytest.raises(uploader.UploadFailed, match=f"answered {status}"):
         sync_run(offline_run(tmp_path), Transport(server.url, "key"))
     assert len(server.ingests) == 1
 
@@ -105,13 +105,13 @@ def test_a_client_error_stops_the_upload_after_one_request(
 def test_a_sequence_gap_that_repeats_backs_off_then_stops_and_says_why(
     tmp_path: Path, stand_in: list[StandIn], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sender, "BACKOFF_BASE", 0.02)  # the same growth, quicker
+    monkeypatch.setattr(uploader, "BACKOFF_BASE", 0.02)  # the same growth, quicker
     server = StandIn((409, {"error": {"code": "sequence_gap", "message": "gap"}, "last_seq": -1}))
     stand_in.append(server)
-    with pytest.raises(sender.UploadFailed, match="keeps answering that it lacks the records before seq 0"):
+    with pytest.raises(uploader.UploadFailed, match="keeps answering that it lacks the records before seq 0"):
         sync_run(offline_run(tmp_path), Transport(server.url, "key"))
     times = server.ingests
-    assert len(times) == sender.MAX_GAP_REPEATS + 1
+    assert len(times) == uploader.MAX_GAP_REPEATS + 1
     waits = [b - a for a, b in itertools.pairwise(times)]
     assert sum(waits) >= 0.9 * sum(0.02 * 2**k * 0.5 for k in range(len(waits) - 1))  # growing waits
     assert waits[-1] > waits[1]

@@ -110,7 +110,7 @@ def test_sync_interrupted_with_ctrl_c_then_run_again_uploads_every_row_once(clie
     # Smaller batches make the upload take long enough to interrupt it past the second sync's
     # first window (5,000 records): the defect was that window read all acknowledged.
     slow_sync = (
-        "import runpy, trackwell._pipeline.sender as s; s.MAX_BATCH_RECORDS = 500; "
+        "import runpy, trackwell._pipeline.uploader as s; s.MAX_BATCH_RECORDS = 500; "
         "runpy.run_module('trackwell', run_name='__main__')"
     )
     proc = subprocess.Popen(

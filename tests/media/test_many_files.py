@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import trackwell
-from trackwell.rundir import LOG_SUFFIX
-from trackwell._pipeline.sender import BATCH_FILES, Uploader
+from trackwell._pipeline.fileupload import BATCH_FILES
 from trackwell._pipeline.transport import Transport
+from trackwell._pipeline.uploader import Uploader
+from trackwell.rundir import LOG_SUFFIX
 
 PIL = pytest.importorskip("PIL.Image")
 

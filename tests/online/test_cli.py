@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 import trackwell
+from trackwell._pipeline.marker import read_marker
 from trackwell.cli import _register_all, cli
-from trackwell._pipeline.sender import read_marker
 from trackwell.settings import Settings, read_settings_file, user_config_dir
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 import trackwell
-from trackwell._pipeline import sender
-from trackwell.errors import UsageError
+from trackwell._pipeline import fileupload, marker, uploader
 from trackwell._pipeline.runlog import read_log
+from trackwell.errors import UsageError
 from trackwell.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def test_init_does_not_wait_for_an_absent_server_and_the_run_catches_up_later(
         run.log({"i": i})
     assert run.flush()
     assert time.monotonic() - start < 10  # nothing on the caller's side waited on the network
-    assert sender.read_marker(run._run_dir).get("acked_seq") in (None, -1)  # the server never answered
+    assert marker.read_marker(run._run_dir).get("acked_seq") in (None, -1)  # the server never answered
     server.start()  # the same port, the same data
     run.finish()
     assert account.steps(run.id) == list(range(2000))
@@ -130,8 +130,8 @@ def test_a_sequence_gap_makes_the_sender_resend_what_the_server_lacks(
 ) -> None:
     server, account = own_online
     proxy = fault_proxy(server.url)  # only watches, and keeps the sender's connection across restarts
-    monkeypatch.setattr(sender, "HEARTBEAT_INTERVAL", 3600.0)  # idle while the server is restored:
-    monkeypatch.setattr(sender, "FILES_INTERVAL", 3600.0)  # its next request is the next batch
+    monkeypatch.setattr(uploader, "HEARTBEAT_INTERVAL", 3600.0)  # idle while the server is restored:
+    monkeypatch.setattr(uploader, "FILES_INTERVAL", 3600.0)  # its next request is the next batch
     run = trackwell.init(project="p")
     for i in range(100):
         run.log({"i": i})
@@ -223,7 +223,7 @@ def test_a_rejected_key_stops_the_upload_not_the_training(
     assert "rejected the API key" in err
     assert f"trackwell sync {run._run_dir}" in err
     assert log_records(run) > 100  # all of it kept locally
-    assert sender.read_marker(run._run_dir).get("complete") is not True
+    assert marker.read_marker(run._run_dir).get("complete") is not True
     assert not online.has_run(run.id)
 
 
@@ -251,7 +251,7 @@ def test_finish_stops_waiting_early_when_nothing_gets_through(
 ) -> None:
     server, account = own_online
     server.stop()  # down for good: every retry fails
-    monkeypatch.setattr(sender, "STALL_TIMEOUT", 1.0)
+    monkeypatch.setattr(uploader, "STALL_TIMEOUT", 1.0)
     monkeypatch.setenv("TRACKWELL_UPLOAD_TIMEOUT", "120")
     monkeypatch.delenv("TRACKWELL_SILENT")
     run = trackwell.init(project="p")
@@ -269,8 +269,8 @@ def test_finish_stops_waiting_early_when_nothing_gets_through(
 def test_big_saved_files_go_up_in_parts(
     online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sender, "FILE_PART_BYTES", 1000)
-    monkeypatch.setattr(sender, "BATCH_FILE_BYTES", 1000)  # bigger files go alone, in parts
+    monkeypatch.setattr(fileupload, "FILE_PART_BYTES", 1000)
+    monkeypatch.setattr(fileupload, "BATCH_FILE_BYTES", 1000)  # bigger files go alone, in parts
     data = bytes(range(256)) * 20
     Path("weights.bin").write_bytes(data)
     run = trackwell.init(project="p")
@@ -284,7 +284,7 @@ def test_big_saved_files_go_up_in_parts(
 def test_an_idle_live_run_sends_heartbeats(
     online: Account, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sender, "HEARTBEAT_INTERVAL", 0.05)
+    monkeypatch.setattr(uploader, "HEARTBEAT_INTERVAL", 0.05)
     run = trackwell.init(project="p")
     beats = f"/runs/{online.name}/p/{run.id}/heartbeat"
     wait_until(lambda: len([e for e in proxy.requests("POST", beats) if e.status == 200]) >= 2)
@@ -321,7 +321,8 @@ def test_online_runs_import_no_http_code_until_init(tmp_path: Path) -> None:
 
     code = (
         "import sys, trackwell; "
-        "print(sorted(m for m in ('http.client', 'trackwell._pipeline.sender', 'trackwell._pipeline.transport') if m in sys.modules))"
+        "print(sorted(m for m in ('http.client', 'trackwell._pipeline.sender', 'trackwell._pipeline.uploader', "
+        "'trackwell._pipeline.transport') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path

@@ -68,9 +68,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from trackwell import rundir
     from trackwell._pipeline import runlog
-    from trackwell._pipeline.sender import Uploader
     from trackwell._pipeline.sync import LocalRun, mark_crashed
     from trackwell._pipeline.transport import Transport, run_path
+    from trackwell._pipeline.uploader import Uploader
     from trackwell.alerts import Alert
     from trackwell.api import filters as run_filters
     from trackwell.api.local import default_root
@@ -152,7 +152,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "SweepConfigError": ("trackwell.sweeps.config", "SweepConfigError"),
     "Transport": ("trackwell._pipeline.transport", "Transport"),
     "Trial": ("trackwell.sweeps.engine", "Trial"),
-    "Uploader": ("trackwell._pipeline.sender", "Uploader"),
+    "Uploader": ("trackwell._pipeline.uploader", "Uploader"),
     "artifact_path": ("trackwell.artifacts.client", "artifact_path"),
     "default_root": ("trackwell.api.local", "default_root"),
     "env_workers": ("trackwell.artifacts.client", "env_workers"),

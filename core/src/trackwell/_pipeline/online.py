@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from trackwell import rundir
-from trackwell._pipeline.sender import Sender, Uploader
+from trackwell._pipeline.sender import Sender
 from trackwell._pipeline.transport import Transport, decode_floats, run_path
+from trackwell._pipeline.uploader import Uploader
 from trackwell.errors import AuthenticationError, CommError, NotFoundError, UsageError, warn_user
 from trackwell.metrics import SummaryState
 from trackwell.settings import Settings

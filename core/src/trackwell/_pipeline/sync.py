@@ -18,8 +18,9 @@ from typing import Any
 
 from trackwell import rundir
 from trackwell._pipeline import runlog
-from trackwell._pipeline.sender import Uploader, read_marker
+from trackwell._pipeline.marker import read_marker
 from trackwell._pipeline.transport import Transport, run_path
+from trackwell._pipeline.uploader import Uploader
 from trackwell.errors import CommError, CorruptRunLog
 
 #: Consecutive failed requests after which a sync gives up on a run (~15 s of retries).
