@@ -178,13 +178,9 @@ class Writer:
         pm = self._pm
         if pm is None:
             return
+        from trackwell.plugins.registrar import ALERT_SINKS, collect
 
-        def add_sink(name: str, deliver: Callable[[Run, Alert], None]) -> None:
-            if not callable(deliver):
-                raise TypeError(f"alert sink {name!r} must be callable")
-            self._sinks.append((name, deliver))
-
-        pm.hook.register_alert_sinks(register=add_sink)
+        self._sinks.extend(collect(pm, ALERT_SINKS).items())
         self._on_log = bool(pm.hook.on_log.get_hookimpls())
         self._call_hook("on_run_start", run=self.run)
         if not self.run.settings.disable_stats:

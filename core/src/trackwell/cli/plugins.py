@@ -96,11 +96,14 @@ def _hooks_cell(plugin: dict[str, Any]) -> str:
 
 def registered_info(pm: pluggy.PluginManager) -> list[dict[str, str]]:
     """What every plugin registered, by hook: each ``register_*`` hook is collected now
-    (the commands were, when this command line was built), so the list is complete."""
+    (the commands were, when this command line was built; media types are collected
+    once per process), so the list is complete."""
+    from trackwell.media.base import load_plugins
     from trackwell.plugins.registrar import REGISTRIES, collect, provenance
 
     for registry in REGISTRIES:
         collect(pm, registry)
+    load_plugins()
     return [{"hook": r.hook, "what": r.what, "name": r.name, "plugin": r.plugin} for r in provenance()]
 
 

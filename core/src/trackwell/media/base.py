@@ -288,6 +288,34 @@ def register_converter(module: str, class_name: str, convert: Callable[[Any], Me
         _converters[(module, class_name)] = convert
 
 
+def _accept_registration(plugin: str, obj: Any, converter: Any = None) -> tuple[str, Any]:
+    """One ``register(...)`` of the ``register_media_types`` hook, as (name, value):
+    ``register(MediaSubclass)`` (named by its ``_type``); ``register(type_name,
+    "module:Class")`` (a type imported on first lookup); or ``register((module,
+    class_name), convert)`` (named ``converter:module.class_name``)."""
+    if isinstance(obj, tuple) and len(obj) == 2 and callable(converter):
+        module, class_name = obj
+        return f"converter:{module}.{class_name}" if class_name else f"converter:{module}", (obj, converter)
+    if isinstance(obj, str) and isinstance(converter, str):
+        module, colon, attr = converter.partition(":")
+        if not (obj and module and colon and attr):
+            raise TypeError(
+                f"plugin {plugin!r}: register(type_name, path) takes a path 'module:Class', got {converter!r}"
+            )
+        return obj, converter
+    if converter is not None or not (isinstance(obj, type) and issubclass(obj, Media)):
+        raise TypeError(
+            f"plugin {plugin!r}: register(cls) takes one Media subclass, register(type_name, "
+            f"'module:Class') one by import path, or register((module, class_name), converter); got {obj!r}"
+        )
+    name = getattr(obj, "_type", "")
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            f"plugin {plugin!r}: {obj.__qualname__} has no _type; set _type = '<record type name>'"
+        )
+    return name, obj
+
+
 def load_plugins() -> None:
     """Call every plugin's ``register_media_types`` hook, once per process (through the
     registrar, which validates each registration and records which plugin made it)."""
@@ -299,9 +327,10 @@ def load_plugins() -> None:
             return
         _plugins_loaded = True
         from trackwell.plugins import get_plugin_manager
-        from trackwell.plugins.registrar import MEDIA_TYPES, collect
+        from trackwell.plugins.registrar import Registry, collect
 
-        for name, value in collect(get_plugin_manager(), MEDIA_TYPES).items():
+        registry = Registry("register_media_types", "media type", _accept_registration)
+        for name, value in collect(get_plugin_manager(), registry).items():
             if isinstance(value, tuple):
                 (module, class_name), convert = value
                 register_converter(module, class_name, convert)

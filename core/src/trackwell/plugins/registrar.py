@@ -24,8 +24,9 @@ plugin, keeps what it registered before the error, and the other plugins still r
 ``register_commands`` passes the ``click.Group`` itself (plugins add commands with
 click's own API); its registrations are read off the group after each plugin's call.
 
-Nothing here imports click, a media type or a framework: each :class:`Registry`
-names what it accepts by duck typing, or imports its base class when called.
+Nothing here imports click, a media type or a framework: each :class:`Registry` here
+checks what it accepts by duck typing; a registry that needs a base class is defined
+beside it (``trackwell.media.base`` for ``register_media_types``).
 """
 
 from __future__ import annotations
@@ -226,40 +227,12 @@ def _accept_sweep_method(plugin: str, name: Any, method: Any) -> tuple[str, Any]
     return name, method
 
 
-def _accept_media(plugin: str, obj: Any, converter: Any = None) -> tuple[str, Any]:
-    """``register(MediaSubclass)`` (named by its ``_type``); ``register(type_name,
-    "module:Class")`` (a type imported on first lookup); or ``register((module,
-    class_name), convert)`` (named ``converter:module.class_name``)."""
-    from trackwell.media.base import Media
-
-    if isinstance(obj, tuple) and len(obj) == 2 and callable(converter):
-        module, class_name = obj
-        return f"converter:{module}.{class_name}" if class_name else f"converter:{module}", (obj, converter)
-    if isinstance(obj, str) and isinstance(converter, str):
-        module, colon, attr = converter.partition(":")
-        if not (obj and module and colon and attr):
-            raise TypeError(
-                f"plugin {plugin!r}: register(type_name, path) takes a path 'module:Class', got {converter!r}"
-            )
-        return obj, converter
-    if converter is not None or not (isinstance(obj, type) and issubclass(obj, Media)):
-        raise TypeError(
-            f"plugin {plugin!r}: register(cls) takes one Media subclass, register(type_name, "
-            f"'module:Class') one by import path, or register((module, class_name), converter); got {obj!r}"
-        )
-    name = getattr(obj, "_type", "")
-    if not isinstance(name, str) or not name:
-        raise TypeError(
-            f"plugin {plugin!r}: {obj.__qualname__} has no _type; set _type = '<record type name>'"
-        )
-    return name, obj
-
-
 SYSTEM_METRICS = Registry("register_system_metrics", "system metrics source", _accept_source)
 ALERT_SINKS = Registry("register_alert_sinks", "alert sink", _accept_sink)
 INTEGRATIONS = Registry("register_integrations", "integration", _accept_integration)
 SWEEP_METHODS = Registry("register_sweep_methods", "sweep method", _accept_sweep_method)
-MEDIA_TYPES = Registry("register_media_types", "media type", _accept_media)
 
-#: Every ``register_*`` hook but ``register_commands`` (collected by :func:`collect_commands`).
-REGISTRIES: tuple[Registry, ...] = (SYSTEM_METRICS, ALERT_SINKS, INTEGRATIONS, SWEEP_METHODS, MEDIA_TYPES)
+#: The ``register_*`` hooks whose registrations need nothing but duck typing to check.
+#: ``register_media_types`` is defined beside the ``Media`` class it checks for
+#: (``trackwell.media.base``), ``register_commands`` is :func:`collect_commands`.
+REGISTRIES: tuple[Registry, ...] = (SYSTEM_METRICS, ALERT_SINKS, INTEGRATIONS, SWEEP_METHODS)
