@@ -8,7 +8,6 @@ Bytes go to the blob store; a file in parts goes through the one part-upload pro
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,15 +24,20 @@ from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import check_file_path
 from trackwell_server.responses import BINARY_BODY, RAW_BYTES_HEADERS, JSONResponse
-from trackwell_server.routes.uploads import Part, PartCount, check_part, join_parts, receive_part
+from trackwell_server.routes.uploads import (
+    Part,
+    PartCount,
+    check_part,
+    join_parts,
+    parse_batch,
+    receive_part,
+)
 from trackwell_server.storage import files as stored
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import BlobNotFound
 
 router = APIRouter(tags=["files"])
 
-#: Files one batch upload may carry (its bytes are bounded by the body limit, 25 MB).
-MAX_BATCH_FILES = 10_000
 
 
 class FileStored(BaseModel):
@@ -127,37 +131,8 @@ async def put_file(
     return JSONResponse({"path": path, "size": total, "sha256": digest})
 
 
-def _parse_batch(body: bytes) -> list[tuple[str, bytes]]:
-    """``<JSON line {"files": [[path, size], ...]}>\\n<bytes back to back>`` → [(path, bytes)]."""
-    head, sep, rest = body.partition(b"\n")
-    try:
-        items = json.loads(head)["files"] if sep else None
-    except (ValueError, KeyError, TypeError):
-        items = None
-    if not isinstance(items, list) or len(items) > MAX_BATCH_FILES:
-        shape = '{"files": [[path, size], ...]}'
-        raise ApiError(422, f"a file batch starts with a JSON line {shape} (≤ {MAX_BATCH_FILES:,} files)")
-    out: list[tuple[str, bytes]] = []
-    offset = 0
-    for item in items:
-        if not (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], str)
-            and type(item[1]) is int
-            and item[1] >= 0
-        ):
-            raise ApiError(422, f"a file batch item is [path, size], not {item!r:.100}")
-        check_file_path(item[0])
-        out.append((item[0], rest[offset : offset + item[1]]))
-        offset += item[1]
-    if offset != len(rest):
-        raise ApiError(422, f"the file batch lists {offset:,} bytes but carries {len(rest):,}")
-    return out
-
-
 def _store_batch(srv: Server, who: Principal, entity: str, project: str, run_id: str,
-                 items: list[tuple[str, bytes]]) -> dict[str, Any]:  # fmt: skip
+                 items: list[tuple[str, memoryview]]) -> dict[str, Any]:  # fmt: skip
     """Every file's blob first, then all file rows in one transaction (a repeated path: the last wins).
 
     Blobs go through ``writer`` (temp file and rename, no fsync each), as artifact
@@ -191,7 +166,7 @@ async def post_files(
     Each file costs a PUT its project check and its own commit; a run logging thousands
     of images pays that thousands of times, so the SDK sends small files together.
     """
-    items = _parse_batch(await request.body())
+    items = parse_batch(await request.body(), "files", "path", check_file_path)
     return JSONResponse(await run_in_threadpool(_store_batch, srv, who, entity, project, run_id, items))
 
 

@@ -10,7 +10,6 @@ of them in one transaction; a fetch streams the bytes of many blobs back to back
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,14 +23,13 @@ from trackwell_server.db.engine import read, write
 from trackwell_server.deps import Caller, Entity, Project, Server, Srv
 from trackwell_server.errors import ApiError, not_found
 from trackwell_server.responses import JSONResponse
+from trackwell_server.routes.uploads import MAX_BATCH, parse_batch
 from trackwell_server.storage import artifacts as art
 from trackwell_server.storage import runs as store
 from trackwell_server.storage.blobs import BlobNotFound
 
 router = APIRouter(tags=["artifacts"])
 
-#: Blobs a batch (either way) may name.
-MAX_BATCH = 10_000
 #: Bytes one fetch may ask for (the response is streamed; this bounds one request's time).
 MAX_FETCH_BYTES = 256 * 1024 * 1024
 
@@ -40,37 +38,9 @@ class FetchList(BaseModel):
     digests: list[str] = Field(max_length=MAX_BATCH)
 
 
-def _parse_batch(body: bytes) -> list[tuple[str, memoryview]]:
-    """``<JSON header>\\n<bytes...>`` → [(sha256, bytes)], in header order; 422 when malformed.
-
-    The bytes are views into ``body``: a 16 MB batch is not copied again blob by blob."""
-    end = body.find(b"\n")
-    try:
-        items = json.loads(body[:end])["blobs"] if end >= 0 else None
-    except (ValueError, KeyError, TypeError):
-        items = None
-    if not isinstance(items, list) or len(items) > MAX_BATCH:
-        raise ApiError(
-            422, f'a blob batch starts with a JSON line {{"blobs": [[sha256, size], ...]}} (≤ {MAX_BATCH})'
-        )
-    out = []
-    offset = 0
-    rest = memoryview(body)[end + 1 :]
-    for item in items:
-        if not (
-            isinstance(item, list)
-            and len(item) == 2
-            and isinstance(item[0], str)
-            and art.SHA256_RE.match(item[0])
-            and isinstance(item[1], int)
-            and item[1] >= 0
-        ):
-            raise ApiError(422, f"invalid batch item {item!r}: [sha256, size]")
-        out.append((item[0], rest[offset : offset + item[1]]))
-        offset += item[1]
-    if offset != len(rest):
-        raise ApiError(422, f"the batch header names {offset} bytes but {len(rest)} follow")
-    return out
+def _check_digest(digest: str) -> None:
+    if not art.SHA256_RE.match(digest):
+        raise ApiError(422, f"invalid sha256 {digest!r} in the batch: 64 lowercase hex characters")
 
 
 def _store_batch(
@@ -109,7 +79,7 @@ async def put_batch(entity: Entity, project: Project, request: Request, who: Cal
     to something else is not kept (the rest are).
     """
     store.check_writable(who, entity)
-    blobs = _parse_batch(await request.body())
+    blobs = parse_batch(await request.body(), "blobs", "sha256", _check_digest)
     stored, mismatch = await run_in_threadpool(_store_batch, srv, who, entity, project, blobs)
     return JSONResponse({"stored": stored, "mismatch": mismatch})
 
