@@ -387,3 +387,35 @@ def test_built_in_commands_come_first_and_the_server_hints_last() -> None:
     owners = {r.name: r.plugin for r in provenance(["register_commands"])}
     assert owners["runs"] == owners["ui"] == owners["plugins new"] == "commands"
     assert owners["server"] == "fake_server"
+
+
+def test_the_command_line_lists_who_registered_every_command_and_media_type() -> None:
+    """In a real ``trackwell`` process: the built-in command groups and media types come
+    from default plugins, through the same hooks as any plugin's."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "trackwell", "plugins", "--registered", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = {(r["hook"], r["name"]): r["plugin"] for r in json.loads(proc.stdout)}
+    assert found[("register_commands", "runs")] == "commands"
+    assert found[("register_commands", "plugins new")] == "commands"
+    assert found[("register_media_types", "image-file")] == "media_types"
+    assert found[("register_media_types", "table-file")] == "media_types"
+
+
+def test_built_in_media_types_resolve_through_the_default_plugin() -> None:
+    from trackwell.media.base import media_type, reset_plugins
+
+    reset_plugins()
+    try:
+        assert media_type("image-file").__name__ == "Image"
+        assert media_type("partitioned-table").__name__ == "PartitionedTable"
+        with pytest.raises(KeyError, match=r"known types: .*image-file"):
+            media_type("no-such-type")
+    finally:
+        reset_plugins()
