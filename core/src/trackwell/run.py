@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,9 +22,11 @@ from trackwell.config import Config
 from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError, warn_user
 from trackwell.limits import MAX_STEP
 from trackwell.metrics import MetricRule, SummaryState
-from trackwell.normalize import DROP, convert, normalize_row
+from trackwell.normalize import normalize_row
 from trackwell.records import Kind
+from trackwell.run_artifacts import ArtifactMethods
 from trackwell.settings import Settings
+from trackwell.summary import Summary
 
 if TYPE_CHECKING:
     from trackwell._pipeline.sender import Sender
@@ -34,7 +36,7 @@ _HISTORY = ops.HISTORY  # a module global: log() builds one tuple per call
 SAVE_POLICIES = ("live", "now", "end")
 
 
-class Run:
+class Run(ArtifactMethods):
     """A single tracked run, returned by ``trackwell.init()``."""
 
     def __init__(
@@ -363,77 +365,6 @@ class Run:
         """Remove the hooks ``watch()`` put on ``models`` (all models this run watches when None)."""
         _torch_integration().unwatch(models, run=self)
 
-    # -- artifacts (bodies in trackwell.artifacts.run_api) ----------------------------
-    def log_artifact(
-        self,
-        artifact_or_path: Any,
-        name: str | None = None,
-        type: str | None = None,
-        aliases: Any = None,
-        tags: Any = None,
-    ) -> Any:
-        """Log an ``Artifact`` (or a file, directory or reference URI) as this run's output.
-
-        Returns at once: the sender uploads and commits it; ``artifact.wait()`` blocks until then.
-        """
-        from trackwell.artifacts import run_api
-
-        return run_api.log_artifact(self, artifact_or_path, name, type, aliases, tags)
-
-    def use_artifact(
-        self, artifact_or_name: Any, type: str | None = None, aliases: Any = None, use_as: str | None = None
-    ) -> Any:
-        """Declare an artifact (``"name:alias"``, ``"entity/project/name:v3"``, an object) as an input."""
-        from trackwell.artifacts import run_api
-
-        return run_api.use_artifact(self, artifact_or_name, type, aliases, use_as)
-
-    def log_code(
-        self,
-        root: str | None = ".",
-        name: str | None = None,
-        include_fn: Any = None,
-        exclude_fn: Any = None,
-    ) -> Any:
-        """Save the source files under ``root`` as a ``code`` artifact (W&B's ``run.log_code``).
-
-        ``include_fn(path[, root])`` picks files (default: ``*.py``), ``exclude_fn``
-        drops them (default: those in run folders; venvs and .git are never walked).
-        Returns the logged ``Artifact``, or None when no file matched.
-        """
-        from trackwell.artifacts import code
-
-        self._check_live("log_code")
-        return code.log_code(
-            self, root, name, include_fn or code.is_python, exclude_fn or code.exclude_run_dirs
-        )
-
-    def link_artifact(self, artifact: Any, target_path: str, aliases: Any = None) -> None:
-        """Link an artifact into a registry collection (``"wandb-registry-model/<collection>"``, ...)."""
-        from trackwell.artifacts import run_api
-
-        run_api.link_artifact(self, artifact, target_path, aliases)
-
-    def log_model(self, path: Any, name: str | None = None, aliases: Any = None) -> Any:
-        """Log a model file or directory as an artifact of type ``model``."""
-        from trackwell.artifacts import run_api
-
-        return run_api.log_model(self, path, name, aliases)
-
-    def use_model(self, name: str) -> str:
-        """Download a logged model (``"name:alias"``) and return the path of its files."""
-        from trackwell.artifacts import run_api
-
-        return run_api.use_model(self, name)
-
-    def link_model(
-        self, path: Any, registered_model_name: str, name: str | None = None, aliases: Any = None
-    ) -> None:
-        """Log a model and link it to the registered model ``registered_model_name``."""
-        from trackwell.artifacts import run_api
-
-        run_api.link_model(self, path, registered_model_name, name, aliases)
-
     def _check_live(self, what: str) -> None:
         if self._finished and not self._in_finish_hooks:
             raise RunFinishedError(f"run {self.id} is finished; the call to {what}() was ignored")
@@ -578,58 +509,3 @@ def _torch_integration() -> Any:
     from trackwell.integration import load
 
     return load("torch")
-
-
-class Summary(MutableMapping[str, Any]):
-    """``run.summary``: the last value of each metric, unless you set one yourself.
-
-    Reading waits until the writer has applied everything logged so far, so it is
-    exact, but it is not free: don't read it on every step of a tight loop.
-    """
-
-    def __init__(self, run: Run) -> None:
-        object.__setattr__(self, "_run", run)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._run._summary_snapshot()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.update({key: value})
-
-    def __delitem__(self, key: str) -> None:
-        if key not in self._run._summary_snapshot():
-            raise KeyError(key)
-        self._run._summary_edit({}, [key])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._run._summary_snapshot())
-
-    def __len__(self) -> int:
-        return len(self._run._summary_snapshot())
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self._run._summary_snapshot()[key]
-        except KeyError:
-            raise AttributeError(f"summary has no key {key!r}") from None
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self.update({key: value})
-
-    def update(self, d: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        data = dict(d or {}, **kwargs)
-        clean = {}
-        for key, value in data.items():
-            if not isinstance(key, str):
-                raise TypeError(f"summary keys must be strings, got {key!r}")
-            value = convert(value, key, where="summary.update")
-            if value is not DROP:
-                clean[key] = value
-        if clean:
-            self._run._summary_edit(clean, [])
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self._run._summary_snapshot())
-
-    def __repr__(self) -> str:
-        return f"Summary({self._run._summary_snapshot()!r})"
