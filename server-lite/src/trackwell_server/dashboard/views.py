@@ -24,16 +24,15 @@ from collections import OrderedDict
 from typing import Annotated, Any
 
 import numpy as np
-import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from trackwell_server.db.engine import read
-from trackwell_server.db.schema import files
 from trackwell_server.deps import Caller, Entity, Project, RunId, Server, Srv
 from trackwell_server.errors import ApiError
 from trackwell_server.names import NAME_PATTERN, check_file_path
 from trackwell_server.responses import JSONResponse
+from trackwell_server.storage import files as run_files
 from trackwell_server.storage import runs as store
 from trackwell_server.storage import sweeps as sweep_store
 from trackwell_server.storage.blobs import BlobNotFound
@@ -70,7 +69,7 @@ def _file_bytes(
     check_file_path(path)
     with read(srv.engine) as conn:
         _, run = store.readable_run(conn, who, entity, project, run_id)
-        row = conn.execute(sa.select(files).where(files.c.run_pk == run.pk, files.c.path == path)).first()
+        row = run_files.find(conn, run.pk, path)
     if row is None:
         raise ApiError(404, f"file {path!r} not found in run {run_id}")
     try:
