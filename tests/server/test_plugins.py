@@ -8,7 +8,9 @@ real ``trackwell-server --list-plugins`` process).
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
+from trackwell_server import hookspecs
 from trackwell_server.app import create_app, open_server
 from trackwell_server.auth import Authenticator
 from trackwell_server.config import ServerConfig
@@ -145,3 +148,10 @@ def test_an_installed_plugin_is_found_by_its_entry_point(tmp_path: Path) -> None
                          capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
     assert "twtestplug: automation action notify" in out.splitlines()
     assert "blob_stores: blob store file, blob store s3" in out.splitlines()
+
+
+def test_every_hook_is_documented() -> None:
+    """docs/server-plugins.md names every hook of trackwell_server.hookspecs (and no other)."""
+    hooks = {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")}
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "server-plugins.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"^\| `(register_\w+)` \|", doc, re.MULTILINE)) == hooks
