@@ -50,7 +50,8 @@ def log_code(
     include, exclude = _two_args(include_fn), _two_args(exclude_fn)
     art = Artifact(name or _default_name(run), "code")
     found = 0
-    runs = os.path.abspath(run._run_dir.parent)  # this run's own folder, written to as we walk
+    # the folder of the runs (this one's among them, written to as we walk): run.dir is <run>/files
+    runs = os.path.abspath(os.path.dirname(os.path.dirname(run.dir)))
     for folder, dirs, files in os.walk(root_dir):
         dirs[:] = sorted(d for d in dirs if not _skipped_dir(os.path.join(folder, d), runs))
         for file in sorted(files):
