@@ -26,7 +26,8 @@ import msgpack
 from trackwell import limits
 from trackwell._pipeline import ops, ports, runlog
 from trackwell._pipeline.logfile import LogFile, stderr
-from trackwell._pipeline.rowcheck import SCALARS, KeyCheck, check_sizes, refuse
+from trackwell._pipeline.mediarecords import MediaInRow, MediaRecords, pack_default
+from trackwell._pipeline.rowcheck import KeyCheck, check_sizes, refuse
 from trackwell._pipeline.runfiles import RunFiles, write_config_yaml
 from trackwell._pipeline.runlog import Kind
 from trackwell.alerts import Alert
@@ -86,11 +87,10 @@ class Writer:
         self.log_file = log_file
         #: Set after each batch reaches the log: an online run's sender waits on it.
         self.flushed: threading.Event | None = None
-        # A Media object in a row stops the packer (see _pack_default), so rows of plain
+        # A Media object in a row stops the packer (see pack_default), so rows of plain
         # values never pay for a media check: the row is encoded first, as before.
-        self._packer = msgpack.Packer(use_bin_type=True, default=_pack_default(encoding.object_type))
-        self._media: ports.MediaDir | None = None
-        self._table_digests: dict[str, Any] = {}  # key -> sha256 of the table last made an artifact
+        self._packer = msgpack.Packer(use_bin_type=True, default=pack_default(encoding.object_type))
+        self._media = MediaRecords(encoding, self.files_dir)
         self.log = LogFile(log_file, run.id)
         self.files = RunFiles(self.files_dir)
         self._keys = KeyCheck()
@@ -283,8 +283,8 @@ class Writer:
                     data: bytes | None
                     try:
                         data = encode(packer, Kind.HISTORY, self._seq, row)
-                    except _MediaInRow:
-                        tables = self._encode_media(row)
+                    except MediaInRow:
+                        tables = self._media.encode_row(row)
                         data = self._encode(Kind.HISTORY, row)
                     except Exception:  # a value msgpack refuses (a lone surrogate): this row alone
                         data = self._encode(Kind.HISTORY, row)
@@ -298,7 +298,7 @@ class Writer:
                 out.append(data)
                 self._seq += 1
                 if tables:  # their ARTIFACT records follow the row's
-                    self._seq += self._table_artifacts(tables, out, self._seq)
+                    self._seq += self._media.table_artifacts(self.run, tables, out, self._seq, packer)
                 try:
                     fold(row)
                     sparks_add(row)
@@ -323,7 +323,7 @@ class Writer:
                     self._other(item, out)
                 except Exception:  # one bad item (a file that won't copy) must not cost the batch
                     logger.exception("trackwell: could not process %r", item[0])
-        if self._media is not None:
+        if self._media.started:
             self._media_files(out)
         return False
 
@@ -355,67 +355,8 @@ class Writer:
             return None
 
     # -- media -------------------------------------------------------------------
-    def _encode_media(self, row: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
-        """Replace each Media object in ``row`` by its record, writing its files under
-        ``files/media/``. A value whose encoding fails is dropped with a warning; the
-        rest of the row is kept. Returns the ``(key, table, record)`` of each Table
-        logged directly under a key (each also becomes a ``run_table`` artifact)."""
-        encoding = self._encoding
-        if self._media is None:
-            self._media = encoding.media_dir(self.files_dir)
-        tables = []
-        for key in list(row):
-            value = row[key]
-            if type(value) in SCALARS:
-                continue
-            try:
-                row[key] = encoding.encode(value, self._media)
-                if isinstance(value, encoding.object_type) and row[key].get("_type") == "table-file":
-                    tables.append((key, value, row[key]))
-            except Exception as exc:
-                del row[key]
-                warn_user(
-                    f"trackwell.log(): could not encode {type(value).__name__} under {key!r} at step "
-                    f"{row.get('_step')}: {exc}; that key was dropped, the rest of the row was kept",
-                    DataDroppedWarning,
-                )
-        return tables
-
-    def _table_artifacts(
-        self, tables: list[tuple[str, Any, dict[str, Any]]], out: list[bytes], seq: int
-    ) -> int:
-        """As W&B does, each table logged under ``key`` is also artifact
-        ``run-<run id>-<key>`` of type ``run_table`` (``artifact.get(key)`` gives it back),
-        staged here, uploaded by the sender like any logged artifact (at sync, offline).
-        A table whose bytes did not change since it was last logged under the key adds
-        no version. Records get seqs from ``seq`` on; returns how many were added."""
-        added = 0
-        for key, table, record in tables:
-            if self._table_digests.get(key) == record.get("sha256"):
-                continue
-            try:
-                body = self._encoding.stage_table(self.run, key, table)
-            except Exception as exc:  # the row is logged; only its artifact copy is lost
-                warn_user(
-                    f"trackwell.log(): the table under {key!r} was logged, but its run_table artifact "
-                    f"could not be made: {exc}",
-                    DataDroppedWarning,
-                )
-                continue
-            self._table_digests[key] = record.get("sha256")
-            out.append(runlog.encode_record(self._packer, Kind.ARTIFACT, seq + added, body))
-            added += 1
-        return added
-
     def _media_files(self, out: list[bytes]) -> None:
-        """A FILES record naming the media files written since the last one, so the
-        sender uploads exactly those instead of rescanning ``files/``."""
-        if self._media is None:
-            return
-        paths = self._media.take_written()
-        if paths:
-            body = {"paths": paths, "policy": "media"}
-            out.append(runlog.encode_record(self._packer, Kind.FILES, self._seq, body))
+        if self._media.files_record(out, self._seq, self._packer):
             self._seq += 1
 
     def _other(self, item: tuple[Any, ...], out: list[bytes]) -> None:
@@ -425,7 +366,7 @@ class Writer:
             if item[1] == Kind.SUMMARY and item[2].get("update"):
                 # Media set in the summary (a Histogram, an Image) are stored as their
                 # records, files under media/, as history rows do; never the raw object.
-                self._encode_media(item[2]["update"])
+                self._media.encode_row(item[2]["update"])
             if add(out, item[1], item[2]):
                 self._apply_record(item[1], item[2])
         elif op == ops.STATS:
@@ -546,20 +487,3 @@ class Writer:
                     json.dump(summary, fh, indent=1, default=repr)
         except OSError as exc:
             stderr(f"trackwell: could not write config.yaml/summary.json of {self.run.id}: {exc}")
-
-
-class _MediaInRow(Exception):
-    """Raised by the packer at a Media object; deliberately not a TypeError, which
-    encode_record would turn into a repr."""
-
-
-def _pack_default(media_type: type) -> Callable[[Any], Any]:
-    """The packer's ``default``: stop at the first ``media_type`` object (the row is then
-    encoded again with its media replaced by records), else what the run log stores."""
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, media_type):
-            raise _MediaInRow
-        return runlog._default(obj)
-
-    return default
