@@ -81,7 +81,11 @@ def _pick_port(host: str) -> int:
     help="full: a batch is acknowledged once it is on disk. normal: faster ingest, but a power loss "
     "(not a crash of the server) can lose the last acknowledged batches.",
 )
-@click.option("--blob-store", default=None, help="Where file bytes go: a directory, or s3://bucket/prefix.")
+@click.option(
+    "--blob-store",
+    default=None,
+    help="Where file bytes go: a directory, s3://bucket/prefix, or another scheme a server plugin adds.",
+)
 @click.option(
     "--s3-endpoint-url",
     default=None,
@@ -90,6 +94,12 @@ def _pick_port(host: str) -> int:
 )
 @click.option(
     "--no-auth", is_flag=True, help="No API keys: every request is the local admin (loopback only)."
+)
+@click.option(
+    "--auth-backend",
+    default="api_keys",
+    show_default=True,
+    help="How requests are authenticated: a back end registered by a server plugin (see --list-plugins).",
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.option(
@@ -118,7 +128,8 @@ def _pick_port(host: str) -> int:
     help="List the server's plugins and what each registered (blob stores, auth back ends, ...), then exit.",
 )
 def server_command(host: str, port: int, data_dir: Path | None, db_url: str | None, sqlite_synchronous: str,
-                   blob_store: str | None, s3_endpoint_url: str | None, no_auth: bool, workers: int,
+                   blob_store: str | None, s3_endpoint_url: str | None, no_auth: bool, auth_backend: str,
+                   workers: int,
                    heartbeat_timeout: float, rate_limit: float, no_offer: bool,
                    api_docs: bool, list_plugins: bool) -> None:  # fmt: skip
     """Start the trackwell server (REST API for runs, history and files).
@@ -146,6 +157,7 @@ def server_command(host: str, port: int, data_dir: Path | None, db_url: str | No
         blob_store=blob_store,
         s3_endpoint_url=s3_endpoint_url,
         auth=not no_auth,
+        auth_backend=auth_backend,
         heartbeat_timeout=heartbeat_timeout,
         crash_check_interval=min(30.0, heartbeat_timeout / 2),
         rate_limit=rate_limit,

@@ -62,7 +62,7 @@ def register_auth_backends(register: Callable[[str, AuthBackendFactory], None]) 
     """Add authentication back ends: how a request becomes a user.
 
     Built in: ``api_keys`` (API keys and dashboard sessions, the default). The server
-    uses the back end named by ``ServerConfig.auth_backend``.
+    uses the back end named by ``trackwell server --auth-backend`` (``ServerConfig.auth_backend``).
 
     :param register: call ``register(name, factory)`` once per back end.
         ``factory(engine, config, sessions)`` returns a

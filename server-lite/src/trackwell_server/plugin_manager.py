@@ -77,7 +77,7 @@ class Registry(Generic[T]):
         if had is not None:
             raise DuplicateRegistration(
                 f"{self.what} {name!r} is registered by two plugins: {had[1]!r} and {plugin!r}; "
-                f"uninstall or block one of them"
+                f"uninstall one of them"
             )
         self._items[name] = (item, plugin)
 
@@ -162,26 +162,19 @@ def _entry_points() -> Iterable[Any]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
-def load_plugins(
-    extra: Iterable[tuple[str, object]] = (), load_entry_points: bool = True, blocked: Iterable[str] = ()
-) -> ServerPlugins:
+def load_plugins(extra: Iterable[tuple[str, object]] = (), load_entry_points: bool = True) -> ServerPlugins:
     """The default plugins, installed ones (entry points), then ``extra`` (name, plugin) pairs.
 
-    ``blocked`` names plugins not to load (a default one included). Raises
-    :class:`DuplicateRegistration` when two plugins register one name.
+    Raises :class:`DuplicateRegistration` when two plugins register one name.
     """
     pm = pluggy.PluginManager("trackwell_server")
     pm.add_hookspecs(hookspecs)
-    for name in blocked:
-        pm.set_blocked(name)
     for modname in DEFAULT_PLUGINS:
-        short = modname.rsplit(".", 1)[-1]
-        if not pm.is_blocked(short):
-            pm.register(importlib.import_module(modname), name=short)
+        pm.register(importlib.import_module(modname), name=modname.rsplit(".", 1)[-1])
     skipped: dict[str, str] = {}
     if load_entry_points:
         for ep in _entry_points():
-            if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            if pm.has_plugin(ep.name):
                 continue
             try:
                 pm.register(ep.load(), name=ep.name)
