@@ -1,28 +1,14 @@
-"""Fixtures for artifact tests: the real server, and the FaultProxy of tests/online."""
+"""Fixtures for artifact tests: the real server, a FaultProxy in front of it, and S3."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def _online_conftest() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "_online_conftest", Path(__file__).parent.parent / "online" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-FaultProxy = _online_conftest().FaultProxy
+from trackwell.testing import FaultProxy
 
 
 @pytest.fixture
@@ -39,20 +25,7 @@ def proxy(
 @pytest.fixture(scope="session")
 def s3_url() -> Iterator[str]:
     """A real S3 API (moto's server) on a free loopback port, with dummy credentials."""
-    import os
-    import socket
+    from trackwell_server.testing import moto_s3
 
-    from moto.server import ThreadedMotoServer
-
-    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
-        os.environ.setdefault(key, value)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        moto.stop()
+    with moto_s3() as url:
+        yield url

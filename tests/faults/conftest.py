@@ -16,7 +16,7 @@ nothing in it is simulated:
 - results are read back the way a user reads them: the server's rows through the
   Public API (``trackwell.Api``), the local log through ``trackwell._pipeline.runlog.read_log``.
 
-Waits poll with deadlines (``wait_until``); nothing sleeps a fixed time to wait for
+Waits poll with deadlines (``trackwell.testing.wait_until``); nothing sleeps a fixed time to wait for
 a thread. Tests here must stay quick (each well under ~15 s): the long, random
 version is ``benchmarks/soak.py``, run by hand.
 """
@@ -26,11 +26,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,6 +38,8 @@ from typing import Any
 import pytest
 
 from trackwell._pipeline.runlog import Kind, Record, read_log
+from trackwell.testing import free_port as free_port  # re-exported: the tests import the helpers from here
+from trackwell.testing import wait_until as wait_until
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 
@@ -59,22 +59,6 @@ TIMEOUT = 120.0
 def unique(prefix: str) -> str:
     """A name no other test uses (users, projects): servers of one module may be shared."""
     return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    """Poll ``check`` until it holds; fail, naming ``what``, past ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not met within {timeout:g} s"
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    """A port nothing listens on now; kept by a ``ServerProcess`` for all its restarts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # -- databases -----------------------------------------------------------------------------------

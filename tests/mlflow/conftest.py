@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from trackwell.testing import free_port
 
 pytest.importorskip("mlflow", reason="mlflow-skinny is not installed (pip install -e integrations/mlflow)")
 
@@ -81,12 +82,6 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
     root = tmp_path_factory.mktemp("mlflow-sqlite")
     uri = f"sqlite:///{root}/mlflow.db"
     return uri, fill_store(uri, root)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ no PostgreSQL answers. S3 is a real moto server on a free loopback port.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ import httpx
 import msgpack
 import pytest
 
-from trackwell_server.testing import ServerHandle, postgres_unreachable, start_server
+from trackwell.testing import free_port as free_port  # re-exported: the tests import it from here
+from trackwell_server.testing import ServerHandle, moto_s3, postgres_unreachable, start_server
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -118,28 +118,11 @@ def run_path(admin: Client) -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A real S3 API (moto's server) on a free loopback port, with dummy credentials."""
-    from moto.server import ThreadedMotoServer
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        moto.stop()
+    with moto_s3() as url:
+        yield url
 
 
 @pytest.fixture

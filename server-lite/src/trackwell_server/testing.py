@@ -1,8 +1,10 @@
-"""Start a real server for tests: in-process on a background thread, or as a subprocess.
+"""Start a real server for tests: in-process on a background thread, as a subprocess, or socketless.
 
 ``start_server`` binds a socket on 127.0.0.1 itself (port 0: the OS picks a free one,
 so parallel test sessions never collide), hands it to uvicorn on a thread, and
 polls ``/health`` until it answers, with a deadline rather than a sleep.
+``app_client`` drives the ASGI app in this process with no socket at all (starlette's
+``TestClient``): the quickest way to a request against real storage.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+from starlette.testclient import TestClient
 
+from trackwell.testing import free_port
 from trackwell_server.app import create_app, open_server
 from trackwell_server.cli import KEEP_ALIVE_S
 from trackwell_server.config import ServerConfig
@@ -106,6 +113,35 @@ def _config(data_dir: str | os.PathLike[str], db_url: str | None, blob_store: st
     return ServerConfig(data_dir=Path(data_dir), db_url=db_url, blob_store=blob_store, auth=auth, **opts)
 
 
+@dataclass
+class AppClient:
+    """The server's ASGI app in this process: ``http`` sends requests under ``/api/v1`` as the admin."""
+
+    http: TestClient
+    admin_key: str | None
+    server: Server
+
+
+@contextmanager
+def app_client(
+    data_dir: str | os.PathLike[str],
+    *,
+    db_url: str | None = None,
+    blob_store: str | None = None,
+    auth: bool = True,
+    **opts: Any,
+) -> Iterator[AppClient]:
+    """The app over real storage in ``data_dir``, driven in-process (lifespan included); ``opts`` are
+    ``ServerConfig`` fields. No socket and no thread of its own: for a route's own tests; the SDK
+    needs a real URL (``start_server``)."""
+    config = _config(data_dir, db_url, blob_store, auth, {"freeze_gc": False, **opts})
+    config.public_url = "http://testserver"
+    srv, admin_key = open_server(config)
+    headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
+    with TestClient(create_app(config, srv), base_url="http://testserver/api/v1", headers=headers) as http:
+        yield AppClient(http, admin_key, srv)
+
+
 def start_server(
     data_dir: str | os.PathLike[str],
     *,
@@ -165,9 +201,7 @@ def start_server_process(
 ) -> tuple[ServerHandle, subprocess.Popen[bytes]]:
     """``python -m trackwell_server`` as a real process (for kill -9 tests); ``.stop()`` terminates it."""
     if port is None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
     args = [sys.executable, "-m", "trackwell_server", "--host", "127.0.0.1", "--port", str(port),
             "--data", str(data_dir), "--no-offer"]  # fmt: skip
     if db_url:
@@ -270,3 +304,23 @@ def postgres_unreachable(url: str) -> str | None:
                         "start"], capture_output=True, timeout=60, check=False)  # fmt: skip
         why = connect()
     return why
+
+
+@contextmanager
+def moto_s3() -> Iterator[str]:
+    """A real S3 API (moto's server) on a free loopback port, with dummy credentials; yields its URL.
+
+    For the S3 blob store's tests: the store talks to it with boto3 exactly as to AWS.
+    """
+    from moto.server import ThreadedMotoServer
+
+    for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        os.environ.setdefault(key, value)
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        moto.stop()
