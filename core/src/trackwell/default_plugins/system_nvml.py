@@ -1,4 +1,4 @@
-"""NVIDIA GPU metrics through NVML (``pip install trackwell[gpu]``); skipped without a GPU.
+"""NVIDIA GPU metrics through NVML (``pip install nvidia-ml-py``: the gpu extra); skipped without a GPU.
 
 Keys per GPU ``i``, as W&B names them (shown there under ``system/``): ``gpu.<i>.gpu``
 (utilization %), ``gpu.<i>.memory`` (memory-controller utilization %),
@@ -37,7 +37,7 @@ class NvmlSource:
         try:
             import pynvml
         except ImportError:
-            logger.debug("pynvml is not installed; no GPU metrics (pip install trackwell[gpu])")
+            logger.debug("pynvml is not installed; no GPU metrics (pip install nvidia-ml-py)")
             return False
         try:
             pynvml.nvmlInit()
