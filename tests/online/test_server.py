@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from trackwell._pipeline.runlog import read_log
+from trackwell.testing import free_port
 
 pytest.importorskip("trackwell_server.testing", reason="the trackwell server (server-lite) is not installed")
 
@@ -49,13 +49,6 @@ def history(url: str, key: str | None, path: str) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return rows
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def child_env(cwd: Path, url: str, key: str | None, **extra: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 
 import trackwell
+from trackwell.testing import free_port
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 pytestmark = pytest.mark.skipif(
@@ -44,12 +44,6 @@ class Rank:
     lines: dict[str, dict[str, Any]]  # phase -> its JSON report
     stderr: str
     ended_at: float  # time.time() when the process was seen gone
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def launch(spec: dict[str, Any], world: int, server: Any, timeout: float = JOB_TIMEOUT) -> list[Rank]:
