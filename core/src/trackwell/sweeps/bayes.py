@@ -32,8 +32,9 @@ from statistics import NormalDist
 from typing import Any
 
 from trackwell.errors import UsageError
-from trackwell.sweeps.config import Param, SweepConfig
+from trackwell.sweeps.config import SweepConfig
 from trackwell.sweeps.engine import Trial
+from trackwell.sweeps.params import Param
 
 _N01 = NormalDist()
 _EPS = 1e-9
