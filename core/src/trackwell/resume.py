@@ -15,6 +15,7 @@ from trackwell._pipeline import runlog
 from trackwell.errors import CorruptRunLog, UsageError, warn_user
 from trackwell.run import Run
 from trackwell.settings import Settings
+from trackwell.wiring import open_log
 
 
 def find_resumable(base: Path, run_id: str | None, resume: str | None) -> Path | None:
@@ -42,8 +43,6 @@ def _ended(log: Path) -> bool:
 
 
 def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
-    from trackwell.session import attach_writer
-
     log = rundir.find_log(run_dir)
     if log is None:
         raise UsageError(f"cannot resume: {run_dir} holds no run log")
@@ -70,13 +69,15 @@ def resume_run(s: Settings, base: Path, run_dir: Path, start: float) -> Run:
     if not s.tags and info.get("tags"):
         s.tags = tuple(info["tags"])
     steps = [step for row in data.history if isinstance(step := row.get("_step"), int)]
-    run = Run(s, info.get("id") or run_dir.name.rsplit("-", 1)[-1], s.name or info.get("name") or "resumed",
-              run_dir, float(info.get("start_time") or start), resumed=True,
-              step=max(steps) + 1 if steps else 0, config=data.config)  # fmt: skip
-    run.stream = runlog.log_stream(result.records[0] if result.records else None, run.id)
+    run_id = info.get("id") or run_dir.name.rsplit("-", 1)[-1]
     # after the last seq, not the record count: a corrupt stretch the reader stepped over
     # took seqs with it, and a seq must never be used twice
     next_seq = max((r.seq for r in result.records), default=-1) + 1
-    attach_writer(run, log, seq=next_seq, summary=data.summary_state, config=data.config)
+    run = Run(
+        s, run_id, s.name or info.get("name") or "resumed", run_dir, float(info.get("start_time") or start),
+        resumed=True, step=max(steps) + 1 if steps else 0, config=data.config,
+        stream=runlog.log_stream(result.records[0] if result.records else None, run_id),
+        open_log=open_log(log, seq=next_seq, summary=data.summary_state, config=data.config),
+    )  # fmt: skip
     rundir.point_latest(base, run_dir)
     return run

@@ -50,6 +50,8 @@ class Run(ArtifactMethods):
         *,
         step: int = 0,
         config: Mapping[str, Any] | None = None,
+        stream: str | None = None,
+        open_log: Callable[[Run], Writer] | None = None,
     ) -> None:
         self.settings = settings
         self.id = run_id
@@ -66,7 +68,7 @@ class Run(ArtifactMethods):
         self._notes: str | None = settings.notes
         self.state = "running"
         self.url: str | None = None  # the run's page, once an online run's entity is known
-        self.stream: str | None = None  # the run log's stream id (its first RUN record says it)
+        self.stream = stream  # the run log's stream id (its first RUN record says it)
         self._step = step  # a continued run (resumed, forked) goes on after its last step
         self._pending: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -84,6 +86,9 @@ class Run(ArtifactMethods):
         self._local_summary = SummaryState()  # used only when there is no writer
         if settings.mode == "disabled":
             self.log = self._log_disabled  # type: ignore[method-assign]
+        if open_log is not None:  # every run but a disabled one: its writer, its RUN record first
+            self._attach(open_log(self))
+            self._record(Kind.RUN, self.run_info())
 
     @property
     def _in_finish_hooks(self) -> bool:
@@ -495,7 +500,7 @@ class Run(ArtifactMethods):
     def __repr__(self) -> str:
         return f"<Run {self.path} ({self.state}) name={self._name!r} dir={str(self._run_dir)!r}>"
 
-    # -- wiring, done by session.init() -------------------------------------------
+    # -- wiring: the run's collaborators -----------------------------------------
     def _attach(self, writer: Writer) -> None:
         from trackwell import child
 
@@ -503,6 +508,25 @@ class Run(ArtifactMethods):
         self._writer = writer
         self._queue = writer.queue
         self._wake = writer.wake
+
+    def _start(
+        self,
+        plugins: Any,
+        sender: Callable[[Run, Writer], Sender] | None = None,
+        console: Callable[[Callable[[str], None]], Any] | None = None,
+    ) -> None:
+        """Start the run's threads, once ``init()`` has set its config: the writer with the
+        run's ``plugins``, an online run's ``sender(run, writer)``, and ``console(write)``
+        capture (its ``start()``/``stop()``), whose text goes to the writer's queue."""
+        writer = self._writer
+        assert writer is not None, "a disabled run has no threads"
+        writer.start(plugins)
+        if sender is not None:
+            self._sender = sender(self, writer)
+        if console is not None:
+            queue = writer.queue
+            self._console = console(lambda text: queue.append((ops.OUTPUT, text)))
+            self._console.start()
 
 
 def _torch_integration() -> Any:

@@ -16,18 +16,23 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from trackwell import active, rundir
-from trackwell._pipeline import ops, ports
-from trackwell._pipeline.runlog import Kind, new_stream_id
-from trackwell._pipeline.writer import Writer
+from trackwell._pipeline.runlog import new_stream_id
 from trackwell.config import config_from_input, load_yaml_config
-from trackwell.errors import RunDirError, UsageError, warn_user
+from trackwell.errors import UsageError, warn_user
 from trackwell.run import Run
 from trackwell.settings import Settings
+from trackwell.wiring import open_log
+
+if TYPE_CHECKING:
+    from trackwell._pipeline.sender import Sender
+    from trackwell._pipeline.writer import Writer
+    from trackwell.console import ConsoleCapture
 
 _active: list[Run] = []
+_capturing: set[Run] = set()  # the active run whose console capture is on (one at a time)
 _current: Run | None = None
 _hooks_installed = False
 _online_warned = False
@@ -133,7 +138,7 @@ def init(
     run.config.update(initial, allow_val_change=True)
     if sweep_params is not None:  # the sweep's values win over init(config=...), as in W&B
         run.config.update(sweep_params, allow_val_change=True)
-    if run._writer is not None:
+    if not run.disabled:
         from trackwell.plugins import get_plugin_manager
 
         plugins = get_plugin_manager(s)
@@ -142,17 +147,14 @@ def init(
                 "trackwell.init(sync_tensorboard=True) needs the trackwell-tensorboard plugin "
                 "(pip install trackwell-tensorboard); TensorBoard events are not logged to this run"
             )
-        run._writer.start(plugins)
-        if s.mode == "online":
-            from trackwell._pipeline.online import start_sender
-
-            run._sender = start_sender(run, run._writer)
-        if s.console != "off" and not any(r._console for r in _active):
-            from trackwell.console import ConsoleCapture
-
-            queue = run._writer.queue
-            run._console = ConsoleCapture(lambda text: queue.append((ops.OUTPUT, text)))
-            run._console.start()
+        capture = s.console != "off" and not _capturing.intersection(_active)
+        if capture:
+            _capturing.add(run)  # one capture at a time: the first active run's
+        run._start(
+            plugins,
+            sender=_start_sender if s.mode == "online" else None,
+            console=_console_capture if capture else None,
+        )
         plugins.hook.report_run_start(run=run)  # the banner (default_plugins/terminal.py)
     _active.append(run)
     run._call_at_finish(_forget)
@@ -281,19 +283,28 @@ def _create_run(s: Settings, fork_from: str | None = None, resume_from: str | No
     if given_id is not None and s.resume == "must":
         raise UsageError(f"resume='must' but there is no local run with id {given_id!r} under {base}")
     run_id = given_id or rundir.new_run_id()
-    run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
-    attach_writer(run, rundir.log_path(run._run_dir, run_id))
-    return run
+    return _new_run(s, base, run_id, s.name or _generate_name(base), start)
 
 
 def _new_run(
-    s: Settings, base: Path, run_id: str, name: str, start: float, resumed: bool = False, **state: Any
+    s: Settings,
+    base: Path,
+    run_id: str,
+    name: str,
+    start: float,
+    resumed: bool = False,
+    step: int = 0,
+    config: dict[str, Any] | None = None,
+    summary: Any = None,
 ) -> Run:
-    """A new run directory (``run-...`` online, ``offline-run-...`` offline) and its Run
-    (``state``: where a run continued from the server goes on, ``step`` and ``config``)."""
+    """A new run directory (``run-...`` online, ``offline-run-...`` offline) and its Run;
+    ``step``, ``config`` and ``summary`` are where a run continued from the server goes on."""
     run_dir = rundir.create_run_dir(base, run_id, s.mode != "online", start, s.min_free_disk_mb)
     rundir.point_latest(base, run_dir)
-    return Run(s, run_id, name, run_dir, start, resumed=resumed, **state)
+    opener = open_log(rundir.log_path(run_dir, run_id), summary=summary, config=config)
+    stream = new_stream_id()  # names this log's records on a server (docs/server-api.md)
+    return Run(s, run_id, name, run_dir, start, resumed, step=step, config=config, stream=stream,
+               open_log=opener)  # fmt: skip
 
 
 def _create_from_server(
@@ -320,67 +331,31 @@ def _create_from_server(
         assert run_id is not None
         answer = upsert_at_init(s, run_id, resume=s.resume)
     if answer is None:  # resume="allow" and the server is away: start here, it syncs later
-        run = _new_run(s, base, run_id, s.name or _generate_name(base), start)
-        attach_writer(run, rundir.log_path(run._run_dir, run_id))
-        return run
+        return _new_run(s, base, run_id, s.name or _generate_name(base), start)
     info, existed = answer
     resumed = existed and not fork_from
     name = s.name or (info.get("name") if resumed else None) or _generate_name(base)
     step, config, summary = continue_from(info)
-    run = _new_run(s, base, run_id, str(name), start, resumed=resumed, step=step, config=config)
-    attach_writer(run, rundir.log_path(run._run_dir, run_id), summary=summary, config=config)
-    return run
+    return _new_run(s, base, run_id, str(name), start, resumed, step=step, config=config, summary=summary)
 
 
-def attach_writer(
-    run: Run, log_file: Path, seq: int = 0, summary: Any = None, config: dict[str, Any] | None = None
-) -> None:
-    """Open the run log (failing now, not on the thread) and queue the RUN record;
-    ``summary`` and ``config`` are a continued run's, already in its log or the server's."""
-    if seq == 0 and run.stream is None:
-        run.stream = new_stream_id()  # names this log's records on a server (docs/server-api.md)
-    try:
-        writer = Writer(run, log_file, _encoding(), seq=seq, summary=summary, config=config)
-    except OSError as exc:
-        raise RunDirError(f"cannot open the run log {log_file}: {exc.strerror or exc}") from None
-    run._attach(writer)
-    writer.queue.append((ops.RECORD, Kind.RUN, run.run_info()))
+def _start_sender(run: Run, writer: Writer) -> Sender:
+    from trackwell._pipeline.online import start_sender  # online runs only: HTTP code loads here
+
+    return start_sender(run, writer)
 
 
-def _encoding() -> ports.Encoding:
-    """How the writer encodes media and tables: through their own interfaces, handed to it
-    here so that the pipeline never imports them (``trackwell._pipeline.ports``)."""
-    global _writer_encoding
-    if _writer_encoding is None:
-        from trackwell.media.base import DirContext, Media, to_records
+def _console_capture(write: Callable[[str], None]) -> ConsoleCapture:
+    from trackwell.console import ConsoleCapture
 
-        _writer_encoding = ports.Encoding(Media, DirContext, to_records, _stage_run_table)
-    return _writer_encoding
-
-
-_writer_encoding: ports.Encoding | None = None
-
-
-def _stage_run_table(run: Run, key: str, table: Any) -> dict[str, Any]:
-    from trackwell.artifacts.run_api import stage_run_table  # only once a run logs a table
-
-    return stage_run_table(run, key, table)
-
-
-def _artifact_jobs(run_dir: Path, moved: Callable[[], None]) -> ports.ArtifactJobs:
-    from trackwell.artifacts.upload import ArtifactJobs  # only once a run log holds an artifact
-
-    return ArtifactJobs(run_dir, moved=moved)
-
-
-# The sender uploads ARTIFACT records through this (every Uploader: live runs, sync, import).
-ports.set_artifact_jobs(_artifact_jobs)
+    return ConsoleCapture(write)
 
 
 def _forget(run: Run) -> None:
     global _current
     if run in _active:
         _active.remove(run)
+    _capturing.discard(run)
     if _current is run:
         _current = _active[-1] if _active else None
         if _current is None:
