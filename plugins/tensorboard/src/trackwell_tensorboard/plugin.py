@@ -26,7 +26,7 @@ def on_run_start(run: Run) -> None:
         sync.patch()
 
 
-@trackwell.hookimpl
+@trackwell.hookimpl(optionalhook=True)  # a trackwell before the hook still loads the plugin
 def handles_setting(name: str) -> bool | None:
     return True if name == "sync_tensorboard" else None
 
