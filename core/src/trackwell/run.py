@@ -470,6 +470,12 @@ class Run(ArtifactMethods):
         self._emit_run_update({})
         self.flush()
 
+    def _sync_log(self) -> None:
+        """Wait until what was queued so far is in the run log (not fsync'd): then an
+        online run's sender can see it. Nothing to wait for in a finished or disabled run."""
+        if self._writer is not None and not self._finished:
+            self._writer.sync()
+
     def _call_at_finish(self, callback: Callable[[Run], None]) -> None:
         """Call ``callback(run)`` as the last step of ``finish()`` (``trackwell.extend.on_finish``)."""
         self._on_finish.append(callback)

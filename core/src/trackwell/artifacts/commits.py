@@ -49,8 +49,8 @@ def wait(art: Artifact, timeout: float | None) -> None:
             "`trackwell sync` uploads the run"
         )
     run = art._run
-    if run is not None and run._writer is not None and not run._finished:
-        run._writer.sync()  # the record reaches the run log, so the sender can see it
+    if run is not None:
+        run._sync_log()  # the record reaches the run log, so the sender can see it
     if not art._done.wait(timeout):
         raise TimeoutError(f"artifact {art._name} was not committed within {timeout} s")
     if art._state == "FAILED":
