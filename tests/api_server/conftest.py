@@ -16,8 +16,8 @@ import msgpack
 import pytest
 
 import trackwell
-from trackwell.api.remote import ServerApi
 from trackwell._pipeline.transport import Transport, file_path, run_path
+from trackwell.api.remote import ServerApi
 
 #: Start times of the seeded sweep: one hour apart from this Unix time.
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
