@@ -7,14 +7,17 @@ when the writer names new media files, and at the end.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import msgpack
+
+from trackwell._pipeline.runlog import Record
+from trackwell._pipeline.say import stderr
 from trackwell._pipeline.transport import file_path
 from trackwell.errors import CommError
+from trackwell.records import Kind
 
 if TYPE_CHECKING:
     from trackwell._pipeline.uploader import Uploader
@@ -93,7 +96,7 @@ class FileUploads:
             except CommError as exc:
                 if exc.retryable:
                     raise
-                _stderr(f"trackwell: could not upload {rel} of run {self.up.run_id}: {exc.message}")
+                stderr(f"trackwell: could not upload {rel} of run {self.up.run_id}: {exc.message}")
             except OSError:
                 continue  # removed or unreadable since the scan: nothing to send
             self.sent[rel] = state
@@ -132,7 +135,7 @@ class FileUploads:
                 return False
             if exc.retryable:
                 raise
-            _stderr(f"trackwell: could not upload {len(batch)} file(s) of run {up.run_id}: {exc.message}")
+            stderr(f"trackwell: could not upload {len(batch)} file(s) of run {up.run_id}: {exc.message}")
         for rel, _, state in batch:
             self.sent[rel] = state
         self.uploaded += len(batch)
@@ -152,6 +155,16 @@ class FileUploads:
                 self.up._moved()  # a part answered: a big file's upload is moving
 
 
-def _stderr(message: str) -> None:
-    with contextlib.suppress(Exception):
-        print(message, file=sys.__stderr__ or sys.stderr)
+
+
+def media_paths(rec: Record) -> list[str] | None:
+    """The paths of a FILES record the writer wrote for media (policy ``media``), or
+    None for any other record (which asks for a rescan of ``files/``)."""
+    if rec.kind != Kind.FILES:
+        return None
+    body = rec.body
+    if body is None and rec.raw is not None:
+        body = msgpack.unpackb(rec.raw, raw=False, strict_map_key=False)[2]
+    if isinstance(body, dict) and body.get("policy") == "media" and isinstance(body.get("paths"), list):
+        return [p for p in body["paths"] if isinstance(p, str)]
+    return None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from pathlib import Path
 
 from trackwell._pipeline import runlog
+from trackwell._pipeline.say import stderr
 from trackwell.errors import DataDroppedWarning, warn_user
 
 #: Most bytes of encoded records kept in memory while the disk refuses writes; past
@@ -159,8 +159,3 @@ class _Dropped:
         self.bytes = 0
         self.first_seq = -1
         self.last_seq = -1
-
-
-def stderr(message: str) -> None:
-    """Say ``message`` on the process's real stderr (console capture may have replaced sys.stderr)."""
-    print(message, file=sys.__stderr__ or sys.stderr)

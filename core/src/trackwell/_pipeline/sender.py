@@ -7,13 +7,12 @@ tells the user how to send the rest later (it is safe in the run directory).
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import threading
 import time
 
 from trackwell._pipeline import uploader
 from trackwell._pipeline.runlog import describe_skipped
+from trackwell._pipeline.say import stderr
 from trackwell._pipeline.uploader import Uploader, UploadFailed
 
 __all__ = ["Sender"]
@@ -57,16 +56,16 @@ class Sender:
                     self.wake.wait(delay)
         except UploadFailed as exc:
             up.error = str(exc)
-            _stderr(
+            stderr(
                 f"trackwell: ERROR the server refused run {up.run_id}: {exc}. The run goes on "
                 f"logging to {up.run_dir}; fix the cause, then run `trackwell sync {up.run_dir}`"
             )
         except Exception as exc:  # a bug here must never reach training; the log keeps everything
             up.error = f"{type(exc).__name__}: {exc}"
-            _stderr(f"trackwell: ERROR the sender of run {up.run_id} stopped: {up.error}")
+            stderr(f"trackwell: ERROR the sender of run {up.run_id} stopped: {up.error}")
         finally:
             if up.tail.skipped:
-                _stderr(f"trackwell: WARNING {describe_skipped(up.tail.path, up.tail.skipped)}")
+                stderr(f"trackwell: WARNING {describe_skipped(up.tail.path, up.tail.skipped)}")
             up.close()
             self._ended.set()
 
@@ -109,7 +108,7 @@ class Sender:
             why = f": {up.error}"
         records = up.records_left(last_seq)
         files = len(up.changed_files())
-        _stderr(
+        stderr(
             f"trackwell: {records} record(s) and {files} file(s) of run {up.run_id} did not reach "
             f"the server{why}. They are safe in {up.run_dir}: run `trackwell sync {up.run_dir}` "
             "to upload them."
@@ -140,12 +139,7 @@ class Sender:
             if not quiet and time.monotonic() >= shown:
                 shown = time.monotonic() + 5.0
                 state = f" (retrying: {up.error})" if up.error else ""
-                _stderr(
+                stderr(
                     f"trackwell: uploading run {up.run_id}: {up.records_left(last_seq)} records left{state}"
                 )
         return False
-
-
-def _stderr(message: str) -> None:
-    with contextlib.suppress(Exception):
-        print(message, file=sys.__stderr__ or sys.stderr)

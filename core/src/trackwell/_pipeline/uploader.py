@@ -27,9 +27,7 @@ still goes up.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import random
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,8 +35,8 @@ from typing import Any
 
 import msgpack
 
-from trackwell._pipeline import ports
-from trackwell._pipeline.fileupload import BATCH_FILES, FileUploads
+from trackwell._pipeline import ports, refusals
+from trackwell._pipeline.fileupload import BATCH_FILES, FileUploads, media_paths
 from trackwell._pipeline.marker import read_marker, write_marker
 from trackwell._pipeline.runlog import Kind, LogTail, Record, log_stream
 from trackwell._pipeline.transport import Transport, run_path
@@ -62,8 +60,6 @@ CLOSING_BACKOFF_CAP = 2.0
 STALL_TIMEOUT = 15.0
 #: A 409 ``sequence_gap`` answered this often in a row with no progress stops the upload.
 MAX_GAP_REPEATS = 6
-#: Refused records reported one by one on the console; more are counted in one line.
-REFUSED_SHOWN = 5
 _UPSERT_FIELDS = ("name", "group", "job_type", "tags", "notes", "start_time")
 
 
@@ -348,7 +344,7 @@ class Uploader:
             self.info.update({k: v for k, v in rec.body.items() if v is not None and k != "start_time"})
             self.info.setdefault("start_time", rec.body.get("start_time"))
         elif rec.kind in (Kind.FILES, Kind.META):
-            listed = _media_paths(rec)
+            listed = media_paths(rec)
             if listed is None:
                 self._files_due = 0.0
             else:
@@ -396,7 +392,8 @@ class Uploader:
         self._max_batch = min(MAX_BATCH_RECORDS, self._max_batch * 2)
         refused = answer.get("refused") if isinstance(answer, dict) else None
         if refused and isinstance(refused, list):
-            self._report_refused(refused)
+            refusals.say_refused(refused, self.pending, self.run_id)
+            self.refused += len(refused)
         self.acked = max(self.acked, int(answer["last_seq"]))
         self._drop_acked()
         if time.monotonic() >= self._marker_due:
@@ -424,31 +421,7 @@ class Uploader:
     def _too_large(self, rec: Record, exc: CommError) -> None:
         """One record the server will not take even alone (413): pass over it, loudly."""
         self.refused += 1
-        _stderr(
-            f"trackwell: WARNING the server refused record {rec.seq} ({_describe(rec)}) of run "
-            f"{self.run_id}: {exc.message}. It stays in the local log; the rest of the run goes on."
-        )
-
-    def _report_refused(self, refused: list[Any]) -> None:
-        """One console line per record the server refused (a count past the first few)."""
-        by_seq = {rec.seq: rec for rec in self.pending}
-        for i, item in enumerate(refused):
-            if i == REFUSED_SHOWN:
-                _stderr(
-                    f"trackwell: WARNING the server refused {len(refused) - i} more record(s) of run "
-                    f"{self.run_id} in the same batch"
-                )
-                break
-            item = item if isinstance(item, dict) else {}
-            seq = item.get("seq")
-            rec = by_seq.get(seq) if isinstance(seq, int) else None
-            what = _describe(rec) if rec is not None else str(item.get("kind") or "record")
-            key = f", key {item['key']!r}" if item.get("key") is not None else ""
-            _stderr(
-                f"trackwell: WARNING the server refused record {seq} ({what}{key}) of run {self.run_id}: "
-                f"{item.get('reason') or 'no reason given'}. It stays in the local log; the rest goes on."
-            )
-        self.refused += len(refused)
+        refusals.say_too_large(rec, exc.message, self.run_id)
 
     def _drop_acked(self) -> None:
         done = bisect.bisect_right(self.pending, self.acked, key=_seq)
@@ -558,33 +531,5 @@ class Uploader:
             self.artifacts.close()
 
 
-def _media_paths(rec: Record) -> list[str] | None:
-    """The paths of a FILES record the writer wrote for media (policy ``media``), or
-    None for any other record (which asks for a rescan of ``files/``)."""
-    if rec.kind != Kind.FILES:
-        return None
-    body = rec.body
-    if body is None and rec.raw is not None:
-        body = msgpack.unpackb(rec.raw, raw=False, strict_map_key=False)[2]
-    if isinstance(body, dict) and body.get("policy") == "media" and isinstance(body.get("paths"), list):
-        return [p for p in body["paths"] if isinstance(p, str)]
-    return None
-
-
 def _seq(rec: Record) -> int:
     return rec.seq
-
-
-def _describe(rec: Record) -> str:
-    """"history, step 12" for a console line about a record (its kind, and its step when it has one)."""
-    body = rec.body
-    if body is None and rec.raw is not None:  # decoded only for this warning: rare
-        with contextlib.suppress(Exception):
-            body = msgpack.unpackb(rec.raw, raw=False, strict_map_key=False)[2]
-    step = body.get("_step") if isinstance(body, dict) else None
-    return f"{rec.kind}, step {step}" if isinstance(step, int) else rec.kind
-
-
-def _stderr(message: str) -> None:
-    with contextlib.suppress(Exception):
-        print(message, file=sys.__stderr__ or sys.stderr)

@@ -25,11 +25,12 @@ import msgpack
 
 from trackwell import limits
 from trackwell._pipeline import ops, ports, runlog
-from trackwell._pipeline.logfile import LogFile, stderr
+from trackwell._pipeline.logfile import LogFile
 from trackwell._pipeline.mediarecords import MediaInRow, MediaRecords, pack_default
 from trackwell._pipeline.rowcheck import KeyCheck, check_sizes, refuse
 from trackwell._pipeline.runfiles import RunFiles, write_config_yaml
 from trackwell._pipeline.runlog import Kind
+from trackwell._pipeline.say import stderr
 from trackwell.alerts import Alert
 from trackwell.errors import DataDroppedWarning, warn_user
 from trackwell.metrics import MetricRule, Sparks, SummaryState
