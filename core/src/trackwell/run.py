@@ -37,7 +37,15 @@ SAVE_POLICIES = ("live", "now", "end")
 
 
 class Run(ArtifactMethods):
-    """A single tracked run, returned by ``trackwell.init()``."""
+    """A single tracked run, returned by ``trackwell.init()``.
+
+    Its collaborators come at construction (``trackwell.session``/``resume`` build it):
+    ``open_log(run)`` opens the run's writer (``trackwell.wiring.open_log``), and
+    ``_start(plugins, sender, console)`` starts its threads once ``init()`` has set the
+    config. Other SDK modules use this small interface, never the run's state:
+    ``_check_live``, ``_record`` (a record for the log), ``_stage`` (a logged artifact),
+    ``_sync_log`` and ``_call_at_finish``; plugins use ``trackwell.extend``.
+    """
 
     def __init__(
         self,
