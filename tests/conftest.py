@@ -43,7 +43,33 @@ SLOW_DIRS = {
 #: Files (every test in them) and single tests, as node ids under tests/, measured at a second
 #: or more each on a 2-core machine.
 SLOW_TESTS = {
-    "core/test_process.py": "a child interpreter per test (exits, signals, kill -9)",
+    "core/test_process.py": "a child interpreter per test (exits, signals, kill -9, -W error imports)",
+    "core/test_terminal_plugin.py::test_the_terminal_plugin_prints_and_can_be_blocked": "child interpreters",
+    "core/test_log.py::test_torch_0d_tensors_become_plain_numbers": "imports torch",
+    "core/test_api.py::test_history_dataframe": "imports pandas",
+    "core/test_docs.py::test_the_plugin_testing_example_passes_as_written": "a pytest subprocess",
+    "core/test_plugin_robustness.py::test_a_plugin_that_fails_to_import_is_skipped_with_one_warning": "a child",
+    "api_server/test_history.py::test_a_million_points_load_in_well_under_a_second": "a million points",
+    "artifacts/test_transfers.py::test_interrupted_multipart_upload_sends_only_missing_parts": "large parts",
+    "compat/test_conformance.py::test_script_online": "a script per test, against the server (offline stays)",
+    "compat/test_first_run.py": "the CLI and the demo as processes, Ctrl-C",
+    "online/test_fixtures.py": "pytest subprocesses",
+    "online/test_sender.py::test_429_answers_are_retried_after_retry_after": "waits out Retry-After",
+    "online/test_sender.py::test_finish_waits_only_upload_timeout_then_says_how_to_sync": "waits a timeout",
+    "online/test_cli.py::test_sync_reports_a_server_that_stays_away": "waits out retries",
+    "server/test_openapi.py::test_no_server_errors": "property-based checks of every operation",
+    "server/test_cli.py": "server processes",
+    "server/test_processes.py": "server processes, kill -9",
+    "sweeps/test_bayes.py::test_bayes_beats_random": "whole optimisations",
+    "sweeps/test_stopping.py::test_a_stop_as_the_function_returns_is_harmless": "agent processes",
+    "sweeps/test_server.py::test_three_agent_processes_never_share_a_grid_point": "agent processes",
+    "sweeps/test_cli.py": "CLI and agent processes",
+    "plugins/template/test_template.py::test_a_new_plugin_installs_is_discovered_and_passes_its_own_tests":
+        "builds and installs a project",
+    "plugins/tensorboard/test_tensorboard.py::test_sync_tensorboard_script_with_tensorboardx_imported_after_init":
+        "a child with tensorboardX",
+    "plugins/tensorboard/test_tensorboard.py::test_sync_tensorboard_script_with_torch_utils_tensorboard":
+        "a child with torch",
 }
 
 
