@@ -1,6 +1,6 @@
-"""Finishing a multi-part run file hashes its parts with no transaction open: while the finish
-reads its parts (held there, mid-hash), another run's ingest goes through, on SQLite (one write
-lock for the whole database) as on PostgreSQL."""
+"""Finishing a multi-part run file hashes and joins its parts with no transaction open: while the
+finish reads its parts (held there, mid-hash), another run's ingest goes through, on SQLite (one
+write lock for the whole database) as on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,35 +28,36 @@ PROMPT = 10.0
 
 
 class HeldReads:
-    """The server's own blob store, with reads of ``held`` digests held until ``release`` is set.
+    """The server's own blob store, with the reads of an upload's parts held until ``release`` is set.
 
-    The first such read sets ``reading``: the finish is hashing. Everything else goes to the
-    real store unchanged.
+    Hashing the parts of a run file (``digest_upload``) and joining them (``assemble``) are the
+    finish's reads; the first sets ``reading``: the finish is hashing. Everything else goes
+    to the real store unchanged.
     """
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
-        self.held: set[str] = set()
+        self.hold = False
         self.reading = threading.Event()
         self.release = threading.Event()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _hold(self, digest: str) -> None:
-        if digest in self.held:
+    def _hold(self) -> None:
+        if self.hold:
             self.reading.set()
             self.release.wait(WAIT)
 
-    def get(self, digest: str) -> bytes:
-        self._hold(digest)
-        data: bytes = self._inner.get(digest)
-        return data
+    def digest_upload(self, upload: str, parts: int) -> str:
+        self._hold()
+        digest: str = self._inner.digest_upload(upload, parts)
+        return digest
 
-    def read_range(self, digest: str, start: int, end: int) -> Iterator[bytes]:
-        self._hold(digest)
-        chunks: Iterator[bytes] = self._inner.read_range(digest, start, end)
-        return chunks
+    def assemble(self, upload: str, parts: int, digest: str) -> int:
+        self._hold()
+        size: int = self._inner.assemble(upload, parts, digest)
+        return size
 
 
 def call(server: ServerHandle, key: str, method: str, path: str, data: bytes, ctype: str,
@@ -89,7 +90,7 @@ def test_another_runs_ingest_goes_through_while_a_finish_hashes(server: ServerHa
     target = f"/runs/{entity}/p/big/files/model.bin"
     for i, data in enumerate(parts[:-1]):
         call(server, key, "PUT", f"{target}?part={i}&parts=3", data, "application/octet-stream")
-    blobs.held = {hashlib.sha256(p).hexdigest() for p in parts}
+    blobs.hold = True
     finished: list[Any] = []
     finish = threading.Thread(target=lambda: finished.append(
         call(server, key, "PUT", f"{target}?part=2&parts=3", parts[2], "application/octet-stream")))  # fmt: skip

@@ -69,6 +69,7 @@ def test_plugins_new_creates_a_renamed_copy_of_the_template(tmp_path: Path) -> N
         "pyproject.toml",
         "src/trackwell_slack_digest/__init__.py",
         "src/trackwell_slack_digest/plugin.py",
+        "src/trackwell_slack_digest/py.typed",
         "tests/test_plugin.py",
     ]
     pyproject = (dest / "pyproject.toml").read_text()
