@@ -367,7 +367,7 @@ class Run(ArtifactMethods):
 
         Implemented by the ``trackwell-torch`` package (found through
         ``trackwell.integration.torch``), so the core never imports torch; without it
-        this raises ``ModuleNotFoundError`` saying ``pip install trackwell-torch``.
+        this raises ``ModuleNotFoundError`` saying how to install it (``pip install -e integrations/torch``).
         """
         self._check_live("watch")
         return _torch_integration().watch(

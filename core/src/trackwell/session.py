@@ -145,7 +145,8 @@ def init(
         if s.sync_tensorboard and not plugins.hook.handles_setting(name="sync_tensorboard"):
             warn_user(
                 "trackwell.init(sync_tensorboard=True) needs the trackwell-tensorboard plugin "
-                "(pip install trackwell-tensorboard); TensorBoard events are not logged to this run"
+                "(pip install -e plugins/tensorboard, from the trackwell repository); "
+                "TensorBoard events are not logged to this run"
             )
         capture = s.console != "off" and not _capturing.intersection(_active)
         if capture:

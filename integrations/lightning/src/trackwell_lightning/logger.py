@@ -231,7 +231,7 @@ class TrackwellLogger(Logger):
     ) -> None:
         """``run.watch(model, ...)``: gradient/parameter histograms every ``log_freq`` steps.
 
-        Needs ``trackwell-torch`` (``pip install trackwell-torch``), which ``run.watch`` says
+        Needs ``trackwell-torch`` (``pip install -e integrations/torch``), which ``run.watch`` says
         when it is missing. A no-op on ranks other than 0.
         """
         self.experiment.watch(model, log=log, log_freq=log_freq, log_graph=log_graph)

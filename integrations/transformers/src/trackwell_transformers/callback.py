@@ -207,7 +207,8 @@ def _watch(run: Any, model: Any, log: str, log_freq: int) -> None:
     except ModuleNotFoundError as exc:
         support.warn_once(
             "hf-watch",
-            f"trackwell: WANDB_WATCH={log} needs trackwell-torch ({exc}); pip install trackwell-torch. "
+            f"trackwell: WANDB_WATCH={log} needs trackwell-torch ({exc}); install it from the trackwell "
+            "repository: pip install -e integrations/torch. "
             "Gradients and parameters are not logged; everything else is.",
         )
 
