@@ -69,13 +69,7 @@ class _Refused:
 def _after_fork_in_child() -> None:
     """Turn off the child's copies of live runs: what writes raises, and finish() is the parent's."""
     for run, parent in list(_live.items()):
-        if run._finished:
-            continue
-        refused = _Refused(run.id, parent)
-        run._queue = refused  # type: ignore[assignment]  # only append() and len() are used
-        for method in ("log", "_summary_snapshot", "flush"):  # these don't all reach the queue
-            setattr(run, method, refused)
-        run.finish = _parent_finishes  # type: ignore[method-assign]  # atexit calls it in a child too
+        run._turn_off_in_fork(_Refused(run.id, parent), _parent_finishes)
     _live.clear()
 
 

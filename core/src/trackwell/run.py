@@ -44,7 +44,8 @@ class Run(ArtifactMethods):
     ``_start(plugins, sender, console)`` starts its threads once ``init()`` has set the
     config. Other SDK modules use this small interface, never the run's state:
     ``_check_live``, ``_record`` (a record for the log), ``_stage`` (a logged artifact),
-    ``_sync_log`` and ``_call_at_finish``; plugins use ``trackwell.extend``.
+    ``_sync_log``, ``_call_at_finish``, ``_ended`` and ``_turn_off_in_fork``; plugins use
+    ``trackwell.extend``.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class Run(ArtifactMethods):
         self._throttle = AlertThrottle()
         self._final_summary: dict[str, Any] | None = None
         self._writer: Writer | None = None
+        self._queue: Any = None  # the writer's queue (a deque), set by _attach
         self._sender: Sender | None = None  # online runs only
         self._console: Any = None
         self._on_finish: list[Callable[[Run], None]] = []
@@ -487,6 +489,23 @@ class Run(ArtifactMethods):
     def _call_at_finish(self, callback: Callable[[Run], None]) -> None:
         """Call ``callback(run)`` as the last step of ``finish()`` (``trackwell.extend.on_finish``)."""
         self._on_finish.append(callback)
+
+    @property
+    def _ended(self) -> bool:
+        """``finish()`` has run: nothing more can be logged."""
+        return self._finished
+
+    def _turn_off_in_fork(self, refuse: Callable[..., Any], finish: Callable[..., Any]) -> bool:
+        """In a forked child, make this copy of a live run refuse writes (``trackwell.child``):
+        ``log``, the summary and ``flush`` call ``refuse``, ``finish`` is replaced (it is the
+        parent's to end). False if the run had ended before the fork."""
+        if self._finished:
+            return False
+        self._queue = refuse  # only append() and len() are used
+        for method in ("log", "_summary_snapshot", "flush"):  # these don't all reach the queue
+            setattr(self, method, refuse)
+        self.finish = finish  # type: ignore[method-assign]  # atexit calls it in a child too
+        return True
 
     def mark_killed(self) -> None:
         """Record that the run ends because of an interrupt (state ``killed``)."""

@@ -108,7 +108,7 @@ def init(
     resume_from = resume_from or s.init_arguments.get("resume_from")
     sweep_params = _sweep_trial(s)
     reinit_mode = _reinit_mode(reinit)
-    if _current is not None and not _current._finished:
+    if _current is not None and not _current._ended:
         if reinit_mode in ("default", "return_previous"):
             if reinit_mode == "default":
                 warn_user(
@@ -159,7 +159,7 @@ def init(
         plugins.hook.report_run_start(run=run)  # the banner (default_plugins/terminal.py)
     _active.append(run)
     run._call_at_finish(_forget)
-    if reinit_mode != "create_new" or _current is None or _current._finished:
+    if reinit_mode != "create_new" or _current is None or _current._ended:
         _current = run
         _bind_module(run)
     _install_process_hooks()

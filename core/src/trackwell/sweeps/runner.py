@@ -148,7 +148,7 @@ class Agent:
     @staticmethod
     def _finish_run(run_id: str, state: str) -> None:
         run = active.get()  # the trial's run, if ``function`` left it open
-        if run is not None and run.id == run_id and not run._finished:
+        if run is not None and run.id == run_id and not run._ended:
             run.finish(exit_code=0 if state in ("finished", "stopped") else 1)
 
     # -- as a subprocess ------------------------------------------------------------
