@@ -92,3 +92,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _slow_reason(item.nodeid) is not None:
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing a slow directory at all when ``-m`` deselects slow tests: importing the
+    frameworks (torch, transformers, Lightning, Keras, MLflow) alone costs the inner loop seconds."""
+    here = Path(__file__).parent
+    if collection_path.parent != here or collection_path.name not in SLOW_DIRS:
+        return None
+    markexpr = config.getoption("markexpr", "")
+    if not markexpr:
+        return None
+    try:
+        from _pytest.mark.expression import Expression  # how pytest itself evaluates -m
+    except ImportError:
+        return None
+    return not Expression.compile(markexpr).evaluate(lambda name, **kwargs: name == "slow") or None
