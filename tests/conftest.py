@@ -40,8 +40,8 @@ SLOW_DIRS = {
     "keras": "training with Keras",
 }
 
-#: Files (every test in them) and single tests, as node ids under tests/, measured at a second
-#: or more each on a 2-core machine.
+#: Files (every test in them) and single tests, as node ids under tests/: those that start child
+#: interpreters or processes, and those measured at a second or more on a 2-core machine.
 SLOW_TESTS = {
     "core/test_process.py": "a child interpreter per test (exits, signals, kill -9, -W error imports)",
     "core/test_terminal_plugin.py::test_the_terminal_plugin_prints_and_can_be_blocked": "child interpreters",
@@ -51,12 +51,16 @@ SLOW_TESTS = {
     "core/test_plugin_robustness.py::test_a_plugin_that_fails_to_import_is_skipped_with_one_warning": "a child",
     "api_server/test_history.py::test_a_million_points_load_in_well_under_a_second": "a million points",
     "artifacts/test_transfers.py::test_interrupted_multipart_upload_sends_only_missing_parts": "large parts",
-    "compat/test_conformance.py::test_script_online": "a script per test, against the server (offline stays)",
+    "compat/test_conformance.py": "a user's script as a child interpreter per test, offline and online",
     "compat/test_first_run.py": "the CLI and the demo as processes, Ctrl-C",
     "online/test_fixtures.py": "pytest subprocesses",
     "online/test_sender.py::test_429_answers_are_retried_after_retry_after": "waits out Retry-After",
     "online/test_sender.py::test_finish_waits_only_upload_timeout_then_says_how_to_sync": "waits a timeout",
-    "online/test_cli.py::test_sync_reports_a_server_that_stays_away": "waits out retries",
+    "online/test_cli.py": "the CLI as child processes (sync, login), some waiting out retries",
+    "online/test_resume.py": "resumes against a server that is away: connection timeouts",
+    "online/test_sender.py::test_finish_stops_waiting_early_when_nothing_gets_through": "waits out a window",
+    "online/test_sender.py::test_a_sequence_gap_makes_the_sender_resend_what_the_server_lacks": "a second",
+    "online/test_sender.py::test_a_server_outage_mid_run_loses_and_repeats_nothing": "a server outage",
     "server/test_openapi.py::test_no_server_errors": "property-based checks of every operation",
     "server/test_cli.py": "server processes",
     "server/test_processes.py": "server processes, kill -9",
