@@ -8,6 +8,7 @@ servers, in-process or as processes). The ``slow`` marker is registered in pypro
 
 from __future__ import annotations
 
+import ast
 import signal
 from pathlib import Path
 
@@ -51,6 +52,16 @@ SLOW_TESTS = {
     "core/test_plugin_robustness.py::test_a_plugin_that_fails_to_import_is_skipped_with_one_warning": "a child",
     "api_server/test_history.py::test_a_million_points_load_in_well_under_a_second": "a million points",
     "artifacts/test_transfers.py::test_interrupted_multipart_upload_sends_only_missing_parts": "large parts",
+    "api_server/test_client.py::test_rate_limiting_gives_up_after_a_few_tries": "waits out Retry-After",
+    "api_server/test_client.py::test_rate_limited_requests_wait_and_retry": "waits out Retry-After",
+    "api_server/test_errors.py::test_server_unreachable_names_the_url": "waits out retries",
+    "media/test_many_files.py::test_1500_images_all_reach_the_server": "1,500 files",
+    "tables/test_table.py::test_100k_rows_are_a_few_mb": "100,000 rows",
+    "online/test_server.py::test_resume_fork_and_rewind_round_trips": "several runs through a server",
+    "online/test_server.py::test_login_to_a_server_without_auth_needs_no_key": "a server process",
+    "server/test_runs.py::test_heartbeat_keeps_a_run_alive_and_silence_crashes_it": "waits out a heartbeat",
+    "server/test_plugins.py::test_an_installed_plugin_is_found_by_its_entry_point": "installs a distribution",
+    "server/test_files.py::test_unused_blobs_are_collected": "garbage collection rounds",
     "compat/test_conformance.py": "a user's script as a child interpreter per test, offline and online",
     "compat/test_first_run.py": "the CLI and the demo as processes, Ctrl-C",
     "online/test_fixtures.py": "pytest subprocesses",
@@ -77,6 +88,17 @@ SLOW_TESTS = {
 }
 
 
+def _exists(key: str) -> bool:
+    """Whether the directory, file or test function a slow-table key names is there."""
+    path, _, test = key.partition("::")
+    file = Path(__file__).parent / path
+    if not test:
+        return file.exists()
+    return file.is_file() and any(
+        isinstance(node, ast.FunctionDef) and node.name == test for node in ast.parse(file.read_bytes()).body
+    )
+
+
 def _slow_reason(nodeid: str) -> str | None:
     rel = nodeid.removeprefix("tests/")
     reason = SLOW_DIRS.get(rel.split("/", 1)[0])
@@ -89,9 +111,8 @@ def _slow_reason(nodeid: str) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    stale = [key for key in [*SLOW_DIRS, *SLOW_TESTS] if not (here / key.split("::")[0]).exists()]
-    if stale:  # a renamed file would silently fall into the inner loop
+    stale = [key for key in [*SLOW_DIRS, *SLOW_TESTS] if not _exists(key)]
+    if stale:  # a renamed file or test would silently fall into the inner loop
         raise pytest.UsageError(f"tests/conftest.py marks as slow what does not exist: {stale}")
     for item in items:
         if _slow_reason(item.nodeid) is not None:
