@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from trackwell._pipeline import runlog
+from trackwell._pipeline.runlog import Kind
 from trackwell.api import Api, Run, RunNotFoundError, SkippedRunWarning
 from trackwell.errors import CorruptRunLog, UsageError
-from trackwell._pipeline.runlog import Kind
 
 HOST = socket.gethostname()
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z

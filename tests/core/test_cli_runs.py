@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from trackwell._pipeline import runlog
+from trackwell._pipeline.runlog import Kind
 from trackwell.cli import COMMAND_MODULES
 from trackwell.cli.runs import format_duration, register
-from trackwell._pipeline.runlog import Kind
 
 T0 = 1_767_225_600.0
 DEAD_PID = 2**22 + 12345

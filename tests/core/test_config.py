@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 import trackwell
+from trackwell._pipeline.runlog import read_log
 from trackwell.errors import ConfigError, RunFinishedError, UsageError
 from trackwell.run import Run
-from trackwell._pipeline.runlog import read_log
 
 
 def config_records(run: Run) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ import pytest
 
 import trackwell
 from trackwell import rundir
+from trackwell._pipeline.runlog import Kind, read_log
 from trackwell.errors import PluginWarning
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Kind, read_log
 
 
 class Recorder:

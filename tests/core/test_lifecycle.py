@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 import trackwell
+from trackwell._pipeline.runlog import Record, read_log
 from trackwell.alerts import Alert, AlertLevel
 from trackwell.errors import ConfigError, RunDirError, RunFinishedError, UsageError
 from trackwell.plugins import get_plugin_manager, hookimpl
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Record, read_log
 
 SPARK_CHARS = set("▁▂▃▄▅▆▇█")
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import trackwell
+from trackwell._pipeline.runlog import Record, read_log
 from trackwell.errors import DataDroppedWarning, RunFinishedError, UsageError
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Record, read_log
 
 
 def log_records(run: Run) -> list[Record]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import trackwell
 from trackwell import rundir
+from trackwell._pipeline.runlog import Kind, read_log
 from trackwell.cli.plugins import register as register_plugins_command
 from trackwell.errors import PluginWarning
 from trackwell.plugins import (
@@ -22,7 +23,6 @@ from trackwell.plugins import (
     plugin_info,
 )
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Kind, read_log
 
 MakeDist = Callable[..., None]
 

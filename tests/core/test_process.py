@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import trackwell
-from trackwell.errors import CorruptRunLog
 from trackwell._pipeline.runlog import Record, read_log
+from trackwell.errors import CorruptRunLog
 
 TIMEOUT = 60
 

@@ -17,9 +17,9 @@ import pytest
 
 import trackwell
 from trackwell import limits
+from trackwell._pipeline.runlog import Record, read_log
 from trackwell.errors import DataDroppedWarning
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Record, read_log
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 
 import trackwell
 from trackwell._pipeline import runlog
-from trackwell.errors import TrackwellWarning
 from trackwell._pipeline.runlog import Kind, LogTail
+from trackwell.errors import TrackwellWarning
 
 from .conftest import Client, history_rows, log_records
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
+from trackwell._pipeline.transport import Transport, run_path
 from trackwell.artifacts.client import ArtifactClient
 from trackwell.errors import CommError, NotFoundError
-from trackwell._pipeline.transport import Transport, run_path
 
 from .conftest import ServerProcess, free_port
 

@@ -9,8 +9,8 @@ import msgpack
 import pytest
 
 from trackwell._pipeline import runlog
-from trackwell.errors import CorruptRunLog
 from trackwell._pipeline.runlog import Kind, LogTail, Record, log_stream
+from trackwell.errors import CorruptRunLog
 
 
 def frame(seq: int, body: dict[str, object] | None = None, kind: str = Kind.HISTORY) -> bytes:

@@ -16,9 +16,9 @@ import pytest
 
 import trackwell
 from trackwell import rundir
+from trackwell._pipeline.runlog import Kind, read_log
 from trackwell.plugins import get_plugin_manager
 from trackwell.run import Run
-from trackwell._pipeline.runlog import Kind, read_log
 
 tbplugin = pytest.importorskip("trackwell_tensorboard", reason="pip install -e plugins/tensorboard")
 from trackwell_tensorboard import events as ev  # noqa: E402
