@@ -25,7 +25,7 @@ def _sources() -> list[tuple[Path, str]]:
     """(src directory, top-level package) of every distribution in the repository."""
     out = []
     for pyproject in sorted(ROOT.glob("**/pyproject.toml")):
-        if ".venv" in pyproject.parts or "template" in pyproject.parts and "{{" in str(pyproject):
+        if ".venv" in pyproject.parts or ("template" in pyproject.parts and "{{" in str(pyproject)):
             continue
         src = pyproject.parent / "src"
         if src.is_dir():
