@@ -25,16 +25,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from starlette.testclient import TestClient
 
 from trackwell.testing import free_port
 from trackwell_server.app import create_app, open_server
 from trackwell_server.cli import KEEP_ALIVE_S
 from trackwell_server.config import ServerConfig
 from trackwell_server.deps import Server
+
+if TYPE_CHECKING:  # starlette's TestClient needs httpx, a test dependency: imported by app_client()
+    from starlette.testclient import TestClient
 
 START_TIMEOUT = 30.0
 
@@ -134,6 +136,8 @@ def app_client(
     """The app over real storage in ``data_dir``, driven in-process (lifespan included); ``opts`` are
     ``ServerConfig`` fields. No socket and no thread of its own: for a route's own tests; the SDK
     needs a real URL (``start_server``)."""
+    from starlette.testclient import TestClient
+
     config = _config(data_dir, db_url, blob_store, auth, {"freeze_gc": False, **opts})
     config.public_url = "http://testserver"
     srv, admin_key = open_server(config)
